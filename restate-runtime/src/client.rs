@@ -1,0 +1,144 @@
+//! Requests to other services from inside a handler, journaled like every context operation.
+//!
+//! Generated clients (`GreeterClient`) build a [`Request`] per rpc; await it to call, or use
+//! [`Request::send`] to fire and forget.
+
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use bytes::Bytes;
+use restate_sdk_shared_core::{Header, PayloadOptions, Target, VM, Value};
+
+use crate::codec::{CodecError, Format};
+use crate::context::{Context, DurableFuture, unexpected};
+use crate::error::TerminalError;
+use crate::vm_driver;
+
+/// Decodes a response payload.
+pub type ResponseDecoder<Res> = fn(Format, &[u8]) -> Result<Res, CodecError>;
+
+/// A request to a handler of another (or the same) service.
+#[must_use = "a request does nothing until it is awaited (a call) or sent"]
+pub struct Request<Res> {
+    ctx: Context,
+    service: &'static str,
+    handler: &'static str,
+    key: Option<String>,
+    format: Format,
+    input: Result<Bytes, CodecError>,
+    decode: ResponseDecoder<Res>,
+    idempotency_key: Option<String>,
+    headers: Vec<(String, String)>,
+}
+
+impl<Res: Send + 'static> Request<Res> {
+    /// A request with an already encoded input. Generated clients call this.
+    pub fn new(
+        ctx: &Context,
+        service: &'static str,
+        handler: &'static str,
+        key: Option<String>,
+        format: Format,
+        input: Result<Bytes, CodecError>,
+        decode: ResponseDecoder<Res>,
+    ) -> Self {
+        Self {
+            ctx: ctx.clone(),
+            service,
+            handler,
+            key,
+            format,
+            input,
+            decode,
+            idempotency_key: None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header to the request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Makes the request idempotent: Restate runs the target at most once per key.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Calls the handler and waits for its response.
+    pub fn call(self) -> DurableFuture<Res> {
+        let ctx = self.ctx.clone();
+        let format = self.format;
+        let decode = self.decode;
+        let handle = match self.target_and_input() {
+            Ok((target, input)) => ctx
+                .with_vm(|vm| vm.sys_call(target, input, None, PayloadOptions::default()))
+                .map(|call| call.call_notification_handle),
+            Err(error) => return failed(&ctx, error),
+        };
+        DurableFuture::new(&ctx, handle, move |value| match value {
+            Value::Success(bytes) => decode(format, &bytes).map_err(|e| {
+                TerminalError::new(500, format!("cannot decode the response: {e}"))
+            }),
+            Value::Void => decode(format, &[])
+                .map_err(|e| TerminalError::new(500, format!("cannot decode the response: {e}"))),
+            Value::Failure(failure) => Err(failure.into()),
+            other => Err(unexpected(&other)),
+        })
+    }
+
+    /// Enqueues the request without waiting for it to run.
+    pub fn send(self) -> Result<(), TerminalError> {
+        self.send_at(None)
+    }
+
+    /// Enqueues the request to run after `delay`.
+    pub fn send_after(self, delay: Duration) -> Result<(), TerminalError> {
+        self.send_at(Some(vm_driver::now_since_unix_epoch() + delay))
+    }
+
+    fn send_at(self, at: Option<Duration>) -> Result<(), TerminalError> {
+        let ctx = self.ctx.clone();
+        let (target, input) = self.target_and_input()?;
+        ctx.with_vm(|vm| vm.sys_send(target, input, at, None, PayloadOptions::default()));
+        Ok(())
+    }
+
+    fn target_and_input(self) -> Result<(Target, Bytes), TerminalError> {
+        let input = self
+            .input
+            .map_err(|e| TerminalError::new(500, format!("cannot encode the request: {e}")))?;
+        let target = Target {
+            service: self.service.to_owned(),
+            handler: self.handler.to_owned(),
+            key: self.key,
+            idempotency_key: self.idempotency_key,
+            scope: None,
+            limit_key: None,
+            headers: self
+                .headers
+                .into_iter()
+                .map(|(key, value)| Header {
+                    key: key.into(),
+                    value: value.into(),
+                })
+                .collect(),
+        };
+        Ok((target, input))
+    }
+}
+
+fn failed<Res: Send + 'static>(ctx: &Context, error: TerminalError) -> DurableFuture<Res> {
+    DurableFuture::ready(ctx, Err(error))
+}
+
+impl<Res: Send + 'static> IntoFuture for Request<Res> {
+    type Output = Result<Res, TerminalError>;
+    type IntoFuture = DurableFuture<Res>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        self.call()
+    }
+}

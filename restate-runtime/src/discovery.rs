@@ -1,0 +1,173 @@
+//! The discovery manifest: what Restate learns about an endpoint when it is registered.
+
+use serde::Serialize;
+
+use crate::service::{HandlerDefinition, HandlerType, PayloadDefinition, ServiceDefinition, ServiceType};
+
+/// The manifest content types this endpoint can answer, newest first.
+pub(crate) const MANIFEST_VERSIONS: [&str; 3] = [
+    "application/vnd.restate.endpointmanifest.v4+json",
+    "application/vnd.restate.endpointmanifest.v3+json",
+    "application/vnd.restate.endpointmanifest.v2+json",
+];
+
+/// Picks the newest manifest version the `Accept` header allows.
+pub(crate) fn negotiate(accept: Option<&str>) -> Option<&'static str> {
+    match accept {
+        None => Some(MANIFEST_VERSIONS[MANIFEST_VERSIONS.len() - 1]),
+        Some(accept) => MANIFEST_VERSIONS
+            .iter()
+            .copied()
+            .find(|version| accept.contains(version)),
+    }
+}
+
+/// How Restate should talk to the endpoint.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub(crate) enum ProtocolMode {
+    /// One HTTP/2 stream per invocation, both directions open at once.
+    BidiStream,
+    /// One request and one response per attempt (HTTP/1.1).
+    RequestResponse,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Manifest<'a> {
+    protocol_mode: ProtocolMode,
+    min_protocol_version: u32,
+    max_protocol_version: u32,
+    services: Vec<ServiceManifest<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceManifest<'a> {
+    name: &'a str,
+    ty: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    documentation: Option<&'a str>,
+    handlers: Vec<HandlerManifest<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HandlerManifest<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ty: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    documentation: Option<&'a str>,
+    input: InputManifest,
+    output: OutputManifest,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InputManifest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<&'static str>,
+    required: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutputManifest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<&'static str>,
+    set_content_type_if_empty: bool,
+}
+
+impl<'a> Manifest<'a> {
+    pub(crate) fn new(
+        mode: ProtocolMode,
+        services: impl IntoIterator<Item = &'a ServiceDefinition>,
+    ) -> Self {
+        use restate_sdk_shared_core::Version;
+        Self {
+            protocol_mode: mode,
+            min_protocol_version: Version::minimum_supported_version() as u32,
+            max_protocol_version: Version::maximum_supported_version() as u32,
+            services: services.into_iter().map(ServiceManifest::new).collect(),
+        }
+    }
+}
+
+impl<'a> ServiceManifest<'a> {
+    fn new(service: &'a ServiceDefinition) -> Self {
+        Self {
+            name: service.name,
+            ty: match service.ty {
+                ServiceType::Service => "SERVICE",
+                ServiceType::VirtualObject => "VIRTUAL_OBJECT",
+                ServiceType::Workflow => "WORKFLOW",
+            },
+            documentation: service.documentation,
+            handlers: service.handlers.iter().map(HandlerManifest::new).collect(),
+        }
+    }
+}
+
+impl<'a> HandlerManifest<'a> {
+    fn new(handler: &'a HandlerDefinition) -> Self {
+        Self {
+            name: handler.name,
+            ty: handler.ty.map(|ty| match ty {
+                HandlerType::Exclusive => "EXCLUSIVE",
+                HandlerType::Shared => "SHARED",
+                HandlerType::Workflow => "WORKFLOW",
+            }),
+            documentation: handler.documentation,
+            input: input_manifest(handler.input),
+            output: output_manifest(handler.output),
+        }
+    }
+}
+
+fn input_manifest(payload: PayloadDefinition) -> InputManifest {
+    InputManifest {
+        content_type: payload.content_type,
+        required: false,
+    }
+}
+
+fn output_manifest(payload: PayloadDefinition) -> OutputManifest {
+    OutputManifest {
+        content_type: payload.content_type,
+        set_content_type_if_empty: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Format;
+
+    static GREETER: ServiceDefinition = ServiceDefinition {
+        name: "helloworld.Greeter",
+        ty: ServiceType::Service,
+        documentation: Some("Greets people."),
+        handlers: &[HandlerDefinition::new("SayHello", Format::Json)],
+    };
+
+    #[test]
+    fn negotiates_the_newest_accepted_version() {
+        let accept = "application/vnd.restate.endpointmanifest.v3+json, application/vnd.restate.endpointmanifest.v2+json";
+        assert_eq!(negotiate(Some(accept)), Some(MANIFEST_VERSIONS[1]));
+        assert_eq!(negotiate(Some("application/json")), None);
+    }
+
+    #[test]
+    fn manifest_names_services_and_handlers() {
+        let json = serde_json::to_value(Manifest::new(ProtocolMode::BidiStream, [&GREETER])).unwrap();
+        assert_eq!(json["protocolMode"], "BIDI_STREAM");
+        assert_eq!(json["services"][0]["name"], "helloworld.Greeter");
+        assert_eq!(json["services"][0]["ty"], "SERVICE");
+        assert_eq!(json["services"][0]["documentation"], "Greets people.");
+        let handler = &json["services"][0]["handlers"][0];
+        assert_eq!(handler["name"], "SayHello");
+        assert_eq!(handler["input"]["contentType"], "application/json");
+        assert!(handler.get("ty").is_none());
+    }
+}

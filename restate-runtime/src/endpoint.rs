@@ -1,0 +1,304 @@
+//! The endpoint: the services bound to it, and how an HTTP request reaches one of them.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use bytes::Bytes;
+use futures::FutureExt;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body::{Body, Frame};
+use restate_sdk_shared_core::{CoreVM, Error as VmError, NonEmptyValue, PayloadOptions, VM, VMOptions};
+use tokio::sync::mpsc;
+
+use crate::context::{Context, InvocationInfo};
+use crate::discovery::{self, Manifest, ProtocolMode};
+use crate::service::{HandlerDefinition, Invocation, Service};
+use crate::vm_driver::{self, Driver};
+
+/// A set of bound services, ready to be served over HTTP (see [`Endpoint::serve`]).
+///
+/// ```no_run
+/// # struct GreeterServer;
+/// # impl restate_runtime::Service for GreeterServer {
+/// #     fn definition(&self) -> &'static restate_runtime::ServiceDefinition { unimplemented!() }
+/// #     fn invoke(&self, _: restate_runtime::Invocation) -> restate_runtime::HandlerFuture { unimplemented!() }
+/// # }
+/// # async fn example() -> std::io::Result<()> {
+/// let endpoint = restate_runtime::Endpoint::builder()
+///     .bind(GreeterServer)
+///     .build();
+/// endpoint.serve("127.0.0.1:9080".parse().unwrap()).await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Endpoint {
+    inner: Arc<EndpointInner>,
+}
+
+struct EndpointInner {
+    /// In binding order, for the manifest.
+    services: Vec<Arc<dyn Service>>,
+    by_name: HashMap<&'static str, Arc<dyn Service>>,
+}
+
+/// Collects the services of an [`Endpoint`].
+#[derive(Default)]
+pub struct EndpointBuilder {
+    services: Vec<Arc<dyn Service>>,
+}
+
+impl EndpointBuilder {
+    /// Binds a service, typically a generated server wrapper such as `GreeterServer::new(impl)`.
+    ///
+    /// # Panics
+    /// If a service with the same name is already bound.
+    pub fn bind(mut self, service: impl Service) -> Self {
+        let name = service.definition().name;
+        assert!(
+            self.services.iter().all(|s| s.definition().name != name),
+            "service {name} is bound twice to the endpoint"
+        );
+        self.services.push(Arc::new(service));
+        self
+    }
+
+    /// Finishes the endpoint.
+    pub fn build(self) -> Endpoint {
+        let by_name = self
+            .services
+            .iter()
+            .map(|s| (s.definition().name, Arc::clone(s)))
+            .collect();
+        Endpoint {
+            inner: Arc::new(EndpointInner {
+                services: self.services,
+                by_name,
+            }),
+        }
+    }
+}
+
+impl Endpoint {
+    /// Starts collecting services.
+    pub fn builder() -> EndpointBuilder {
+        EndpointBuilder::default()
+    }
+
+    /// Answers one HTTP request: `/discover`, `/invoke/{service}/{handler}` or `/health`.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let path = request.uri().path().trim_end_matches('/');
+        let segments: Vec<&str> = path.split('/').skip(1).collect();
+        match (request.method(), segments.as_slice()) {
+            (&Method::GET, ["health"]) => plain(StatusCode::OK, "OK"),
+            (&Method::GET, ["discover"]) => self.discover(&request),
+            (&Method::POST, ["invoke", service, handler]) => {
+                let (service, handler) = (service.to_string(), handler.to_string());
+                self.invoke(&service, &handler, request)
+            }
+            _ => plain(StatusCode::NOT_FOUND, "no such route"),
+        }
+    }
+
+    fn discover<B>(&self, request: &Request<B>) -> Response<ResponseBody> {
+        let accept = request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok());
+        let Some(content_type) = discovery::negotiate(accept) else {
+            return plain(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported discovery version; this endpoint serves manifest v2 to v4",
+            );
+        };
+        let mode = if request.version() == http::Version::HTTP_2 {
+            ProtocolMode::BidiStream
+        } else {
+            ProtocolMode::RequestResponse
+        };
+        let manifest = Manifest::new(mode, self.inner.services.iter().map(|s| s.definition()));
+        match serde_json::to_vec(&manifest) {
+            Ok(json) => Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, content_type)
+                .body(ResponseBody::full(json))
+                .expect("a valid response"),
+            Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, &error.to_string()),
+        }
+    }
+
+    fn invoke<B>(&self, service: &str, handler: &str, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let Some(bound) = self.inner.by_name.get(service) else {
+            return plain(StatusCode::NOT_FOUND, &format!("no service {service}"));
+        };
+        let Some(definition) = bound.definition().handler(handler) else {
+            return plain(
+                StatusCode::NOT_FOUND,
+                &format!("service {service} has no handler {handler}"),
+            );
+        };
+        let (parts, body) = request.into_parts();
+        let vm = match CoreVM::new(parts.headers, VMOptions::default()) {
+            Ok(vm) => vm,
+            Err(error) => {
+                let status = StatusCode::from_u16(error.code())
+                    .ok()
+                    .filter(|s| s.is_client_error() || s.is_server_error())
+                    .unwrap_or(StatusCode::BAD_REQUEST);
+                return plain(status, &error.to_string());
+            }
+        };
+        let head = vm.get_response_head();
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let driver = Driver::new(vm, sender);
+        tokio::spawn(Arc::clone(&driver).pump_input(body));
+        tokio::spawn(run_invocation(driver, Arc::clone(bound), definition));
+
+        let mut response = Response::builder()
+            .status(StatusCode::from_u16(head.status_code).unwrap_or(StatusCode::OK));
+        for h in &head.headers {
+            response = response.header(h.key.as_ref(), h.value.as_ref());
+        }
+        response
+            .body(ResponseBody::stream(receiver))
+            .expect("a valid response")
+    }
+}
+
+/// Runs one invocation from the start message to the end of the response.
+async fn run_invocation(
+    driver: Arc<Driver>,
+    service: Arc<dyn Service>,
+    handler: &'static HandlerDefinition,
+) {
+    if driver.ready_to_execute().await.is_err() {
+        return;
+    }
+    let input = {
+        let mut state = driver.lock();
+        match state.vm.sys_input() {
+            Ok(input) => input,
+            Err(error) => {
+                driver.trap(&mut state, error);
+                return;
+            }
+        }
+    };
+    let invocation_id = input.invocation_id.clone();
+    let info = InvocationInfo {
+        id: input.invocation_id,
+        headers: input
+            .headers
+            .into_iter()
+            .map(|h| (h.key.into_owned(), h.value.into_owned()))
+            .collect(),
+        key: input.key,
+    };
+    let invocation = Invocation {
+        handler: handler.name,
+        context: Context::new(Arc::clone(&driver), info),
+        input: input.input,
+    };
+    let service_name = service.definition().name;
+    tracing::debug!(service = service_name, handler = handler.name, %invocation_id, "invocation started");
+
+    let handler_future = AssertUnwindSafe(service.invoke(invocation)).catch_unwind();
+    let outcome = tokio::select! {
+        outcome = handler_future => outcome,
+        () = driver.wait_trapped() => return,
+    };
+
+    let mut state = driver.lock();
+    if state.is_trapped() {
+        return;
+    }
+    let result = match outcome {
+        Ok(Ok(output)) => state
+            .vm
+            .sys_write_output(NonEmptyValue::Success(output), PayloadOptions::default())
+            .and_then(|()| state.vm.sys_end()),
+        Ok(Err(error)) => match error.into_terminal() {
+            Ok(terminal) => {
+                tracing::debug!(%invocation_id, %terminal, "invocation failed terminally");
+                state
+                    .vm
+                    .sys_write_output(NonEmptyValue::Failure(terminal.into()), PayloadOptions::default())
+                    .and_then(|()| state.vm.sys_end())
+            }
+            Err(error) => {
+                tracing::warn!(%invocation_id, %error, "invocation failed, Restate retries it");
+                Err(VmError::new(500u16, error.to_string()))
+            }
+        },
+        Err(panic) => {
+            let message = vm_driver::panic_message(&*panic);
+            tracing::error!(%invocation_id, %message, "handler panicked, Restate retries it");
+            Err(VmError::new(500u16, format!("handler panicked: {message}")))
+        }
+    };
+    match result {
+        Ok(()) => {
+            state.flush();
+            state.close_output();
+        }
+        Err(error) => driver.trap(&mut state, error),
+    }
+}
+
+fn plain(status: StatusCode, message: &str) -> Response<ResponseBody> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(ResponseBody::full(message.to_owned()))
+        .expect("a valid response")
+}
+
+/// The body of an endpoint response: a fixed payload, or the VM's output as it is produced.
+pub struct ResponseBody(BodyInner);
+
+enum BodyInner {
+    Full(Option<Bytes>),
+    Stream(mpsc::UnboundedReceiver<Bytes>),
+}
+
+impl ResponseBody {
+    fn full(bytes: impl Into<Bytes>) -> Self {
+        Self(BodyInner::Full(Some(bytes.into())))
+    }
+
+    fn stream(receiver: mpsc::UnboundedReceiver<Bytes>) -> Self {
+        Self(BodyInner::Stream(receiver))
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match &mut self.get_mut().0 {
+            BodyInner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            BodyInner::Stream(receiver) => receiver
+                .poll_recv(cx)
+                .map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(&self.0, BodyInner::Full(None))
+    }
+}

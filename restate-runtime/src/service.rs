@@ -1,0 +1,177 @@
+//! What a bound service is: its discovery metadata and the entry point the endpoint dispatches to.
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+
+use crate::codec::{self, Format, Payload};
+use crate::context::Context;
+use crate::error::{HandlerError, TerminalError};
+
+/// Restate's kind of service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceType {
+    /// A stateless service.
+    Service,
+    /// A keyed service with state; one exclusive handler runs per key at a time.
+    VirtualObject,
+    /// A keyed service whose run handler executes exactly once per workflow id.
+    Workflow,
+}
+
+/// The concurrency kind of a handler of a virtual object or workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HandlerType {
+    /// Runs alone per key and may write state.
+    Exclusive,
+    /// Runs concurrently with others on the same key and only reads state.
+    Shared,
+    /// The run handler of a workflow.
+    Workflow,
+}
+
+/// The shape of a handler's input or output, as the discovery manifest describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayloadDefinition {
+    /// `None` for handlers that take no input or return nothing.
+    pub content_type: Option<&'static str>,
+}
+
+impl PayloadDefinition {
+    /// A payload encoded in `format`.
+    pub const fn of(format: Format) -> Self {
+        Self {
+            content_type: Some(format.content_type()),
+        }
+    }
+
+    /// No payload (`google.protobuf.Empty`).
+    pub const fn empty() -> Self {
+        Self { content_type: None }
+    }
+}
+
+/// Discovery metadata of one handler.
+#[derive(Debug, Clone, Copy)]
+pub struct HandlerDefinition {
+    /// The handler name: the rpc name as written in the proto.
+    pub name: &'static str,
+    /// `None` for handlers of plain services.
+    pub ty: Option<HandlerType>,
+    /// The rpc's proto comment.
+    pub documentation: Option<&'static str>,
+    /// What the handler takes.
+    pub input: PayloadDefinition,
+    /// What the handler returns.
+    pub output: PayloadDefinition,
+}
+
+impl HandlerDefinition {
+    /// A handler named `name` taking and returning payloads in `format`.
+    pub const fn new(name: &'static str, format: Format) -> Self {
+        Self {
+            name,
+            ty: None,
+            documentation: None,
+            input: PayloadDefinition::of(format),
+            output: PayloadDefinition::of(format),
+        }
+    }
+
+    /// Sets the handler type.
+    pub const fn with_type(mut self, ty: HandlerType) -> Self {
+        self.ty = Some(ty);
+        self
+    }
+
+    /// Sets the documentation.
+    pub const fn with_documentation(mut self, documentation: &'static str) -> Self {
+        self.documentation = Some(documentation);
+        self
+    }
+
+    /// Marks the handler as taking no input.
+    pub const fn without_input(mut self) -> Self {
+        self.input = PayloadDefinition::empty();
+        self
+    }
+
+    /// Marks the handler as returning nothing.
+    pub const fn without_output(mut self) -> Self {
+        self.output = PayloadDefinition::empty();
+        self
+    }
+}
+
+/// Discovery metadata of one service.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceDefinition {
+    /// The fully qualified proto name, e.g. `helloworld.Greeter`.
+    pub name: &'static str,
+    /// The kind of service.
+    pub ty: ServiceType,
+    /// The service's proto comment.
+    pub documentation: Option<&'static str>,
+    /// The handlers, in proto order.
+    pub handlers: &'static [HandlerDefinition],
+}
+
+impl ServiceDefinition {
+    /// The handler called `name`, if the service has one.
+    pub fn handler(&self, name: &str) -> Option<&HandlerDefinition> {
+        self.handlers.iter().find(|h| h.name == name)
+    }
+}
+
+/// The future a handler invocation runs: the encoded output, or the error it failed with.
+pub type HandlerFuture = BoxFuture<'static, Result<Bytes, HandlerError>>;
+
+/// A service implementation bound to an endpoint.
+///
+/// Generated server wrappers (`GreeterServer`) implement it; users rarely do by hand.
+pub trait Service: Send + Sync + 'static {
+    /// The discovery metadata.
+    fn definition(&self) -> &'static ServiceDefinition;
+
+    /// Runs the handler the invocation names. The endpoint only dispatches names that
+    /// [`ServiceDefinition::handlers`] lists.
+    fn invoke(&self, invocation: Invocation) -> HandlerFuture;
+}
+
+/// One invocation of a handler, as the endpoint hands it to a [`Service`].
+pub struct Invocation {
+    pub(crate) handler: &'static str,
+    pub(crate) context: Context,
+    pub(crate) input: Bytes,
+}
+
+impl Invocation {
+    /// The handler name.
+    pub fn handler(&self) -> &'static str {
+        self.handler
+    }
+
+    /// The raw input bytes.
+    pub fn input(&self) -> &Bytes {
+        &self.input
+    }
+
+    /// Decodes the input; malformed input is a terminal error with code 400.
+    pub fn decode_input<T: Payload>(&self, format: Format) -> Result<T, TerminalError> {
+        codec::decode(format, &self.input).map_err(|e| {
+            TerminalError::new(
+                400,
+                format!("cannot decode the input of handler {}: {e}", self.handler),
+            )
+        })
+    }
+
+    /// The context of the invocation.
+    pub fn into_context(self) -> Context {
+        self.context
+    }
+}
+
+/// Encodes a handler's output.
+pub fn encode_output<T: Payload>(format: Format, value: &T) -> Result<Bytes, HandlerError> {
+    codec::encode(format, value).map_err(|e| TerminalError::new(500, e.to_string()).into())
+}

@@ -1,0 +1,456 @@
+//! A test harness with a real `restate-server`: no Docker, no mock.
+//!
+//! [`RestateServer::start`] finds (or installs from the npm registry, once) the pinned
+//! `restate-server` binary, starts it on free loopback ports with a temporary data directory, and
+//! waits until it is healthy. [`TestEnvironment::start`] adds an endpoint served on a free
+//! port and registered with that server. Dropping either stops everything.
+//!
+//! ```no_run
+//! # fn endpoint() -> restate_runtime::Endpoint { unimplemented!() }
+//! use restate_runtime::testing::TestEnvironment;
+//!
+//! let env = TestEnvironment::start(endpoint()).expect("restate-server starts");
+//! let url = format!("{}/helloworld.Greeter/SayHello", env.ingress_url());
+//! // POST to `url` with any HTTP client.
+//! ```
+//!
+//! Set `RESTATE_SERVER_BIN` to use a binary of your own instead of the pinned package.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::endpoint::Endpoint;
+
+/// The restate-server version the harness installs.
+pub const RESTATE_SERVER_VERSION: &str = "1.7.12";
+
+/// How long the server gets to become healthy.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What can go wrong while setting up a test environment.
+#[derive(Debug, thiserror::Error)]
+pub enum TestError {
+    /// The restate-server binary could not be found or installed.
+    #[error("cannot install restate-server {RESTATE_SERVER_VERSION}: {0}")]
+    Install(String),
+    /// The server process could not be started or did not become healthy.
+    #[error("restate-server did not start: {0}")]
+    Start(String),
+    /// Registering the endpoint with the server failed.
+    #[error("cannot register the endpoint: {0}")]
+    Register(String),
+    /// An I/O error.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
+/// A running `restate-server` on loopback, stopped on drop.
+pub struct RestateServer {
+    child: Option<Child>,
+    data_dir: PathBuf,
+    ingress_url: String,
+    admin_url: String,
+    ports: ServerPorts,
+    binary: PathBuf,
+}
+
+#[derive(Clone, Copy)]
+struct ServerPorts {
+    ingress: u16,
+    admin: u16,
+    fabric: u16,
+}
+
+impl RestateServer {
+    /// Starts a server on free loopback ports with a fresh data directory, and waits until its
+    /// ingress and admin API answer.
+    pub fn start() -> Result<Self, TestError> {
+        let binary = server_binary()?;
+        let data_dir = fresh_data_dir()?;
+        let ports = ServerPorts {
+            ingress: free_port()?,
+            admin: free_port()?,
+            fabric: free_port()?,
+        };
+        let mut server = Self {
+            child: None,
+            data_dir,
+            ingress_url: format!("http://127.0.0.1:{}", ports.ingress),
+            admin_url: format!("http://127.0.0.1:{}", ports.admin),
+            ports,
+            binary,
+        };
+        server.spawn()?;
+        Ok(server)
+    }
+
+    /// The ingress URL, e.g. `http://127.0.0.1:41235`.
+    pub fn ingress_url(&self) -> &str {
+        &self.ingress_url
+    }
+
+    /// The admin API URL.
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+
+    /// Stops the server process and starts it again on the same ports and data directory, as a
+    /// crash and recovery would.
+    pub fn restart(&mut self) -> Result<(), TestError> {
+        self.stop();
+        self.spawn()
+    }
+
+    /// Registers the endpoint at `endpoint_url` (e.g. `http://127.0.0.1:9080`), replacing any
+    /// earlier registration of the same services.
+    pub async fn register(&self, endpoint_url: &str) -> Result<(), TestError> {
+        let client = reqwest::Client::new();
+        let response = client
+            .post(format!("{}/deployments", self.admin_url))
+            .json(&serde_json::json!({ "uri": endpoint_url, "force": true }))
+            .send()
+            .await
+            .map_err(|e| TestError::Register(e.to_string()))?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(TestError::Register(format!("{status}: {body}")));
+        }
+        Ok(())
+    }
+
+    fn spawn(&mut self) -> Result<(), TestError> {
+        let log = std::fs::File::create(self.data_dir.join("restate-server.log"))?;
+        let mut command = Command::new(&self.binary);
+        command
+            .arg("--no-logo")
+            .args(["--listen-mode", "tcp"])
+            .arg("--base-dir")
+            .arg(self.data_dir.join("data"))
+            .args(["--node-name", "restate-test"])
+            .args(["--default-num-partitions", "4"])
+            .args(["--bind-address", &format!("127.0.0.1:{}", self.ports.fabric)])
+            .args([
+                "--advertised-address",
+                &format!("http://127.0.0.1:{}", self.ports.fabric),
+            ])
+            .args(["--log-filter", "warn,restate=info"])
+            .args(["--log-format", "compact"])
+            .args(["--log-disable-ansi-codes", "true"])
+            .env(
+                "RESTATE_INGRESS__BIND_ADDRESS",
+                format!("127.0.0.1:{}", self.ports.ingress),
+            )
+            .env(
+                "RESTATE_ADMIN__BIND_ADDRESS",
+                format!("127.0.0.1:{}", self.ports.admin),
+            )
+            .env("RESTATE_DISABLE_TELEMETRY", "true")
+            .env("RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE", "256MiB")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        die_with_parent(&mut command);
+        self.child = Some(
+            spawn_from_long_lived_thread(command)
+                .map_err(|e| TestError::Start(format!("{}: {e}", self.binary.display())))?,
+        );
+        self.wait_healthy()
+    }
+
+    fn wait_healthy(&mut self) -> Result<(), TestError> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let probes = [
+            (self.ports.admin, "/health"),
+            (self.ports.ingress, "/restate/health"),
+        ];
+        for (port, path) in probes {
+            while !http_get_ok(port, path) {
+                if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                    return Err(TestError::Start(format!(
+                        "the process exited with {status}; see {}",
+                        self.data_dir.join("restate-server.log").display()
+                    )));
+                }
+                if Instant::now() > deadline {
+                    return Err(TestError::Start(format!(
+                        "not healthy after {STARTUP_TIMEOUT:?}; see {}",
+                        self.data_dir.join("restate-server.log").display()
+                    )));
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(())
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RestateServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+/// A restate-server plus an endpoint registered with it, both stopped on drop.
+///
+/// The endpoint runs on a runtime of its own, so an environment can be created from sync code,
+/// from inside an async test, or once per test binary in a `static`.
+pub struct TestEnvironment {
+    server: RestateServer,
+    runtime: Option<tokio::runtime::Runtime>,
+    endpoint_url: String,
+}
+
+impl TestEnvironment {
+    /// Starts a restate-server, serves `endpoint` on a free loopback port and registers it.
+    pub fn start(endpoint: Endpoint) -> Result<Self, TestError> {
+        // A thread of its own: this may be called from within another runtime.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("restate-test-endpoint")
+                .enable_all()
+                .build()?;
+            let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+            let endpoint_url = format!("http://{}", listener.local_addr()?);
+            runtime.spawn(endpoint.serve_with_shutdown(listener, std::future::pending()));
+            let server = RestateServer::start()?;
+            runtime.block_on(server.register(&endpoint_url))?;
+            Ok(Self {
+                server,
+                runtime: Some(runtime),
+                endpoint_url,
+            })
+        })
+        .join()
+        .map_err(|_| TestError::Start("the setup thread panicked".to_owned()))?
+    }
+
+    /// The ingress URL: `POST {ingress_url}/{service}/{handler}` invokes a handler.
+    pub fn ingress_url(&self) -> &str {
+        self.server.ingress_url()
+    }
+
+    /// The admin API URL.
+    pub fn admin_url(&self) -> &str {
+        self.server.admin_url()
+    }
+
+    /// The URL the endpoint is served on.
+    pub fn endpoint_url(&self) -> &str {
+        &self.endpoint_url
+    }
+
+    /// The server, e.g. to restart it.
+    pub fn server_mut(&mut self) -> &mut RestateServer {
+        &mut self.server
+    }
+}
+
+impl Drop for TestEnvironment {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Finds the restate-server binary: `RESTATE_SERVER_BIN`, else the pinned npm package cached in
+/// the cargo target directory, installed on first use.
+pub fn server_binary() -> Result<PathBuf, TestError> {
+    if let Some(binary) = std::env::var_os("RESTATE_SERVER_BIN") {
+        return Ok(PathBuf::from(binary));
+    }
+    let install_dir = cache_dir()?.join(format!("restate-server-{RESTATE_SERVER_VERSION}"));
+    let binary = install_dir.join(package_binary_path()?);
+    if binary.exists() {
+        return Ok(binary);
+    }
+    install(&install_dir)?;
+    if binary.exists() {
+        Ok(binary)
+    } else {
+        Err(TestError::Install(format!(
+            "npm installed the package, but {} is missing",
+            binary.display()
+        )))
+    }
+}
+
+/// Installs the package into `dir` through a sibling temporary directory renamed into place, so
+/// concurrent test binaries never see a half-installed package.
+fn install(dir: &Path) -> Result<(), TestError> {
+    let parent = dir.parent().expect("the install dir has a parent");
+    std::fs::create_dir_all(parent)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".restate-server-install-")
+        .tempdir_in(parent)?;
+    let output = Command::new("npm")
+        .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+        .arg(staging.path())
+        .arg(format!("@restatedev/restate-server@{RESTATE_SERVER_VERSION}"))
+        .output()
+        .map_err(|e| TestError::Install(format!("cannot run npm (is Node.js installed?): {e}")))?;
+    if !output.status.success() {
+        return Err(TestError::Install(format!(
+            "npm install failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    let staged = staging.keep();
+    if std::fs::rename(&staged, dir).is_err() {
+        // Another process finished first; its copy is as good as ours.
+        let _ = std::fs::remove_dir_all(&staged);
+    }
+    Ok(())
+}
+
+/// Where the platform package puts the binary, relative to the install prefix.
+fn package_binary_path() -> Result<PathBuf, TestError> {
+    let platform = match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => "linux-x64",
+        ("linux", "aarch64") => "linux-arm64",
+        ("macos", "x86_64") => "darwin-x64",
+        ("macos", "aarch64") => "darwin-arm64",
+        (os, arch) => {
+            return Err(TestError::Install(format!(
+                "no restate-server package for {os}/{arch}; set RESTATE_SERVER_BIN"
+            )));
+        }
+    };
+    Ok(PathBuf::from(format!(
+        "node_modules/@restatedev/restate-server-{platform}/bin/restate-server"
+    )))
+}
+
+/// `$CARGO_TARGET_DIR/restate`, or the `target/restate` directory above the running executable.
+fn cache_dir() -> Result<PathBuf, TestError> {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return Ok(PathBuf::from(dir).join("restate"));
+    }
+    let exe = std::env::current_exe()?;
+    let target = exe
+        .ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "target"))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
+    Ok(target.join("restate"))
+}
+
+/// A new data directory under the cache dir, named after this process. Directories left by
+/// processes that no longer run are removed on the way.
+fn fresh_data_dir() -> Result<PathBuf, TestError> {
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let root = cache_dir()?.join("data");
+    std::fs::create_dir_all(&root)?;
+    if let Ok(entries) = std::fs::read_dir(&root) {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.split('-').next()?.parse::<u32>().ok());
+            if pid.is_some_and(|pid| !process_is_alive(pid)) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let dir = root.join(format!(
+        "{}-{}",
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn process_is_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}
+
+/// Asks the OS for a free loopback port.
+fn free_port() -> io::Result<u16> {
+    Ok(StdTcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A plain `GET` over HTTP/1.0; true on a 2xx answer.
+fn http_get_ok(port: u16, path: &str) -> bool {
+    use std::io::{Read, Write};
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1))
+    else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .is_err()
+    {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && head[9] == b'2'
+}
+
+/// Spawns `command` from a thread that lives as long as the process: the parent-death signal
+/// fires when the spawning *thread* ends, and callers' threads may be short-lived.
+fn spawn_from_long_lived_thread(command: Command) -> io::Result<Child> {
+    use std::sync::mpsc;
+    use std::sync::{LazyLock, Mutex};
+    type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
+    static SPAWNER: LazyLock<Mutex<mpsc::Sender<SpawnRequest>>> = LazyLock::new(|| {
+        let (sender, receiver) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("restate-test-spawner".to_owned())
+            .spawn(move || {
+                for (mut command, reply) in receiver {
+                    let _ = reply.send(command.spawn());
+                }
+            })
+            .expect("a thread can be started");
+        Mutex::new(sender)
+    });
+    let (reply, result) = mpsc::channel();
+    SPAWNER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .send((command, reply))
+        .map_err(|_| io::Error::other("the spawner thread is gone"))?;
+    result
+        .recv()
+        .map_err(|_| io::Error::other("the spawner thread is gone"))?
+}
+
+/// Makes the server die with the test process, even when the process never drops it (a
+/// `static`) or is killed.
+fn die_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe and touches only the child's own attributes.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
+}
