@@ -1,0 +1,61 @@
+//! The discovery definition: the service's name, kind, documentation and handlers, as the
+//! endpoint announces them to Restate.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::docs;
+use super::view::{MethodView, ServiceView};
+use crate::model::{HandlerType, ServiceType};
+
+/// The static, e.g. `pub static GREETER_DEFINITION: ServiceDefinition = ...;`.
+pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
+    let name = &view.definition;
+    let service_name = view.name();
+    let ty = match view.service.ty {
+        ServiceType::Service => quote!(::restate_runtime::ServiceType::Service),
+        ServiceType::VirtualObject => quote!(::restate_runtime::ServiceType::VirtualObject),
+        ServiceType::Workflow => quote!(::restate_runtime::ServiceType::Workflow),
+    };
+    let documentation = docs::option_str(view.service.docs.as_deref());
+    let handlers = view.methods.iter().map(|method| handler(view, method));
+    let doc = format!(
+        " The discovery metadata of [`{}`]: its name, kind and handlers.",
+        view.handlers
+    );
+    quote! {
+        #[doc = #doc]
+        pub static #name: ::restate_runtime::ServiceDefinition =
+            ::restate_runtime::ServiceDefinition {
+                name: #service_name,
+                ty: #ty,
+                documentation: #documentation,
+                handlers: &[#(#handlers),*],
+            };
+    }
+}
+
+/// One `HandlerDefinition` expression.
+fn handler(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
+    let name = method.name();
+    let format = &view.format;
+    let mut tokens = quote!(::restate_runtime::HandlerDefinition::new(#name, #format));
+    if let Some(ty) = method.method.handler_type {
+        let ty = match ty {
+            HandlerType::Exclusive => quote!(::restate_runtime::HandlerType::Exclusive),
+            HandlerType::Shared => quote!(::restate_runtime::HandlerType::Shared),
+            HandlerType::WorkflowRun => quote!(::restate_runtime::HandlerType::Workflow),
+        };
+        tokens.extend(quote!(.with_type(#ty)));
+    }
+    if let Some(docs) = method.method.docs.as_deref() {
+        tokens.extend(quote!(.with_documentation(#docs)));
+    }
+    if method.input.is_none() {
+        tokens.extend(quote!(.without_input()));
+    }
+    if method.output.is_none() {
+        tokens.extend(quote!(.without_output()));
+    }
+    tokens
+}

@@ -1,0 +1,25 @@
+//! Proto comments as rustdoc attributes.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// `#[doc]` attributes for `docs`, or for `fallback` when there are none.
+pub(super) fn attrs(docs: Option<&str>, fallback: impl FnOnce() -> String) -> TokenStream {
+    let text = docs.map_or_else(fallback, str::to_owned);
+    let lines = text.lines().map(|line| {
+        if line.is_empty() {
+            String::new()
+        } else {
+            format!(" {line}")
+        }
+    });
+    quote! { #( #[doc = #lines] )* }
+}
+
+/// The documentation string of a discovery definition: `Some("...")` or `None`.
+pub(super) fn option_str(docs: Option<&str>) -> TokenStream {
+    match docs {
+        Some(docs) => quote!(::core::option::Option::Some(#docs)),
+        None => quote!(::core::option::Option::None),
+    }
+}

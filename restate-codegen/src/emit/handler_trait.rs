@@ -1,0 +1,53 @@
+//! The handler trait users implement: one async method per rpc, answering 501 until
+//! implemented.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::docs;
+use super::view::{MethodView, ServiceView};
+
+/// The trait, e.g. `pub trait Greeter { fn say_hello(...) ... }`.
+pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
+    let docs = docs::attrs(view.service.docs.as_deref(), || {
+        format!("The handlers of the Restate service `{}`.", view.name())
+    });
+    let name = &view.handlers;
+    let methods = view.methods.iter().map(|method| handler(view, method));
+    quote! {
+        #docs
+        pub trait #name: ::core::marker::Send + ::core::marker::Sync + 'static {
+            #(#methods)*
+        }
+    }
+}
+
+/// One handler method with its default body.
+fn handler(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
+    let docs = docs::attrs(method.method.docs.as_deref(), || {
+        format!("The handler `{}`.", method.name())
+    });
+    let ident = &method.ident;
+    let context = &method.context.ty;
+    let output = method.output_type();
+    let (request_param, unused) = match &method.input {
+        Some(input) => (quote!(, request: #input), quote!((ctx, request))),
+        None => (TokenStream::new(), quote!(ctx)),
+    };
+    let service_name = view.name();
+    let handler_name = method.name();
+    quote! {
+        #docs
+        fn #ident(&self, ctx: #context #request_param) -> impl ::core::future::Future<
+            Output = ::core::result::Result<#output, ::restate_runtime::HandlerError>
+        > + ::core::marker::Send {
+            async move {
+                let _ = #unused;
+                ::core::result::Result::Err(
+                    ::restate_runtime::TerminalError::not_implemented(#service_name, #handler_name)
+                        .into()
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Rust for the model: for each service a handler trait, a server wrapper, a discovery
+//! definition and an in-handler client, built with `quote` and laid out with `prettyplease`.
+//!
+//! The generated code names everything by absolute path (`::restate_runtime::...`,
+//! `::core::...`), so it compiles inside any module without imports.
+
+mod client;
+mod context;
+mod definition;
+mod docs;
+mod handler_trait;
+mod server;
+#[cfg(test)]
+mod tests;
+mod view;
+
+use std::collections::HashMap;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::model::{Codec, Service};
+
+/// The Rust types prost generated for an rpc's input and output, as paths relative to the
+/// module of the service's package (e.g. `HelloRequest` or `super::common::Page`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MethodTypes {
+    /// The input type.
+    pub input: String,
+    /// The output type.
+    pub output: String,
+}
+
+/// The emitter could not produce code for a service.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No Rust types were given for an rpc whose input or output is a message.
+    #[error("service {service}, method {method}: no Rust types were given for the rpc")]
+    MissingTypes {
+        /// The fully qualified service name.
+        service: String,
+        /// The rpc name.
+        method: String,
+    },
+    /// A given Rust type does not parse as a type.
+    #[error("service {service}, method {method}: `{path}` is not a Rust type: {source}")]
+    InvalidType {
+        /// The fully qualified service name.
+        service: String,
+        /// The rpc name.
+        method: String,
+        /// The text that did not parse.
+        path: String,
+        /// Why it did not parse.
+        source: syn::Error,
+    },
+    /// The emitted tokens are not a valid Rust file; a bug in the emitter.
+    #[error("the code generated for service {service} does not parse: {source}")]
+    Unparsable {
+        /// The fully qualified service name.
+        service: String,
+        /// Where parsing failed.
+        source: syn::Error,
+    },
+}
+
+/// The Rust code of one service, formatted: its handler trait, server wrapper, discovery
+/// definition and client, plus the private constant holding its payload format.
+///
+/// `types` maps each rpc name to the Rust types of its input and output; rpcs taking and
+/// returning `google.protobuf.Empty` need no entry. `default_codec` applies when the service
+/// has no `(restate.codec)` option.
+///
+/// # Errors
+///
+/// When `types` lacks an entry that is needed, or holds text that is not a Rust type.
+pub fn service(
+    service: &Service,
+    default_codec: Codec,
+    types: &HashMap<String, MethodTypes>,
+) -> Result<String, Error> {
+    let tokens = service_tokens(service, default_codec, types)?;
+    let file = syn::parse2::<syn::File>(tokens).map_err(|source| Error::Unparsable {
+        service: service.full_name.clone(),
+        source,
+    })?;
+    Ok(prettyplease::unparse(&file))
+}
+
+/// The items of [`service`], unformatted.
+fn service_tokens(
+    service: &Service,
+    default_codec: Codec,
+    types: &HashMap<String, MethodTypes>,
+) -> Result<TokenStream, Error> {
+    let view = view::ServiceView::new(service, default_codec, types)?;
+    let format_const = view.format_const();
+    let handler_trait = handler_trait::tokens(&view);
+    let definition = definition::tokens(&view);
+    let server = server::tokens(&view);
+    let client = client::tokens(&view);
+    Ok(quote! {
+        #format_const
+        #handler_trait
+        #definition
+        #server
+        #client
+    })
+}

@@ -1,0 +1,264 @@
+//! Emitter tests: the output parses as Rust and has the promised shapes.
+
+use std::collections::HashMap;
+
+use quote::ToTokens;
+
+use super::{Error, MethodTypes};
+use crate::model::{Codec, Service};
+use crate::testing::model;
+
+const PROTO: &str = r#"
+syntax = "proto3";
+package helloworld;
+import "google/protobuf/empty.proto";
+import "restate/options.proto";
+
+// Greets people.
+service Greeter {
+  // Sends a greeting.
+  rpc SayHello(HelloRequest) returns (HelloResponse);
+  rpc Ping(google.protobuf.Empty) returns (google.protobuf.Empty);
+}
+
+service Counter {
+  option (restate.service_type) = VIRTUAL_OBJECT;
+  option (restate.codec) = PROTOBUF;
+  rpc Add(HelloRequest) returns (google.protobuf.Empty);
+  rpc Get(google.protobuf.Empty) returns (HelloResponse) {
+    option (restate.handler_type) = SHARED;
+  }
+}
+
+service Signup {
+  option (restate.service_type) = WORKFLOW;
+  rpc Run(HelloRequest) returns (HelloResponse);
+  rpc Confirm(HelloRequest) returns (google.protobuf.Empty);
+}
+
+message HelloRequest { string name = 1; }
+message HelloResponse { string message = 1; }
+"#;
+
+/// The Rust types prost would give every rpc of `service`: the message names.
+fn types(service: &Service) -> HashMap<String, MethodTypes> {
+    let short = |full: &str| full.rsplit('.').next().unwrap().to_owned();
+    service
+        .methods
+        .iter()
+        .map(|m| {
+            let types = MethodTypes {
+                input: short(&m.input_type),
+                output: short(&m.output_type),
+            };
+            (m.name.clone(), types)
+        })
+        .collect()
+}
+
+/// The code emitted for the service called `name`: formatted, parsed, and as unformatted
+/// tokens.
+fn emit(name: &str, default_codec: Codec) -> (String, syn::File, proc_macro2::TokenStream) {
+    let services = model(PROTO).unwrap();
+    let service = services.iter().find(|s| s.rust_name == name).unwrap();
+    let code = super::service(service, default_codec, &types(service)).unwrap();
+    let file = syn::parse_file(&code).unwrap_or_else(|e| panic!("{e}\n{code}"));
+    let tokens = super::service_tokens(service, default_codec, &types(service)).unwrap();
+    (code, file, tokens)
+}
+
+fn trait_item<'a>(file: &'a syn::File, name: &str) -> &'a syn::ItemTrait {
+    file.items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Trait(t) if t.ident == name => Some(t),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no trait {name}"))
+}
+
+fn signature(item: &syn::ItemTrait, method: &str) -> String {
+    let signature = item
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::TraitItem::Fn(f) if f.sig.ident == method => Some(f.sig.to_token_stream()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no method {method}"));
+    squash(&signature.to_string())
+}
+
+/// `code` as tokens without whitespace, for comparisons that ignore layout.
+fn tokens(code: &str) -> String {
+    squash(
+        &code
+            .parse::<proc_macro2::TokenStream>()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+fn squash(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+#[test]
+fn handler_trait_signatures() {
+    let (_, _, emitted) = emit("Greeter", Codec::Json);
+    let file = syn::parse2::<syn::File>(emitted).unwrap();
+    let greeter = trait_item(&file, "Greeter");
+    assert_eq!(
+        squash(&greeter.supertraits.to_token_stream().to_string()),
+        tokens("::core::marker::Send + ::core::marker::Sync + 'static")
+    );
+    assert_eq!(
+        signature(greeter, "say_hello"),
+        tokens(
+            "fn say_hello(&self, ctx: ::restate_runtime::Context, request: HelloRequest) \
+             -> impl ::core::future::Future<Output = ::core::result::Result<HelloResponse, \
+             ::restate_runtime::HandlerError>> + ::core::marker::Send"
+        )
+    );
+    assert_eq!(
+        signature(greeter, "ping"),
+        tokens(
+            "fn ping(&self, ctx: ::restate_runtime::Context) \
+             -> impl ::core::future::Future<Output = ::core::result::Result<(), \
+             ::restate_runtime::HandlerError>> + ::core::marker::Send"
+        )
+    );
+}
+
+#[test]
+fn proto_comments_become_rustdoc() {
+    let (code, _, _) = emit("Greeter", Codec::Json);
+    assert!(
+        code.contains("/// Greets people.\npub trait Greeter"),
+        "{code}"
+    );
+    assert!(
+        code.contains("/// Sends a greeting.\n    fn say_hello"),
+        "{code}"
+    );
+    assert!(code.contains("documentation: ::core::option::Option::Some(\"Greets people.\")"));
+    assert!(code.contains(".with_documentation(\"Sends a greeting.\")"));
+}
+
+#[test]
+fn default_bodies_answer_not_implemented() {
+    let (_, _, emitted) = emit("Greeter", Codec::Json);
+    let code = squash(&emitted.to_string());
+    let expected = tokens(
+        "::core::result::Result::Err(::restate_runtime::TerminalError::not_implemented(\
+         \"helloworld.Greeter\", \"SayHello\").into())",
+    );
+    assert!(code.contains(&expected), "{code}");
+}
+
+#[test]
+fn plain_service_items() {
+    let (_, _, emitted) = emit("Greeter", Codec::Json);
+    let code = squash(&emitted.to_string());
+    for expected in [
+        "const GREETER_FORMAT : :: restate_runtime :: Format = :: restate_runtime :: Format :: Json ;",
+        "pub static GREETER_DEFINITION : :: restate_runtime :: ServiceDefinition",
+        "ty : :: restate_runtime :: ServiceType :: Service",
+        "pub struct GreeterServer < T >",
+        "impl < T : Greeter > :: restate_runtime :: Service for GreeterServer < T >",
+        "\"SayHello\" => :: std :: boxed :: Box :: pin",
+        "let request : HelloRequest = invocation . decode_input (GREETER_FORMAT) ? ;",
+        ":: restate_runtime :: HandlerDefinition :: new (\"Ping\" , GREETER_FORMAT) . without_input () . without_output ()",
+        "pub struct GreeterClient { ctx : :: restate_runtime :: Context , }",
+        "pub fn say_hello (& self , request : HelloRequest) -> :: restate_runtime :: Request < HelloResponse >",
+        ":: core :: option :: Option :: None , GREETER_FORMAT , :: restate_runtime :: codec :: encode (GREETER_FORMAT , & request) , :: restate_runtime :: codec :: decode :: < HelloResponse >",
+        "pub fn ping (& self) -> :: restate_runtime :: Request < () >",
+        ":: restate_runtime :: codec :: decode_empty",
+    ] {
+        assert!(
+            code.contains(&tokens(expected)),
+            "missing `{expected}` in\n{code}"
+        );
+    }
+    assert!(
+        !code.contains("with_type"),
+        "plain services have no handler types"
+    );
+}
+
+#[test]
+fn virtual_object_items() {
+    let (_, file, emitted) = emit("Counter", Codec::Json);
+    let code = squash(&emitted.to_string());
+    let counter = trait_item(&file, "Counter");
+    assert!(signature(counter, "add").contains("request:HelloRequest"));
+    assert!(signature(counter, "add").contains("ctx:::restate_runtime::ObjectContext,"));
+    assert!(signature(counter, "get").contains("ctx:::restate_runtime::ObjectSharedContext"));
+    for expected in [
+        ":: restate_runtime :: Format :: Protobuf",
+        "ty : :: restate_runtime :: ServiceType :: VirtualObject",
+        "HandlerDefinition :: new (\"Add\" , COUNTER_FORMAT) . with_type (:: restate_runtime :: HandlerType :: Exclusive) . without_output ()",
+        "HandlerDefinition :: new (\"Get\" , COUNTER_FORMAT) . with_type (:: restate_runtime :: HandlerType :: Shared) . without_input ()",
+        "pub struct CounterClient { ctx : :: restate_runtime :: Context , key : :: std :: string :: String , }",
+        "key : impl :: core :: convert :: Into < :: std :: string :: String >",
+        ":: core :: option :: Option :: Some (self . key . clone ())",
+    ] {
+        assert!(
+            code.contains(&tokens(expected)),
+            "missing `{expected}` in\n{code}"
+        );
+    }
+}
+
+#[test]
+fn the_default_codec_applies_without_an_annotation() {
+    let (code, _, _) = emit("Greeter", Codec::Protobuf);
+    assert!(code.contains(
+        "const GREETER_FORMAT: ::restate_runtime::Format = ::restate_runtime::Format::Protobuf;"
+    ));
+}
+
+#[test]
+fn missing_or_invalid_types_are_errors() {
+    let services = model(PROTO).unwrap();
+    let greeter = &services[0];
+    let error = super::service(greeter, Codec::Json, &HashMap::new()).unwrap_err();
+    assert!(matches!(error, Error::MissingTypes { ref method, .. } if method == "SayHello"));
+
+    let mut broken = types(greeter);
+    broken.get_mut("SayHello").unwrap().input = "not a type!".to_owned();
+    let error = super::service(greeter, Codec::Json, &broken).unwrap_err();
+    assert!(matches!(error, Error::InvalidType { ref path, .. } if path == "not a type!"));
+}
+
+#[test]
+fn a_service_without_rpcs_has_no_client_and_no_dispatch() {
+    let services = model("syntax = \"proto3\"; package p; service Idle {}").unwrap();
+    let code = super::service(&services[0], Codec::Json, &HashMap::new()).unwrap();
+    syn::parse_file(&code).unwrap();
+    assert!(code.contains("pub trait Idle"), "{code}");
+    assert!(code.contains("pub struct IdleServer"), "{code}");
+    assert!(!code.contains("IdleClient"), "{code}");
+    assert!(!code.contains("IDLE_FORMAT"), "{code}");
+    assert!(!code.contains("match"), "{code}");
+}
+
+#[test]
+fn workflow_items() {
+    let (_, file, emitted) = emit("Signup", Codec::Json);
+    let code = squash(&emitted.to_string());
+    let signup = trait_item(&file, "Signup");
+    assert!(signature(signup, "run").contains("ctx:::restate_runtime::WorkflowContext,"));
+    assert!(signature(signup, "confirm").contains("ctx:::restate_runtime::WorkflowSharedContext,"));
+    for expected in [
+        "invocation . into_workflow_context ()",
+        "invocation . into_workflow_shared_context ()",
+        "HandlerDefinition :: new (\"Run\" , SIGNUP_FORMAT) . with_type (:: restate_runtime :: HandlerType :: Workflow)",
+        "pub fn handle (& self) -> :: restate_runtime :: WorkflowHandle < HelloResponse >",
+    ] {
+        assert!(
+            code.contains(&tokens(expected)),
+            "missing `{expected}` in\n{code}"
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! A service as the emitters see it: the model plus resolved identifiers, Rust types and
+//! payload format.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+use super::context::{HandlerContext, context_type};
+use super::{Error, MethodTypes};
+use crate::model::{Codec, Method, Service};
+use crate::naming::ServiceItems;
+
+/// A service ready to be emitted.
+pub(super) struct ServiceView<'a> {
+    /// The model.
+    pub(super) service: &'a Service,
+    /// The handler trait.
+    pub(super) handlers: Ident,
+    /// The server wrapper.
+    pub(super) server: Ident,
+    /// The client.
+    pub(super) client: Ident,
+    /// The static holding the discovery definition.
+    pub(super) definition: Ident,
+    /// The private constant holding the payload format.
+    pub(super) format: Ident,
+    /// The handlers.
+    pub(super) methods: Vec<MethodView<'a>>,
+    codec: Codec,
+}
+
+/// A handler ready to be emitted.
+pub(super) struct MethodView<'a> {
+    /// The model.
+    pub(super) method: &'a Method,
+    /// The Rust method name.
+    pub(super) ident: Ident,
+    /// The input type; `None` when the handler takes no input.
+    pub(super) input: Option<syn::Type>,
+    /// The output type; `None` when the handler returns `()`.
+    pub(super) output: Option<syn::Type>,
+    /// The context the handler receives.
+    pub(super) context: HandlerContext,
+}
+
+impl<'a> ServiceView<'a> {
+    /// Resolves `service` with the Rust types prost generated for its messages.
+    pub(super) fn new(
+        service: &'a Service,
+        default_codec: Codec,
+        types: &HashMap<String, MethodTypes>,
+    ) -> Result<Self, Error> {
+        let items = ServiceItems::new(&service.rust_name);
+        let methods = service
+            .methods
+            .iter()
+            .map(|method| MethodView::new(service, method, types.get(&method.name)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            service,
+            handlers: format_ident!("{}", items.handlers),
+            server: format_ident!("{}", items.server),
+            client: format_ident!("{}", items.client),
+            definition: format_ident!("{}", items.definition),
+            format: format_ident!("{}", items.format),
+            methods,
+            codec: service.codec.unwrap_or(default_codec),
+        })
+    }
+
+    /// The fully qualified service name, which Restate knows the service by.
+    pub(super) fn name(&self) -> &str {
+        &self.service.full_name
+    }
+
+    /// The private constant holding the payload format, when a handler uses it.
+    pub(super) fn format_const(&self) -> TokenStream {
+        if self.methods.is_empty() {
+            return TokenStream::new();
+        }
+        let format = &self.format;
+        let value = match self.codec {
+            Codec::Json => quote!(::restate_runtime::Format::Json),
+            Codec::Protobuf => quote!(::restate_runtime::Format::Protobuf),
+        };
+        let doc = format!(" The payload format of `{}`.", self.service.full_name);
+        quote! {
+            #[doc = #doc]
+            const #format: ::restate_runtime::Format = #value;
+        }
+    }
+}
+
+impl<'a> MethodView<'a> {
+    fn new(
+        service: &Service,
+        method: &'a Method,
+        types: Option<&MethodTypes>,
+    ) -> Result<Self, Error> {
+        let parse = |empty: bool, path: fn(&MethodTypes) -> &String| {
+            if empty {
+                return Ok(None);
+            }
+            let types = types.ok_or_else(|| Error::MissingTypes {
+                service: service.full_name.clone(),
+                method: method.name.clone(),
+            })?;
+            let path = path(types);
+            syn::parse_str::<syn::Type>(path)
+                .map(Some)
+                .map_err(|source| Error::InvalidType {
+                    service: service.full_name.clone(),
+                    method: method.name.clone(),
+                    path: path.clone(),
+                    source,
+                })
+        };
+        Ok(Self {
+            method,
+            ident: format_ident!("{}", method.rust_name),
+            input: parse(method.input_is_empty, |types| &types.input)?,
+            output: parse(method.output_is_empty, |types| &types.output)?,
+            context: context_type(service.ty, method.handler_type),
+        })
+    }
+
+    /// The rpc name, which Restate knows the handler by.
+    pub(super) fn name(&self) -> &str {
+        &self.method.name
+    }
+
+    /// The type a successful call returns: the output message, or `()`.
+    pub(super) fn output_type(&self) -> TokenStream {
+        match &self.output {
+            Some(ty) => quote!(#ty),
+            None => quote!(()),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Message types: prost-build writes the structs and enums, pbjson-build their proto3-JSON serde
+//! implementations, and both land in one `<package>.rs` file per proto package, next to the
+//! service code the [`ServiceGenerator`] adds.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use prost::Message;
+use prost_build::{Module, ServiceGenerator};
+use prost_types::{FileDescriptorProto, FileDescriptorSet};
+
+use crate::annotations;
+use crate::builder::Builder;
+
+/// Where the well-known types come from: `pbjson-types` has them with serde implementations.
+const WELL_KNOWN_TYPES: (&str, &str) = (".google.protobuf", "::pbjson_types");
+
+/// The name prost gives the file of a package-less proto file.
+const DEFAULT_FILE_NAME: &str = "_";
+
+/// One generated Rust file: its name (`<package>.rs`) and contents.
+pub(crate) struct RustFile {
+    /// The file name, as prost names it.
+    pub(crate) name: String,
+    /// The Rust source.
+    pub(crate) contents: String,
+}
+
+/// Generates the message code of `fds`, with the services of `service_generator`, one file per
+/// package.
+///
+/// A package is generated when a file of it is listed in `listed`, or imported, unless it is
+/// mapped elsewhere with an extern path or the file is an annotation proto. prost and pbjson
+/// still see every file: they need the descriptors of all referenced messages.
+pub(crate) fn generate(
+    builder: &Builder,
+    fds: &[u8],
+    listed: &[String],
+    service_generator: Box<dyn ServiceGenerator>,
+) -> io::Result<Vec<RustFile>> {
+    let fds = FileDescriptorSet::decode(fds).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("protoc wrote an invalid descriptor set: {e}"),
+        )
+    })?;
+    let extern_paths = extern_paths(builder);
+    let generated: Vec<&FileDescriptorProto> = fds
+        .file
+        .iter()
+        .filter(|file| {
+            listed.iter().any(|name| name == file.name())
+                || !(annotations::is_annotation_file(file.name())
+                    || is_extern(file.package(), &extern_paths))
+        })
+        .collect();
+    if let Some(file) = generated.iter().find(|file| file.package().is_empty()) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{}: restate-codegen needs a `package` declaration in every compiled file",
+                file.name()
+            ),
+        ));
+    }
+    let packages: BTreeSet<String> = generated
+        .iter()
+        .map(|file| module_package(&Module::from_protobuf_package_name(file.package())))
+        .collect();
+
+    let mut modules = prost_code(builder, &extern_paths, &fds.file, service_generator)?;
+    modules.retain(|(module, _)| packages.contains(&module_package(module)));
+    let prefixes = generated.iter().map(|file| format!(".{}", file.package()));
+    for (package, code) in serde_code(&extern_paths, &fds.file, prefixes)? {
+        // Types of sub-packages that are not generated are left out.
+        let module = modules
+            .iter_mut()
+            .find(|(module, _)| module_package(module) == package);
+        if let Some((_, buf)) = module {
+            buf.push('\n');
+            buf.push_str(&code);
+        }
+    }
+    Ok(modules
+        .into_iter()
+        .map(|(module, contents)| RustFile {
+            name: module.to_file_name_or(DEFAULT_FILE_NAME),
+            contents,
+        })
+        .collect())
+}
+
+/// Writes `files` to `out_dir`, leaving files whose contents did not change untouched so that
+/// they do not trigger rebuilds.
+pub(crate) fn write(out_dir: &Path, files: &[RustFile]) -> io::Result<()> {
+    fs::create_dir_all(out_dir)?;
+    for file in files {
+        let path = out_dir.join(&file.name);
+        if fs::read(&path).is_ok_and(|existing| existing == file.contents.as_bytes()) {
+            continue;
+        }
+        fs::write(path, &file.contents)?;
+    }
+    Ok(())
+}
+
+/// The user's extern paths, plus the well-known types unless the user mapped them.
+fn extern_paths(builder: &Builder) -> Vec<(String, String)> {
+    let mut paths = builder.extern_paths.clone();
+    if !paths.iter().any(|(proto, _)| proto == WELL_KNOWN_TYPES.0) {
+        paths.push((WELL_KNOWN_TYPES.0.to_owned(), WELL_KNOWN_TYPES.1.to_owned()));
+    }
+    paths
+}
+
+/// Whether an extern path covers all of `package`.
+fn is_extern(package: &str, extern_paths: &[(String, String)]) -> bool {
+    let package = format!(".{package}");
+    extern_paths.iter().any(|(proto, _)| {
+        package == *proto
+            || package
+                .strip_prefix(proto.as_str())
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
+}
+
+/// The dotted package name of a prost module, in prost's snake_case spelling (as pbjson spells
+/// its packages too).
+fn module_package(module: &Module) -> String {
+    module.parts().collect::<Vec<_>>().join(".")
+}
+
+/// The prost code of `files`, by module.
+fn prost_code(
+    builder: &Builder,
+    extern_paths: &[(String, String)],
+    files: &[FileDescriptorProto],
+    service_generator: Box<dyn ServiceGenerator>,
+) -> io::Result<Vec<(Module, String)>> {
+    let mut config = prost_build::Config::new();
+    config.compile_well_known_types();
+    for (proto, rust) in extern_paths {
+        config.extern_path(proto, rust);
+    }
+    for (path, attribute) in &builder.type_attributes {
+        config.type_attribute(path, attribute);
+    }
+    for (path, attribute) in &builder.field_attributes {
+        config.field_attribute(path, attribute);
+    }
+    for (path, attribute) in &builder.message_attributes {
+        config.message_attribute(path, attribute);
+    }
+    config.service_generator(service_generator);
+    let requests = files
+        .iter()
+        .map(|file| {
+            (
+                Module::from_protobuf_package_name(file.package()),
+                file.clone(),
+            )
+        })
+        .collect();
+    let mut modules: Vec<_> = config.generate(requests)?.into_iter().collect();
+    modules.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(modules)
+}
+
+/// The pbjson serde code of the types under `prefixes` (`.package` names), by package.
+fn serde_code(
+    extern_paths: &[(String, String)],
+    files: &[FileDescriptorProto],
+    prefixes: impl IntoIterator<Item = String>,
+) -> io::Result<Vec<(String, String)>> {
+    let mut builder = pbjson_build::Builder::new();
+    for file in files {
+        builder.register_file_descriptor(file.clone());
+    }
+    for (proto, rust) in extern_paths {
+        builder.extern_path(proto, rust);
+    }
+    let prefixes: BTreeSet<String> = prefixes.into_iter().collect();
+    let prefixes: Vec<String> = prefixes.into_iter().collect();
+    builder
+        .generate(&prefixes, |_| Ok(Vec::new()))?
+        .into_iter()
+        .map(|(package, code)| {
+            let code = String::from_utf8(code).map_err(io::Error::other)?;
+            Ok((package.to_string(), code))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_extern;
+
+    #[test]
+    fn extern_paths_cover_packages_and_subpackages() {
+        let paths = [(".google.protobuf".to_owned(), "::pbjson_types".to_owned())];
+        assert!(is_extern("google.protobuf", &paths));
+        assert!(is_extern("google.protobuf.compiler", &paths));
+        assert!(!is_extern("google.protobufx", &paths));
+        assert!(!is_extern("helloworld", &paths));
+    }
+}

@@ -1,0 +1,76 @@
+//! Why a descriptor set does not make a valid set of Restate services.
+
+use std::fmt;
+
+/// One problem found in a proto service, located by file, service and (when it concerns one)
+/// method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The proto file, as protoc names it, e.g. `greeter.proto`.
+    pub file: String,
+    /// The fully qualified service name, e.g. `helloworld.Greeter`.
+    pub service: String,
+    /// The rpc name, when the problem concerns one.
+    pub method: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A problem of `service`, declared in `file`, or of its rpc `method`.
+    pub(super) fn new(
+        file: &str,
+        service: &str,
+        method: Option<&str>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            file: file.to_owned(),
+            service: service.to_owned(),
+            method: method.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: service {}", self.file, self.service)?;
+        if let Some(method) = &self.method {
+            write!(f, ", method {method}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// The descriptors could not be read, or describe services Restate cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The bytes are not a valid `FileDescriptorSet`.
+    #[error("invalid file descriptor set: {0}")]
+    Descriptors(#[from] prost_reflect::DescriptorError),
+    /// A file asked for is not in the descriptor set.
+    #[error("{0} is not in the file descriptor set")]
+    MissingFile(String),
+    /// The services break Restate's rules; every problem found is listed.
+    #[error("{}", display_all(.0))]
+    Invalid(Vec<Diagnostic>),
+}
+
+impl Error {
+    /// The problems found in the services, if that is what this error is about.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            Error::Invalid(diagnostics) => diagnostics,
+            _ => &[],
+        }
+    }
+}
+
+fn display_all(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(Diagnostic::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,163 @@
+//! Reads the services of the listed proto files out of a descriptor pool.
+
+use std::collections::HashSet;
+
+use prost_reflect::{DescriptorPool, FileDescriptor, MethodDescriptor, ServiceDescriptor};
+
+use super::handlers::{self, Rpc, Violation};
+use super::options::{Annotations, HandlerAnnotation};
+use super::{Diagnostic, Error, Method, Service, ServiceType, docs, validate};
+use crate::naming;
+
+/// The full name of the message that stands for "no input" or "no output".
+const EMPTY: &str = "google.protobuf.Empty";
+
+/// Builds the model of the services declared in `files` (names as protoc gives them, e.g.
+/// `greeter.proto`) from an encoded `FileDescriptorSet`.
+///
+/// Services of other files in the set (imports) are left out. The set needs source info
+/// (`--include_source_info`) for documentation to be found.
+///
+/// # Errors
+///
+/// [`Error::Invalid`] lists every problem found: streaming rpcs, unknown or conflicting
+/// annotations, handler types that do not fit the service type, a workflow without exactly one
+/// run handler, and clashing Rust names.
+pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Vec<Service>, Error> {
+    let pool = DescriptorPool::decode(bytes)?;
+    let annotations = Annotations::new(&pool);
+    let mut services = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut seen = HashSet::new();
+    for name in files {
+        let name = name.as_ref();
+        if !seen.insert(name) {
+            continue;
+        }
+        let file = pool
+            .get_file_by_name(name)
+            .ok_or_else(|| Error::MissingFile(name.to_owned()))?;
+        for descriptor in file.services() {
+            let (service, problems) = read_service(&annotations, &file, &descriptor);
+            services.push(service);
+            diagnostics.extend(problems);
+        }
+    }
+    diagnostics.extend(validate::item_names(&pool, &services));
+    if diagnostics.is_empty() {
+        Ok(services)
+    } else {
+        Err(Error::Invalid(diagnostics))
+    }
+}
+
+/// Reads one service, with the problems found in it.
+fn read_service(
+    annotations: &Annotations,
+    file: &FileDescriptor,
+    descriptor: &ServiceDescriptor,
+) -> (Service, Vec<Diagnostic>) {
+    let mut violations: Vec<Violation> = Vec::new();
+    let options = descriptor.options();
+    let ty = annotations
+        .service_type(&options)
+        .unwrap_or_else(|message| {
+            violations.push((None, message));
+            ServiceType::Service
+        });
+    let codec = annotations.codec(&options).unwrap_or_else(|message| {
+        violations.push((None, message));
+        None
+    });
+
+    let mut methods = Vec::new();
+    let mut annotated = Vec::new();
+    for method in descriptor.methods() {
+        violations.extend(streaming(&method));
+        let annotation = annotations
+            .handler_type(&method.options())
+            .unwrap_or_else(|message| {
+                violations.push((Some(method.name().to_owned()), message));
+                None
+            });
+        annotated.push(annotation);
+        methods.push(read_method(file, &method));
+    }
+
+    resolve_handler_types(ty, &mut methods, &annotated, &mut violations);
+    violations.extend(validate::method_names(&methods));
+
+    let service = Service {
+        proto_file: file.name().to_owned(),
+        package: file.package_name().to_owned(),
+        full_name: descriptor.full_name().to_owned(),
+        rust_name: naming::type_name(descriptor.name()),
+        ty,
+        codec,
+        docs: docs::leading_comment(file, descriptor.path()),
+        methods,
+    };
+    let diagnostics = violations
+        .into_iter()
+        .map(|(method, message)| {
+            Diagnostic::new(
+                &service.proto_file,
+                &service.full_name,
+                method.as_deref(),
+                message,
+            )
+        })
+        .collect();
+    (service, diagnostics)
+}
+
+/// Reads one rpc; its handler type is resolved later, with its siblings.
+fn read_method(file: &FileDescriptor, method: &MethodDescriptor) -> Method {
+    let input_type = method.input().full_name().to_owned();
+    let output_type = method.output().full_name().to_owned();
+    Method {
+        name: method.name().to_owned(),
+        rust_name: naming::method_name(method.name()),
+        input_is_empty: input_type == EMPTY,
+        output_is_empty: output_type == EMPTY,
+        input_type,
+        output_type,
+        handler_type: None,
+        docs: docs::leading_comment(file, method.path()),
+    }
+}
+
+/// Restate handlers take one request and give one response.
+fn streaming(method: &MethodDescriptor) -> Option<Violation> {
+    (method.is_client_streaming() || method.is_server_streaming()).then(|| {
+        (
+            Some(method.name().to_owned()),
+            "streaming rpcs are not supported by Restate".to_owned(),
+        )
+    })
+}
+
+/// Applies the handler types the rules give, or records why they cannot be given.
+fn resolve_handler_types(
+    ty: ServiceType,
+    methods: &mut [Method],
+    annotations: &[Option<HandlerAnnotation>],
+    violations: &mut Vec<Violation>,
+) {
+    let rpcs: Vec<Rpc<'_>> = methods
+        .iter()
+        .zip(annotations)
+        .map(|(method, annotation)| Rpc {
+            name: &method.name,
+            annotation: *annotation,
+        })
+        .collect();
+    match handlers::resolve(ty, &rpcs) {
+        Ok(types) => {
+            for (method, handler_type) in methods.iter_mut().zip(types) {
+                method.handler_type = handler_type;
+            }
+        }
+        Err(found) => violations.extend(found),
+    }
+}

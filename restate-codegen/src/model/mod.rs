@@ -1,0 +1,102 @@
+//! The service model: what `restate-codegen` knows about each Restate service after reading the
+//! descriptors protoc produced, validated and with every default resolved.
+//!
+//! [`from_descriptor_set`] is the entry point; it needs no files and no protoc, so it can be fed
+//! any encoded `FileDescriptorSet`.
+
+mod docs;
+mod error;
+mod handlers;
+mod load;
+mod options;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub use error::{Diagnostic, Error};
+pub use load::from_descriptor_set;
+
+/// The encoding of a service's payloads on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Codec {
+    /// The proto3 JSON mapping (`application/json`), the wire shape sdk-go's generated code uses.
+    #[default]
+    Json,
+    /// Binary Protobuf (`application/proto`).
+    Protobuf,
+}
+
+/// Restate's kind of service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceType {
+    /// A stateless service.
+    Service,
+    /// A keyed service with state; one exclusive handler runs per key at a time.
+    VirtualObject,
+    /// A keyed service whose run handler executes exactly once per workflow id.
+    Workflow,
+}
+
+impl ServiceType {
+    /// Whether the service is addressed by a key (virtual objects and workflows).
+    pub fn is_keyed(self) -> bool {
+        !matches!(self, ServiceType::Service)
+    }
+}
+
+/// The concurrency kind of a handler of a virtual object or workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HandlerType {
+    /// Runs alone per key and may write state.
+    Exclusive,
+    /// Runs concurrently with other handlers of the same key.
+    Shared,
+    /// The run handler of a workflow.
+    WorkflowRun,
+}
+
+/// One Restate service, read from a proto `service`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Service {
+    /// The proto file that declares the service, as protoc names it (relative to its include
+    /// directory), e.g. `greeter.proto`.
+    pub proto_file: String,
+    /// The proto package, e.g. `helloworld`.
+    pub package: String,
+    /// The fully qualified proto name, which is also the Restate service name, e.g.
+    /// `helloworld.Greeter`.
+    pub full_name: String,
+    /// The Rust name of the handler trait, e.g. `Greeter`.
+    pub rust_name: String,
+    /// The kind of service.
+    pub ty: ServiceType,
+    /// The codec the service's `(restate.codec)` option asks for; `None` means the default one.
+    pub codec: Option<Codec>,
+    /// The leading proto comment of the service.
+    pub docs: Option<String>,
+    /// The handlers, in proto order.
+    pub methods: Vec<Method>,
+}
+
+/// One handler, read from a proto `rpc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Method {
+    /// The rpc name as written, which is also the Restate handler name, e.g. `SayHello`.
+    pub name: String,
+    /// The Rust method name, e.g. `say_hello` (keywords are raw identifiers: `r#type`).
+    pub rust_name: String,
+    /// The fully qualified proto name of the input message, e.g. `helloworld.HelloRequest`.
+    pub input_type: String,
+    /// The fully qualified proto name of the output message.
+    pub output_type: String,
+    /// Whether the input is `google.protobuf.Empty`: the handler then takes no input.
+    pub input_is_empty: bool,
+    /// Whether the output is `google.protobuf.Empty`: the handler then returns `()`.
+    pub output_is_empty: bool,
+    /// The handler type with defaults applied; `None` in plain services.
+    pub handler_type: Option<HandlerType>,
+    /// The leading proto comment of the rpc.
+    pub docs: Option<String>,
+}

@@ -1,0 +1,146 @@
+//! Restate annotations on services and rpcs: this crate's `restate/options.proto` and the Go
+//! SDK's `dev/restate/sdk/go.proto`, read as extensions of the descriptor options.
+//!
+//! Both files number their enum values alike, so one decoding serves both.
+
+use prost_reflect::{DescriptorPool, DynamicMessage, ExtensionDescriptor, Kind};
+
+use super::{Codec, ServiceType};
+
+/// The extension names of the service type options, in order of precedence.
+const SERVICE_TYPE: [&str; 2] = ["restate.service_type", "dev.restate.sdk.go.service_type"];
+/// The extension names of the handler type options.
+const HANDLER_TYPE: [&str; 2] = ["restate.handler_type", "dev.restate.sdk.go.handler_type"];
+/// The extension name of the codec option.
+const CODEC: [&str; 1] = ["restate.codec"];
+
+/// A handler type as annotated on an rpc, before defaults apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HandlerAnnotation {
+    /// `EXCLUSIVE`.
+    Exclusive,
+    /// `SHARED`.
+    Shared,
+    /// `WORKFLOW_RUN`.
+    WorkflowRun,
+}
+
+/// What an enum number of an annotation means.
+enum Meaning<T> {
+    /// The zero "unset" value: as if the option were absent.
+    Unset,
+    /// A known value.
+    Set(T),
+    /// A number this crate does not know.
+    Unknown,
+}
+
+/// The Restate annotation extensions the descriptor pool declares. An extension the protos never
+/// imported is absent, and so is any use of it.
+pub(super) struct Annotations {
+    service_type: Vec<ExtensionDescriptor>,
+    handler_type: Vec<ExtensionDescriptor>,
+    codec: Vec<ExtensionDescriptor>,
+}
+
+impl Annotations {
+    /// Looks the extensions up in `pool`.
+    pub(super) fn new(pool: &DescriptorPool) -> Self {
+        let find = |names: &[&str]| {
+            names
+                .iter()
+                .filter_map(|name| pool.get_extension_by_name(name))
+                .collect()
+        };
+        Self {
+            service_type: find(&SERVICE_TYPE),
+            handler_type: find(&HANDLER_TYPE),
+            codec: find(&CODEC),
+        }
+    }
+
+    /// The service type annotated on a service (`ServiceOptions`); a plain service when absent.
+    pub(super) fn service_type(&self, options: &DynamicMessage) -> Result<ServiceType, String> {
+        let ty = read(options, &self.service_type, |number| match number {
+            0 => Meaning::Set(ServiceType::Service),
+            1 => Meaning::Set(ServiceType::VirtualObject),
+            2 => Meaning::Set(ServiceType::Workflow),
+            _ => Meaning::Unknown,
+        })?;
+        Ok(ty.unwrap_or(ServiceType::Service))
+    }
+
+    /// The codec annotated on a service (`ServiceOptions`), if any.
+    pub(super) fn codec(&self, options: &DynamicMessage) -> Result<Option<Codec>, String> {
+        read(options, &self.codec, |number| match number {
+            0 => Meaning::Unset,
+            1 => Meaning::Set(Codec::Json),
+            2 => Meaning::Set(Codec::Protobuf),
+            _ => Meaning::Unknown,
+        })
+    }
+
+    /// The handler type annotated on an rpc (`MethodOptions`), if any.
+    pub(super) fn handler_type(
+        &self,
+        options: &DynamicMessage,
+    ) -> Result<Option<HandlerAnnotation>, String> {
+        read(options, &self.handler_type, |number| match number {
+            0 => Meaning::Unset,
+            1 => Meaning::Set(HandlerAnnotation::Exclusive),
+            2 => Meaning::Set(HandlerAnnotation::Shared),
+            3 => Meaning::Set(HandlerAnnotation::WorkflowRun),
+            _ => Meaning::Unknown,
+        })
+    }
+}
+
+/// Reads the value of whichever of `extensions` are set in `options`; it is an error when a
+/// number is unknown or when two of them disagree.
+fn read<T: Copy + PartialEq>(
+    options: &DynamicMessage,
+    extensions: &[ExtensionDescriptor],
+    meaning: impl Fn(i32) -> Meaning<T>,
+) -> Result<Option<T>, String> {
+    let mut found: Option<(T, &ExtensionDescriptor, i32)> = None;
+    for extension in extensions.iter().filter(|e| options.has_extension(e)) {
+        let Some(number) = options.get_extension(extension).as_enum_number() else {
+            continue;
+        };
+        let value = match meaning(number) {
+            Meaning::Unset => continue,
+            Meaning::Set(value) => value,
+            Meaning::Unknown => {
+                return Err(format!(
+                    "unknown value {number} of option ({})",
+                    extension.full_name()
+                ));
+            }
+        };
+        match found {
+            Some((first, first_extension, first_number)) if first != value => {
+                return Err(format!(
+                    "conflicting annotations: ({}) = {} but ({}) = {}",
+                    first_extension.full_name(),
+                    value_name(first_extension, first_number),
+                    extension.full_name(),
+                    value_name(extension, number),
+                ));
+            }
+            Some(_) => {}
+            None => found = Some((value, extension, number)),
+        }
+    }
+    Ok(found.map(|(value, _, _)| value))
+}
+
+/// The proto name of enum value `number` of `extension`'s type, or the number itself.
+fn value_name(extension: &ExtensionDescriptor, number: i32) -> String {
+    match extension.kind() {
+        Kind::Enum(ty) => ty
+            .get_value(number)
+            .map(|value| value.name().to_owned())
+            .unwrap_or_else(|| number.to_string()),
+        _ => number.to_string(),
+    }
+}

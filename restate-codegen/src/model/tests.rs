@@ -1,0 +1,457 @@
+//! Model tests on descriptor sets compiled by the real protoc.
+
+use super::{Codec, HandlerType, ServiceType};
+use crate::testing::{descriptors, model, single_problem};
+
+const GREETER: &str = r#"
+syntax = "proto3";
+package helloworld;
+import "google/protobuf/empty.proto";
+
+// Greets people.
+//
+// Politely.
+service Greeter {
+  // Sends a greeting.
+  rpc SayHello(HelloRequest) returns (HelloResponse);
+  rpc Ping(google.protobuf.Empty) returns (google.protobuf.Empty);
+  rpc Type(HelloRequest) returns (google.protobuf.Empty);
+}
+
+message HelloRequest { string name = 1; }
+message HelloResponse { string message = 1; }
+"#;
+
+#[test]
+fn reads_a_plain_service() {
+    let services = model(GREETER).unwrap();
+    assert_eq!(services.len(), 1);
+    let service = &services[0];
+    assert_eq!(service.proto_file, "greeter.proto");
+    assert_eq!(service.package, "helloworld");
+    assert_eq!(service.full_name, "helloworld.Greeter");
+    assert_eq!(service.rust_name, "Greeter");
+    assert_eq!(service.ty, ServiceType::Service);
+    assert_eq!(service.codec, None);
+    assert_eq!(service.docs.as_deref(), Some("Greets people.\n\nPolitely."));
+
+    let names: Vec<_> = service.methods.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["SayHello", "Ping", "Type"]);
+    let rust_names: Vec<_> = service
+        .methods
+        .iter()
+        .map(|m| m.rust_name.as_str())
+        .collect();
+    assert_eq!(rust_names, ["say_hello", "ping", "r#type"]);
+
+    let say_hello = &service.methods[0];
+    assert_eq!(say_hello.input_type, "helloworld.HelloRequest");
+    assert_eq!(say_hello.output_type, "helloworld.HelloResponse");
+    assert!(!say_hello.input_is_empty && !say_hello.output_is_empty);
+    assert_eq!(say_hello.docs.as_deref(), Some("Sends a greeting."));
+    assert_eq!(say_hello.handler_type, None);
+
+    let ping = &service.methods[1];
+    assert!(ping.input_is_empty && ping.output_is_empty);
+    assert_eq!(ping.docs, None);
+    let ty = &service.methods[2];
+    assert!(!ty.input_is_empty && ty.output_is_empty);
+}
+
+#[test]
+fn reads_restate_annotations_and_defaults() {
+    let services = model(
+        r#"
+        syntax = "proto3";
+        package counter;
+        import "restate/options.proto";
+
+        service Counter {
+          option (restate.service_type) = VIRTUAL_OBJECT;
+          option (restate.codec) = PROTOBUF;
+          rpc Add(Value) returns (Value);
+          rpc Get(Value) returns (Value) { option (restate.handler_type) = SHARED; }
+          rpc Reset(Value) returns (Value) { option (restate.handler_type) = EXCLUSIVE; }
+        }
+
+        service Signup {
+          option (restate.service_type) = WORKFLOW;
+          rpc Run(Value) returns (Value);
+          rpc Status(Value) returns (Value);
+        }
+
+        service Plain {
+          option (restate.codec) = JSON;
+          rpc Call(Value) returns (Value);
+        }
+
+        message Value { int64 value = 1; }
+        "#,
+    )
+    .unwrap();
+    let types = |index: usize| -> Vec<Option<HandlerType>> {
+        services[index]
+            .methods
+            .iter()
+            .map(|m| m.handler_type)
+            .collect()
+    };
+
+    assert_eq!(services[0].ty, ServiceType::VirtualObject);
+    assert_eq!(services[0].codec, Some(Codec::Protobuf));
+    assert_eq!(
+        types(0),
+        [
+            Some(HandlerType::Exclusive),
+            Some(HandlerType::Shared),
+            Some(HandlerType::Exclusive)
+        ]
+    );
+    assert_eq!(services[1].ty, ServiceType::Workflow);
+    assert_eq!(
+        types(1),
+        [Some(HandlerType::WorkflowRun), Some(HandlerType::Shared)]
+    );
+    assert_eq!(services[2].ty, ServiceType::Service);
+    assert_eq!(services[2].codec, Some(Codec::Json));
+    assert_eq!(types(2), [None]);
+}
+
+#[test]
+fn reads_go_sdk_annotations() {
+    let services = model(
+        r#"
+        syntax = "proto3";
+        package helloworld;
+        import "dev/restate/sdk/go.proto";
+
+        service Counter {
+          option (dev.restate.sdk.go.service_type) = VIRTUAL_OBJECT;
+          rpc Add(Value) returns (Value) {}
+          rpc Get(Value) returns (Value) { option (dev.restate.sdk.go.handler_type) = SHARED; }
+        }
+
+        service Flow {
+          option (dev.restate.sdk.go.service_type) = WORKFLOW;
+          rpc Start(Value) returns (Value) { option (dev.restate.sdk.go.handler_type) = WORKFLOW_RUN; }
+          rpc Run(Value) returns (Value) {}
+        }
+
+        message Value { int64 value = 1; }
+        "#,
+    )
+    .unwrap();
+    assert_eq!(services[0].ty, ServiceType::VirtualObject);
+    assert_eq!(
+        services[0].methods[1].handler_type,
+        Some(HandlerType::Shared)
+    );
+    assert_eq!(services[1].ty, ServiceType::Workflow);
+    assert_eq!(
+        services[1].methods[0].handler_type,
+        Some(HandlerType::WorkflowRun)
+    );
+    assert_eq!(
+        services[1].methods[1].handler_type,
+        Some(HandlerType::Shared)
+    );
+}
+
+#[test]
+fn agreeing_annotations_of_both_kinds_are_accepted() {
+    let services = model(
+        r#"
+        syntax = "proto3";
+        package p;
+        import "restate/options.proto";
+        import "dev/restate/sdk/go.proto";
+        service Counter {
+          option (restate.service_type) = VIRTUAL_OBJECT;
+          option (dev.restate.sdk.go.service_type) = VIRTUAL_OBJECT;
+          rpc Get(V) returns (V) {
+            option (restate.handler_type) = SHARED;
+            option (dev.restate.sdk.go.handler_type) = SHARED;
+          }
+        }
+        message V {}
+        "#,
+    )
+    .unwrap();
+    assert_eq!(services[0].ty, ServiceType::VirtualObject);
+    assert_eq!(
+        services[0].methods[0].handler_type,
+        Some(HandlerType::Shared)
+    );
+}
+
+#[test]
+fn services_of_imported_files_are_left_out() {
+    let descriptors = descriptors(
+        &[
+            (
+                "common.proto",
+                "syntax = \"proto3\"; package common; message Page { int32 n = 1; } \
+                 service Internal { rpc Get(Page) returns (Page); }",
+            ),
+            (
+                "api.proto",
+                "syntax = \"proto3\"; package api; import \"common.proto\"; \
+                 service Api { rpc List(common.Page) returns (common.Page); }",
+            ),
+        ],
+        &["api.proto"],
+    );
+    let services = super::from_descriptor_set(&descriptors.bytes, &descriptors.files).unwrap();
+    let names: Vec<_> = services.iter().map(|s| s.full_name.as_str()).collect();
+    assert_eq!(names, ["api.Api"]);
+    assert_eq!(services[0].methods[0].input_type, "common.Page");
+}
+
+#[test]
+fn a_missing_file_is_an_error() {
+    let descriptors = descriptors(&[("greeter.proto", GREETER)], &["greeter.proto"]);
+    let error = super::from_descriptor_set(&descriptors.bytes, &["other.proto"]).unwrap_err();
+    assert!(matches!(error, super::Error::MissingFile(name) if name == "other.proto"));
+}
+
+/// Asserts that `problem` names the file, the service, the method (if given) and contains
+/// `message`.
+fn assert_problem(problem: &str, service: &str, method: Option<&str>, message: &str) {
+    assert!(problem.starts_with("greeter.proto: "), "{problem}");
+    assert!(problem.contains(&format!("service {service}")), "{problem}");
+    if let Some(method) = method {
+        assert!(problem.contains(&format!("method {method}:")), "{problem}");
+    } else {
+        assert!(!problem.contains(", method "), "{problem}");
+    }
+    assert!(problem.contains(message), "{problem}");
+}
+
+#[test]
+fn streaming_rpcs_are_rejected() {
+    for rpc in [
+        "rpc Chat(stream M) returns (M);",
+        "rpc Chat(M) returns (stream M);",
+    ] {
+        let problem = single_problem(&format!(
+            "syntax = \"proto3\"; package helloworld; message M {{}} service Greeter {{ {rpc} }}"
+        ));
+        assert_eq!(
+            problem,
+            "greeter.proto: service helloworld.Greeter, method Chat: streaming rpcs are not \
+             supported by Restate"
+        );
+    }
+}
+
+#[test]
+fn handler_types_on_plain_services_are_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; import "restate/options.proto"; message M {}
+        service Greeter { rpc Hi(M) returns (M) { option (restate.handler_type) = SHARED; } }"#,
+    );
+    assert_problem(
+        &problem,
+        "p.Greeter",
+        Some("Hi"),
+        "only allowed in virtual objects and workflows",
+    );
+}
+
+#[test]
+fn workflow_run_outside_workflows_is_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; import "restate/options.proto"; message M {}
+        service Counter {
+          option (restate.service_type) = VIRTUAL_OBJECT;
+          rpc Go(M) returns (M) { option (restate.handler_type) = WORKFLOW_RUN; }
+        }"#,
+    );
+    assert_problem(
+        &problem,
+        "p.Counter",
+        Some("Go"),
+        "WORKFLOW_RUN is only allowed in workflows",
+    );
+}
+
+#[test]
+fn exclusive_workflow_handlers_are_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; import "restate/options.proto"; message M {}
+        service Flow {
+          option (restate.service_type) = WORKFLOW;
+          rpc Run(M) returns (M);
+          rpc Poke(M) returns (M) { option (restate.handler_type) = EXCLUSIVE; }
+        }"#,
+    );
+    assert_problem(&problem, "p.Flow", Some("Poke"), "cannot be EXCLUSIVE");
+}
+
+#[test]
+fn a_workflow_without_run_handler_is_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; import "restate/options.proto"; message M {}
+        service Flow {
+          option (restate.service_type) = WORKFLOW;
+          rpc Start(M) returns (M);
+        }"#,
+    );
+    assert_problem(&problem, "p.Flow", None, "a workflow needs a run handler");
+}
+
+#[test]
+fn a_workflow_with_two_run_handlers_is_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; import "restate/options.proto"; message M {}
+        service Flow {
+          option (restate.service_type) = WORKFLOW;
+          rpc Start(M) returns (M) { option (restate.handler_type) = WORKFLOW_RUN; }
+          rpc Begin(M) returns (M) { option (restate.handler_type) = WORKFLOW_RUN; }
+        }"#,
+    );
+    assert_problem(
+        &problem,
+        "p.Flow",
+        Some("Begin"),
+        "exactly one run handler, but Start is marked WORKFLOW_RUN too",
+    );
+}
+
+#[test]
+fn a_shared_run_handler_is_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; import "restate/options.proto"; message M {}
+        service Flow {
+          option (restate.service_type) = WORKFLOW;
+          rpc Run(M) returns (M) { option (restate.handler_type) = SHARED; }
+        }"#,
+    );
+    assert_problem(
+        &problem,
+        "p.Flow",
+        Some("Run"),
+        "the run handler of a workflow cannot be SHARED",
+    );
+}
+
+#[test]
+fn conflicting_service_types_are_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; message M {}
+        import "restate/options.proto"; import "dev/restate/sdk/go.proto";
+        service Counter {
+          option (restate.service_type) = VIRTUAL_OBJECT;
+          option (dev.restate.sdk.go.service_type) = WORKFLOW;
+          rpc Run(M) returns (M);
+        }"#,
+    );
+    assert_problem(
+        &problem,
+        "p.Counter",
+        None,
+        "conflicting annotations: (restate.service_type) = VIRTUAL_OBJECT but \
+         (dev.restate.sdk.go.service_type) = WORKFLOW",
+    );
+}
+
+#[test]
+fn conflicting_handler_types_are_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; message M {}
+        import "restate/options.proto"; import "dev/restate/sdk/go.proto";
+        service Counter {
+          option (restate.service_type) = VIRTUAL_OBJECT;
+          rpc Get(M) returns (M) {
+            option (restate.handler_type) = SHARED;
+            option (dev.restate.sdk.go.handler_type) = EXCLUSIVE;
+          }
+        }"#,
+    );
+    assert_problem(
+        &problem,
+        "p.Counter",
+        Some("Get"),
+        "conflicting annotations",
+    );
+}
+
+#[test]
+fn unknown_annotation_values_are_rejected() {
+    // A newer options.proto, found first on the include path, with a value this crate does not
+    // know.
+    let newer = include_str!("../../../proto/restate/options.proto")
+        .replace("WORKFLOW = 2;", "WORKFLOW = 2;\n  ACTOR = 9;");
+    let descriptors = descriptors(
+        &[
+            ("restate/options.proto", &newer),
+            (
+                "greeter.proto",
+                r#"syntax = "proto3"; package p; import "restate/options.proto"; message M {}
+                service Greeter { option (restate.service_type) = ACTOR; rpc Hi(M) returns (M); }"#,
+            ),
+        ],
+        &["greeter.proto"],
+    );
+    let error = super::from_descriptor_set(&descriptors.bytes, &descriptors.files).unwrap_err();
+    assert_problem(
+        &error.to_string(),
+        "p.Greeter",
+        None,
+        "unknown value 9 of option (restate.service_type)",
+    );
+}
+
+#[test]
+fn colliding_rust_method_names_are_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; message M {}
+        service Users { rpc GetUser(M) returns (M); rpc get_user(M) returns (M); }"#,
+    );
+    assert_problem(
+        &problem,
+        "p.Users",
+        Some("get_user"),
+        "rpcs GetUser and get_user both become the Rust method `get_user`",
+    );
+}
+
+#[test]
+fn an_rpc_named_like_the_client_constructor_is_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; message M {}
+        service Users { rpc New(M) returns (M); }"#,
+    );
+    assert_problem(&problem, "p.Users", Some("New"), "the Rust method `new`");
+}
+
+#[test]
+fn generated_items_clashing_with_messages_are_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; message GreeterClient {}
+        service Greeter { rpc Hi(GreeterClient) returns (GreeterClient); }"#,
+    );
+    assert_problem(
+        &problem,
+        "p.Greeter",
+        None,
+        "`GreeterClient` would clash with message p.GreeterClient",
+    );
+}
+
+#[test]
+fn every_problem_is_reported() {
+    let error = model(
+        r#"syntax = "proto3"; package p; message M {}
+        service A { rpc One(stream M) returns (M); }
+        service B { rpc Two(M) returns (stream M); }"#,
+    )
+    .unwrap_err();
+    let methods: Vec<_> = error
+        .diagnostics()
+        .iter()
+        .map(|d| d.method.as_deref())
+        .collect();
+    assert_eq!(methods, [Some("One"), Some("Two")]);
+    assert_eq!(error.to_string().lines().count(), 2);
+}

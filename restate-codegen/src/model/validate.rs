@@ -1,0 +1,97 @@
+//! Name clashes in the generated Rust: rpcs that map to one method name, and service items that
+//! collide with each other or with the messages of their package.
+
+use std::collections::{HashMap, HashSet};
+
+use prost_reflect::DescriptorPool;
+
+use super::handlers::Violation;
+use super::{Diagnostic, Method, Service};
+use crate::naming::{self, ServiceItems};
+
+/// The method every generated client has; no rpc may take its name.
+const CLIENT_CONSTRUCTOR: &str = "new";
+
+/// Rpcs of one service whose Rust method names collide, with each other or with the client's
+/// constructor.
+pub(super) fn method_names(methods: &[Method]) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for method in methods {
+        if method.rust_name == CLIENT_CONSTRUCTOR {
+            violations.push((
+                Some(method.name.clone()),
+                format!(
+                    "the Rust method `{CLIENT_CONSTRUCTOR}` would clash with the constructor of \
+                     the generated client; rename the rpc"
+                ),
+            ));
+        }
+        if let Some(first) = seen.insert(&method.rust_name, &method.name) {
+            violations.push((
+                Some(method.name.clone()),
+                format!(
+                    "rpcs {first} and {} both become the Rust method `{}`; rename one",
+                    method.name, method.rust_name
+                ),
+            ));
+        }
+    }
+    violations
+}
+
+/// Services whose generated items (`Greeter`, `GreeterServer`, `GreeterClient`,
+/// `GREETER_DEFINITION`, ...) collide with a message or enum of their package, or with the items
+/// of another service of the package.
+pub(super) fn item_names(pool: &DescriptorPool, services: &[Service]) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    let mut taken: HashMap<(&str, String), String> = HashMap::new();
+    let mut loaded: HashSet<&str> = HashSet::new();
+    for service in services {
+        let package = service.package.as_str();
+        if loaded.insert(package) {
+            for (name, what) in package_types(pool, package) {
+                taken.insert((package, name), what);
+            }
+        }
+        let items = ServiceItems::new(&service.rust_name);
+        let names = items
+            .type_names()
+            .into_iter()
+            .chain([items.definition.as_str(), items.format.as_str()]);
+        for name in names {
+            let owner = format!("an item generated for service {}", service.full_name);
+            if let Some(other) = taken.insert((package, name.to_owned()), owner) {
+                diagnostics.push(Diagnostic::new(
+                    &service.proto_file,
+                    &service.full_name,
+                    None,
+                    format!("the generated Rust item `{name}` would clash with {other}"),
+                ));
+            }
+        }
+    }
+    diagnostics
+}
+
+/// The Rust names prost gives the top-level messages and enums of `package`, with a description
+/// of each.
+fn package_types(pool: &DescriptorPool, package: &str) -> Vec<(String, String)> {
+    let files = pool.files().filter(|file| file.package_name() == package);
+    let mut types = Vec::new();
+    for file in files {
+        for message in file.messages() {
+            types.push((
+                naming::type_name(message.name()),
+                format!("message {}", message.full_name()),
+            ));
+        }
+        for enumeration in file.enums() {
+            types.push((
+                naming::type_name(enumeration.name()),
+                format!("enum {}", enumeration.full_name()),
+            ));
+        }
+    }
+    types
+}
