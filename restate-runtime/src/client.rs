@@ -7,7 +7,7 @@ use std::future::IntoFuture;
 use std::time::Duration;
 
 use bytes::Bytes;
-use restate_sdk_shared_core::{Header, PayloadOptions, Target, VM, Value};
+use restate_sdk_shared_core::{AttachInvocationTarget, Header, PayloadOptions, Target, VM, Value};
 
 use crate::codec::{CodecError, Format};
 use crate::context::{Context, DurableFuture, unexpected};
@@ -79,9 +79,8 @@ impl<Res: Send + 'static> Request<Res> {
             Err(error) => return failed(&ctx, error),
         };
         DurableFuture::new(&ctx, handle, move |value| match value {
-            Value::Success(bytes) => decode(format, &bytes).map_err(|e| {
-                TerminalError::new(500, format!("cannot decode the response: {e}"))
-            }),
+            Value::Success(bytes) => decode(format, &bytes)
+                .map_err(|e| TerminalError::new(500, format!("cannot decode the response: {e}"))),
             Value::Void => decode(format, &[])
                 .map_err(|e| TerminalError::new(500, format!("cannot decode the response: {e}"))),
             Value::Failure(failure) => Err(failure.into()),
@@ -140,5 +139,80 @@ impl<Res: Send + 'static> IntoFuture for Request<Res> {
 
     fn into_future(self) -> Self::IntoFuture {
         self.call()
+    }
+}
+
+/// A workflow instance seen from inside a handler: wait for its result, or peek at it.
+///
+/// Generated workflow clients hand one out (`ApprovalClient::new(&ctx, id).handle()`); start the
+/// workflow with the client's run-handler method.
+pub struct WorkflowHandle<Res> {
+    ctx: Context,
+    service: &'static str,
+    key: String,
+    format: Format,
+    decode: ResponseDecoder<Res>,
+}
+
+impl<Res: Send + 'static> WorkflowHandle<Res> {
+    /// The handle of workflow `service` with id `key`. Generated clients call this.
+    pub fn new(
+        ctx: &Context,
+        service: &'static str,
+        key: String,
+        format: Format,
+        decode: ResponseDecoder<Res>,
+    ) -> Self {
+        Self {
+            ctx: ctx.clone(),
+            service,
+            key,
+            format,
+            decode,
+        }
+    }
+
+    /// Waits for the workflow's run handler to finish and returns its result.
+    pub fn attach(&self) -> DurableFuture<Res> {
+        let target = self.target();
+        let handle = self.ctx.with_vm(|vm| vm.sys_attach_invocation(target));
+        let (format, decode) = (self.format, self.decode);
+        DurableFuture::new(&self.ctx, handle, move |value| {
+            decode_output(format, decode, value)?
+                .ok_or_else(|| TerminalError::new(500, "the workflow finished without an output"))
+        })
+    }
+
+    /// The workflow's result if its run handler finished, `None` if it has not.
+    pub fn get_output(&self) -> DurableFuture<Option<Res>> {
+        let target = self.target();
+        let handle = self.ctx.with_vm(|vm| vm.sys_get_invocation_output(target));
+        let (format, decode) = (self.format, self.decode);
+        DurableFuture::new(&self.ctx, handle, move |value| {
+            decode_output(format, decode, value)
+        })
+    }
+
+    fn target(&self) -> AttachInvocationTarget {
+        AttachInvocationTarget::WorkflowId {
+            name: self.service.to_owned(),
+            key: self.key.clone(),
+            scope: None,
+        }
+    }
+}
+
+fn decode_output<Res>(
+    format: Format,
+    decode: ResponseDecoder<Res>,
+    value: Value,
+) -> Result<Option<Res>, TerminalError> {
+    match value {
+        Value::Void => Ok(None),
+        Value::Success(bytes) => decode(format, &bytes)
+            .map(Some)
+            .map_err(|e| TerminalError::new(500, format!("cannot decode the output: {e}"))),
+        Value::Failure(failure) => Err(failure.into()),
+        other => Err(unexpected(&other)),
     }
 }

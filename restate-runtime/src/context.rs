@@ -117,7 +117,9 @@ impl Context {
     /// Runs one VM call; a VM error traps the invocation and yields `None`.
     pub(crate) fn with_vm<T>(
         &self,
-        call: impl FnOnce(&mut restate_sdk_shared_core::CoreVM) -> Result<T, restate_sdk_shared_core::Error>,
+        call: impl FnOnce(
+            &mut restate_sdk_shared_core::CoreVM,
+        ) -> Result<T, restate_sdk_shared_core::Error>,
     ) -> Option<T> {
         self.with_vm_state(|state| call(&mut state.vm))
     }

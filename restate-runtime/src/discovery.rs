@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use crate::service::{HandlerDefinition, HandlerType, PayloadDefinition, ServiceDefinition, ServiceType};
+use crate::service::{
+    HandlerDefinition, HandlerType, PayloadDefinition, ServiceDefinition, ServiceType,
+};
 
 /// The manifest content types this endpoint can answer, newest first.
 pub(crate) const MANIFEST_VERSIONS: [&str; 3] = [
@@ -66,16 +68,14 @@ struct HandlerManifest<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct InputManifest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content_type: Option<&'static str>,
+    content_type: &'static str,
     required: bool,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct OutputManifest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content_type: Option<&'static str>,
+    content_type: &'static str,
     set_content_type_if_empty: bool,
 }
 
@@ -125,6 +125,7 @@ impl<'a> HandlerManifest<'a> {
     }
 }
 
+/// Inputs are never required: an empty body decodes to the default message, as in Protobuf.
 fn input_manifest(payload: PayloadDefinition) -> InputManifest {
     InputManifest {
         content_type: payload.content_type,
@@ -160,7 +161,8 @@ mod tests {
 
     #[test]
     fn manifest_names_services_and_handlers() {
-        let json = serde_json::to_value(Manifest::new(ProtocolMode::BidiStream, [&GREETER])).unwrap();
+        let json =
+            serde_json::to_value(Manifest::new(ProtocolMode::BidiStream, [&GREETER])).unwrap();
         assert_eq!(json["protocolMode"], "BIDI_STREAM");
         assert_eq!(json["services"][0]["name"], "helloworld.Greeter");
         assert_eq!(json["services"][0]["ty"], "SERVICE");

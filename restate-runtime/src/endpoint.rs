@@ -11,7 +11,9 @@ use bytes::Bytes;
 use futures::FutureExt;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body::{Body, Frame};
-use restate_sdk_shared_core::{CoreVM, Error as VmError, NonEmptyValue, PayloadOptions, VM, VMOptions};
+use restate_sdk_shared_core::{
+    CoreVM, Error as VmError, NonEmptyValue, PayloadOptions, VM, VMOptions,
+};
 use tokio::sync::mpsc;
 
 use crate::context::{Context, InvocationInfo};
@@ -233,7 +235,10 @@ async fn run_invocation(
                 tracing::debug!(%invocation_id, %terminal, "invocation failed terminally");
                 state
                     .vm
-                    .sys_write_output(NonEmptyValue::Failure(terminal.into()), PayloadOptions::default())
+                    .sys_write_output(
+                        NonEmptyValue::Failure(terminal.into()),
+                        PayloadOptions::default(),
+                    )
                     .and_then(|()| state.vm.sys_end())
             }
             Err(error) => {

@@ -36,17 +36,19 @@ mod context;
 mod discovery;
 mod endpoint;
 mod error;
+mod keyed;
 mod server;
 mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod vm_driver;
 
-pub use client::Request;
+pub use client::{Request, WorkflowHandle};
 pub use codec::{Format, Payload};
 pub use context::{Context, DurableFuture};
 pub use endpoint::{Endpoint, EndpointBuilder, ResponseBody};
 pub use error::{HandlerError, TerminalError};
+pub use keyed::{ObjectContext, ObjectSharedContext, WorkflowContext, WorkflowSharedContext};
 pub use server::shutdown_signal;
 pub use service::{
     HandlerDefinition, HandlerFuture, HandlerType, Invocation, PayloadDefinition, Service,

@@ -11,6 +11,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 
 use crate::endpoint::Endpoint;
 
@@ -25,14 +26,26 @@ impl Endpoint {
     }
 
     /// Serves the endpoint on `listener` until `shutdown` resolves, then lets open connections
-    /// finish for a grace period.
+    /// finish for a grace period of 10 seconds before closing them.
     pub async fn serve_with_shutdown(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
+        self.serve_with_grace(listener, shutdown, SHUTDOWN_GRACE)
+            .await
+    }
+
+    /// As [`Endpoint::serve_with_shutdown`], with the grace period given.
+    pub async fn serve_with_grace(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+        grace: Duration,
+    ) -> std::io::Result<()> {
         let graceful = GracefulShutdown::new();
         let builder = auto::Builder::new(TokioExecutor::new());
+        let mut connections = JoinSet::new();
         tracing::info!(address = %listener.local_addr()?, "serving Restate endpoint");
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
@@ -52,22 +65,24 @@ impl Endpoint {
                     });
                     let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
                     let connection = graceful.watch(connection);
-                    tokio::spawn(async move {
+                    connections.spawn(async move {
                         if let Err(error) = connection.await {
                             tracing::debug!(%remote, %error, "connection ended with an error");
                         }
                     });
                 }
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 () = &mut shutdown => break,
             }
         }
         tracing::info!("shutting down");
         tokio::select! {
             () = graceful.shutdown() => {}
-            () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            () = tokio::time::sleep(grace) => {
                 tracing::warn!("connections still open after the grace period; closing them");
             }
         }
+        connections.abort_all();
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use crate::codec::{self, Format, Payload};
 use crate::context::Context;
 use crate::error::{HandlerError, TerminalError};
+use crate::keyed::{ObjectContext, ObjectSharedContext, WorkflowContext, WorkflowSharedContext};
 
 /// Restate's kind of service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,21 +33,28 @@ pub enum HandlerType {
 /// The shape of a handler's input or output, as the discovery manifest describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PayloadDefinition {
-    /// `None` for handlers that take no input or return nothing.
-    pub content_type: Option<&'static str>,
+    /// The content type of the payload.
+    pub content_type: &'static str,
+    /// Whether the payload is `google.protobuf.Empty`: a handler without input accepts an empty
+    /// body (or an empty message), one without output answers with an empty message.
+    pub empty: bool,
 }
 
 impl PayloadDefinition {
     /// A payload encoded in `format`.
     pub const fn of(format: Format) -> Self {
         Self {
-            content_type: Some(format.content_type()),
+            content_type: format.content_type(),
+            empty: false,
         }
     }
 
-    /// No payload (`google.protobuf.Empty`).
-    pub const fn empty() -> Self {
-        Self { content_type: None }
+    /// `google.protobuf.Empty`, encoded in `format`.
+    pub const fn empty(format: Format) -> Self {
+        Self {
+            content_type: format.content_type(),
+            empty: true,
+        }
     }
 }
 
@@ -91,13 +99,13 @@ impl HandlerDefinition {
 
     /// Marks the handler as taking no input.
     pub const fn without_input(mut self) -> Self {
-        self.input = PayloadDefinition::empty();
+        self.input.empty = true;
         self
     }
 
     /// Marks the handler as returning nothing.
     pub const fn without_output(mut self) -> Self {
-        self.output = PayloadDefinition::empty();
+        self.output.empty = true;
         self
     }
 }
@@ -168,6 +176,26 @@ impl Invocation {
     /// The context of the invocation.
     pub fn into_context(self) -> Context {
         self.context
+    }
+
+    /// The context of an exclusive virtual-object handler.
+    pub fn into_object_context(self) -> ObjectContext {
+        ObjectContext::new(self.context)
+    }
+
+    /// The context of a shared virtual-object handler.
+    pub fn into_object_shared_context(self) -> ObjectSharedContext {
+        ObjectSharedContext::new(self.context)
+    }
+
+    /// The context of a workflow's run handler.
+    pub fn into_workflow_context(self) -> WorkflowContext {
+        WorkflowContext::new(self.context)
+    }
+
+    /// The context of a workflow's shared handler.
+    pub fn into_workflow_shared_context(self) -> WorkflowSharedContext {
+        WorkflowSharedContext::new(self.context)
     }
 }
 

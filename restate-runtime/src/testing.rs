@@ -133,7 +133,10 @@ impl RestateServer {
             .arg(self.data_dir.join("data"))
             .args(["--node-name", "restate-test"])
             .args(["--default-num-partitions", "4"])
-            .args(["--bind-address", &format!("127.0.0.1:{}", self.ports.fabric)])
+            .args([
+                "--bind-address",
+                &format!("127.0.0.1:{}", self.ports.fabric),
+            ])
             .args([
                 "--advertised-address",
                 &format!("http://127.0.0.1:{}", self.ports.fabric),
@@ -170,7 +173,11 @@ impl RestateServer {
         ];
         for (port, path) in probes {
             while !http_get_ok(port, path) {
-                if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                if let Some(status) = self
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten())
+                {
                     return Err(TestError::Start(format!(
                         "the process exited with {status}; see {}",
                         self.data_dir.join("restate-server.log").display()
@@ -210,7 +217,16 @@ impl Drop for RestateServer {
 pub struct TestEnvironment {
     server: RestateServer,
     runtime: Option<tokio::runtime::Runtime>,
+    endpoint: Endpoint,
+    endpoint_addr: SocketAddr,
     endpoint_url: String,
+    serving: Option<Serving>,
+}
+
+/// The endpoint's server task and the switch that stops it.
+struct Serving {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<io::Result<()>>,
 }
 
 impl TestEnvironment {
@@ -224,14 +240,18 @@ impl TestEnvironment {
                 .enable_all()
                 .build()?;
             let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-            let endpoint_url = format!("http://{}", listener.local_addr()?);
-            runtime.spawn(endpoint.serve_with_shutdown(listener, std::future::pending()));
+            let endpoint_addr = listener.local_addr()?;
+            let endpoint_url = format!("http://{endpoint_addr}");
+            let serving = serve(runtime.handle(), endpoint.clone(), listener);
             let server = RestateServer::start()?;
             runtime.block_on(server.register(&endpoint_url))?;
             Ok(Self {
                 server,
                 runtime: Some(runtime),
+                endpoint,
+                endpoint_addr,
                 endpoint_url,
+                serving: Some(serving),
             })
         })
         .join()
@@ -257,6 +277,51 @@ impl TestEnvironment {
     pub fn server_mut(&mut self) -> &mut RestateServer {
         &mut self.server
     }
+
+    /// Stops the endpoint, closing its connections and abandoning in-flight invocations, and
+    /// serves it again on the same address, as a redeployed endpoint process would be.
+    pub fn restart_endpoint(&mut self) -> Result<(), TestError> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives until drop")
+            .handle()
+            .clone();
+        let previous = self.serving.take();
+        let (endpoint, addr) = (self.endpoint.clone(), self.endpoint_addr);
+        let serving = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    runtime.block_on(async {
+                        if let Some(Serving { stop, task }) = previous {
+                            let _ = stop.send(());
+                            let _ = task.await;
+                        }
+                        tokio::net::TcpListener::bind(addr).await
+                    })
+                })
+                .join()
+                .map_err(|_| TestError::Start("the restart thread panicked".to_owned()))
+        })??;
+        self.serving = Some(serve(&runtime, endpoint, serving));
+        Ok(())
+    }
+}
+
+fn serve(
+    runtime: &tokio::runtime::Handle,
+    endpoint: Endpoint,
+    listener: tokio::net::TcpListener,
+) -> Serving {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = runtime.spawn(endpoint.serve_with_grace(
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+        Duration::ZERO,
+    ));
+    Serving { stop, task }
 }
 
 impl Drop for TestEnvironment {
@@ -298,9 +363,17 @@ fn install(dir: &Path) -> Result<(), TestError> {
         .prefix(".restate-server-install-")
         .tempdir_in(parent)?;
     let output = Command::new("npm")
-        .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+        .args([
+            "install",
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+        ])
         .arg(staging.path())
-        .arg(format!("@restatedev/restate-server@{RESTATE_SERVER_VERSION}"))
+        .arg(format!(
+            "@restatedev/restate-server@{RESTATE_SERVER_VERSION}"
+        ))
         .output()
         .map_err(|e| TestError::Install(format!("cannot run npm (is Node.js installed?): {e}")))?;
     if !output.status.success() {
@@ -358,7 +431,9 @@ fn fresh_data_dir() -> Result<PathBuf, TestError> {
     if let Ok(entries) = std::fs::read_dir(&root) {
         for entry in entries.flatten() {
             let name = entry.file_name();
-            let pid = name.to_str().and_then(|n| n.split('-').next()?.parse::<u32>().ok());
+            let pid = name
+                .to_str()
+                .and_then(|n| n.split('-').next()?.parse::<u32>().ok());
             if pid.is_some_and(|pid| !process_is_alive(pid)) {
                 let _ = std::fs::remove_dir_all(entry.path());
             }

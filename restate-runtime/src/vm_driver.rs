@@ -62,7 +62,9 @@ impl Driver {
     /// Locks the VM. A poisoned lock only means a panic happened while it was held; the VM
     /// itself never panics halfway through a call, so the state is still usable.
     pub(crate) fn lock(&self) -> MutexGuard<'_, DriverState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Resolves once the invocation has been trapped by a VM error.
