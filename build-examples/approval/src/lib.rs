@@ -1,0 +1,90 @@
+//! The approval example: `approval.Approval`, a workflow whose run waits on a durable promise
+//! that the shared `Decide` handler resolves.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use restate_runtime::{HandlerError, WorkflowContext, WorkflowSharedContext};
+
+/// The code generated from `proto/approval.proto`.
+pub mod approval {
+    restate_runtime::include_proto!("approval");
+}
+
+use approval::{ApprovalOutcome, ApprovalRequest, ApprovalStatus, Decision};
+
+/// The durable promise the run waits on.
+const DECISION: &str = "decision";
+/// The state key of the status.
+const STATUS: &str = "status";
+
+/// Runs approvals, counting how often each approval's body actually executed.
+#[derive(Clone, Default)]
+pub struct MyApproval {
+    executions: Arc<Mutex<HashMap<String, u32>>>,
+}
+
+impl MyApproval {
+    /// How many times the run body of approval `id` executed in this process.
+    pub fn executions(&self, id: &str) -> u32 {
+        self.executions
+            .lock()
+            .unwrap()
+            .get(id)
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl approval::Approval for MyApproval {
+    async fn run(
+        &self,
+        ctx: WorkflowContext,
+        request: ApprovalRequest,
+    ) -> Result<ApprovalOutcome, HandlerError> {
+        let executions = Arc::clone(&self.executions);
+        let id = ctx.key().to_owned();
+        ctx.run("count execution", move || async move {
+            *executions.lock().unwrap().entry(id).or_default() += 1;
+            Ok(())
+        })
+        .await?;
+        ctx.set(STATUS, &"waiting for a decision".to_string());
+        let decision: Decision = ctx.promise(DECISION).await?;
+        let status = if decision.approved {
+            "approved"
+        } else {
+            "rejected"
+        };
+        ctx.set(STATUS, &status.to_string());
+        Ok(ApprovalOutcome {
+            title: request.title,
+            approved: decision.approved,
+            by: decision.by,
+        })
+    }
+
+    async fn decide(
+        &self,
+        ctx: WorkflowSharedContext,
+        decision: Decision,
+    ) -> Result<(), HandlerError> {
+        ctx.resolve_promise(DECISION, &decision).await?;
+        Ok(())
+    }
+
+    async fn status(&self, ctx: WorkflowSharedContext) -> Result<ApprovalStatus, HandlerError> {
+        let status = ctx
+            .get::<String>(STATUS)
+            .await?
+            .unwrap_or_else(|| "not started".to_owned());
+        Ok(ApprovalStatus { status })
+    }
+}
+
+/// An endpoint serving `approval`.
+pub fn endpoint(approval: MyApproval) -> restate_runtime::Endpoint {
+    restate_runtime::Endpoint::builder()
+        .bind(approval::ApprovalServer::new(approval))
+        .build()
+}
