@@ -1,0 +1,3 @@
+fn main() -> std::io::Result<()> {
+    restate_codegen::compile(&["proto/e2e.proto", "proto/gocompat.proto"], &["proto"])
+}

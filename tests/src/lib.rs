@@ -1,0 +1,129 @@
+//! Services for the end-to-end tests, implemented with the generated traits.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use restate_runtime::{Context, Endpoint, HandlerError, TerminalError};
+
+/// The code generated from `proto/e2e.proto`.
+pub mod e2e {
+    restate_runtime::include_proto!("e2e");
+}
+
+use e2e::*;
+use greeter::helloworld::{GreeterClient, HelloRequest};
+
+/// Echoes in binary Protobuf.
+pub struct Echo;
+
+impl BinaryEcho for Echo {
+    async fn echo(
+        &self,
+        _ctx: Context,
+        request: EchoRequest,
+    ) -> Result<EchoResponse, HandlerError> {
+        Ok(EchoResponse {
+            text: request.text,
+            number: request.number,
+            blob_sum: request.blob.iter().map(|b| u32::from(*b)).sum(),
+            tags: request.tags,
+        })
+    }
+}
+
+/// Implements every `Misc` handler but `Unimplemented`.
+#[derive(Default)]
+pub struct MiscService {
+    attempts: Mutex<HashMap<String, u32>>,
+}
+
+impl Misc for MiscService {
+    async fn fail_once(
+        &self,
+        _ctx: Context,
+        request: FailOnceRequest,
+    ) -> Result<FailOnceResponse, HandlerError> {
+        let attempts = {
+            let mut attempts = self.attempts.lock().unwrap();
+            let count = attempts.entry(request.key).or_default();
+            *count += 1;
+            *count
+        };
+        if attempts == 1 {
+            return Err(HandlerError::retryable("the first attempt always fails"));
+        }
+        Ok(FailOnceResponse { attempts })
+    }
+
+    async fn nap(&self, ctx: Context, request: NapRequest) -> Result<(), HandlerError> {
+        ctx.sleep(Duration::from_millis(request.millis)).await?;
+        Ok(())
+    }
+
+    async fn who_am_i(&self, ctx: Context) -> Result<WhoAmIResponse, HandlerError> {
+        Ok(WhoAmIResponse {
+            invocation_id: ctx.invocation_id().to_owned(),
+            greeting_header: ctx.header("x-greeting").unwrap_or_default().to_owned(),
+        })
+    }
+
+    async fn greet_through_greeter(
+        &self,
+        ctx: Context,
+        request: GreetRequest,
+    ) -> Result<GreetResponse, HandlerError> {
+        let response = GreeterClient::new(&ctx)
+            .say_hello(HelloRequest { name: request.name })
+            .await?;
+        Ok(GreetResponse {
+            greeting: response.message,
+        })
+    }
+
+    async fn fail_terminally(
+        &self,
+        _ctx: Context,
+        request: FailRequest,
+    ) -> Result<(), HandlerError> {
+        let code = u16::try_from(request.code).unwrap_or(500);
+        Err(TerminalError::new(code, request.message).into())
+    }
+}
+
+/// The code generated from `proto/gocompat.proto`, annotated with sdk-go's options only.
+pub mod gocompat {
+    restate_runtime::include_proto!("gocompat");
+}
+
+/// Implements `gocompat.Tally` with state.
+pub struct TallyObject;
+
+impl gocompat::Tally for TallyObject {
+    async fn increment(
+        &self,
+        ctx: restate_runtime::ObjectContext,
+    ) -> Result<gocompat::TallyValue, HandlerError> {
+        let total = ctx.get::<u32>("total").await?.unwrap_or(0) + 1;
+        ctx.set("total", &total);
+        Ok(gocompat::TallyValue { total })
+    }
+
+    async fn peek(
+        &self,
+        ctx: restate_runtime::ObjectSharedContext,
+    ) -> Result<gocompat::TallyValue, HandlerError> {
+        let total = ctx.get::<u32>("total").await?.unwrap_or(0);
+        Ok(gocompat::TallyValue { total })
+    }
+}
+
+/// An endpoint with every test service and the greeter example.
+pub fn endpoint() -> Endpoint {
+    Endpoint::builder()
+        .bind(BinaryEchoServer::new(Echo))
+        .bind(MiscServer::new(MiscService::default()))
+        .bind(greeter::helloworld::GreeterServer::new(greeter::MyGreeter))
+        .bind(gocompat::TallyServer::new(TallyObject))
+        .build()
+}

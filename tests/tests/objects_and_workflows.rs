@@ -1,0 +1,212 @@
+//! Virtual objects and workflows end to end, against a real restate-server.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use approval::MyApproval;
+use restate_runtime::Endpoint;
+use restate_runtime::testing::TestEnvironment;
+use serde_json::{Value, json};
+
+/// The approval service, kept so tests can count executions of its run body.
+static APPROVAL: LazyLock<MyApproval> = LazyLock::new(MyApproval::default);
+
+/// One restate-server and endpoint for the tests that do not restart anything.
+static ENV: LazyLock<TestEnvironment> =
+    LazyLock::new(|| TestEnvironment::start(endpoint()).expect("the test environment starts"));
+
+fn endpoint() -> Endpoint {
+    Endpoint::builder()
+        .bind(counter::counter::CounterServer::new(counter::MyCounter))
+        .bind(approval::approval::ApprovalServer::new(APPROVAL.clone()))
+        .build()
+}
+
+async fn post(env: &TestEnvironment, path: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/{path}", env.ingress_url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("the ingress answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+async fn get(env: &TestEnvironment, path: &str) -> (u16, Value) {
+    let response = reqwest::get(format!("{}/{path}", env.ingress_url()))
+        .await
+        .expect("the ingress answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The status of an invocation, from the admin API's SQL interface.
+async fn invocation_status(env: &TestEnvironment, invocation_id: &str) -> String {
+    let response: Value = reqwest::Client::new()
+        .post(format!("{}/query", env.admin_url()))
+        .header("accept", "application/json")
+        .json(&json!({
+            "query": format!("SELECT status FROM sys_invocation WHERE id = '{invocation_id}'")
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["rows"][0]["status"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no status for {invocation_id}: {response}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn concurrent_adds_on_one_key_end_at_the_exact_sum() {
+    let adds = (1..=200).map(|delta| {
+        let env = &*ENV;
+        async move { post(env, "counter.Counter/sum/Add", json!({ "delta": delta })).await }
+    });
+    for (status, body) in futures::future::join_all(adds).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = post(&ENV, "counter.Counter/sum/Get", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({ "value": (1..=200).sum::<i64>().to_string() }));
+}
+
+#[tokio::test]
+async fn shared_get_answers_while_an_exclusive_handler_holds_the_key() {
+    let env = &*ENV;
+    post(env, "counter.Counter/busy/Add", json!({ "delta": 5 })).await;
+    let (status, sent) = post(
+        env,
+        "counter.Counter/busy/SlowAdd/send",
+        json!({ "delta": 100, "pauseMillis": 3000 }),
+    )
+    .await;
+    assert_eq!(status, 202, "{sent}");
+    let slow_id = sent["invocationId"].as_str().unwrap().to_owned();
+
+    // Wait until the slow handler has started (it then holds the key until it completes).
+    loop {
+        let status = invocation_status(env, &slow_id).await;
+        if status != "pending" && status != "scheduled" && status != "inboxed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, body) = post(env, "counter.Counter/busy/Get", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({ "value": "5" }),
+        "Get saw the slow handler's write"
+    );
+    assert_ne!(
+        invocation_status(env, &slow_id).await,
+        "completed",
+        "the slow handler finished before Get answered"
+    );
+
+    let (status, slow) = get(env, &format!("restate/invocation/{slow_id}/attach")).await;
+    assert_eq!(status, 200, "{slow}");
+    assert_eq!(slow, json!({ "value": "105" }));
+}
+
+#[tokio::test]
+async fn workflow_run_waits_on_its_promise_and_runs_once_per_id() {
+    let env = &*ENV;
+    let id = "expense-42";
+    let (status, sent) = post(
+        env,
+        &format!("approval.Approval/{id}/Run/send"),
+        json!({ "title": "new laptop" }),
+    )
+    .await;
+    assert_eq!(status, 202, "{sent}");
+
+    // The run blocks on the promise: no output yet.
+    loop {
+        let (_, status) = post(env, &format!("approval.Approval/{id}/Status"), json!({})).await;
+        if status["status"] == "waiting for a decision" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, output) = get(
+        env,
+        &format!("restate/workflow/approval.Approval/{id}/output"),
+    )
+    .await;
+    assert_eq!(
+        status, 470,
+        "the run finished before the decision: {output}"
+    );
+
+    let (status, body) = post(
+        env,
+        &format!("approval.Approval/{id}/Decide"),
+        json!({ "approved": true, "by": "Grace" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let expected = json!({ "title": "new laptop", "approved": true, "by": "Grace" });
+    let (status, outcome) = get(
+        env,
+        &format!("restate/workflow/approval.Approval/{id}/attach"),
+    )
+    .await;
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!(outcome, expected);
+
+    // Submitting the same id again runs nothing; the caller gets the first run's result.
+    let (status, resubmitted) = post(
+        env,
+        &format!("approval.Approval/{id}/Run/send"),
+        json!({ "title": "a different title" }),
+    )
+    .await;
+    assert_eq!(status, 202, "{resubmitted}");
+    assert_eq!(resubmitted["status"], "PreviouslyAccepted", "{resubmitted}");
+    assert_eq!(resubmitted["invocationId"], sent["invocationId"]);
+    let (status, again) = get(
+        env,
+        &format!("restate/workflow/approval.Approval/{id}/attach"),
+    )
+    .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again, expected);
+    assert_eq!(APPROVAL.executions(id), 1);
+
+    // A second decision finds the promise completed already.
+    let (status, body) = post(
+        env,
+        &format!("approval.Approval/{id}/Decide"),
+        json!({ "approved": false, "by": "Mallory" }),
+    )
+    .await;
+    assert!(status >= 400, "resolving twice succeeded: {body}");
+}
+
+#[tokio::test]
+async fn state_survives_an_endpoint_restart() {
+    let mut env = TestEnvironment::start(endpoint()).expect("the test environment starts");
+    let (status, body) = post(&env, "counter.Counter/durable/Add", json!({ "delta": 7 })).await;
+    assert_eq!(status, 200, "{body}");
+
+    env.restart_endpoint().expect("the endpoint restarts");
+
+    let (status, body) = post(&env, "counter.Counter/durable/Add", json!({ "delta": 1 })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({ "value": "8" }));
+}
