@@ -38,20 +38,37 @@ pub struct MiscService {
     attempts: Mutex<HashMap<String, u32>>,
 }
 
+impl MiscService {
+    /// Counts one more attempt for `key` and returns the count.
+    fn count_attempt(&self, key: String) -> u32 {
+        let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = attempts.entry(key).or_default();
+        *count += 1;
+        *count
+    }
+}
+
 impl Misc for MiscService {
     async fn fail_once(
         &self,
         _ctx: Context,
         request: FailOnceRequest,
     ) -> Result<FailOnceResponse, HandlerError> {
-        let attempts = {
-            let mut attempts = self.attempts.lock().unwrap();
-            let count = attempts.entry(request.key).or_default();
-            *count += 1;
-            *count
-        };
+        let attempts = self.count_attempt(request.key);
         if attempts == 1 {
             return Err(HandlerError::retryable("the first attempt always fails"));
+        }
+        Ok(FailOnceResponse { attempts })
+    }
+
+    async fn panic_once(
+        &self,
+        _ctx: Context,
+        request: FailOnceRequest,
+    ) -> Result<FailOnceResponse, HandlerError> {
+        let attempts = self.count_attempt(request.key);
+        if attempts == 1 {
+            panic!("the first attempt always panics");
         }
         Ok(FailOnceResponse { attempts })
     }
@@ -88,6 +105,39 @@ impl Misc for MiscService {
     ) -> Result<(), HandlerError> {
         let code = u16::try_from(request.code).unwrap_or(500);
         Err(TerminalError::new(code, request.message).into())
+    }
+}
+
+/// Drives `approval.Approval` through its generated client.
+pub struct Driver;
+
+impl ApprovalDriver for Driver {
+    async fn drive(
+        &self,
+        ctx: Context,
+        request: DriveRequest,
+    ) -> Result<DriveResponse, HandlerError> {
+        use approval::approval::{ApprovalClient, ApprovalRequest, Decision};
+        let approval = ApprovalClient::new(&ctx, request.id);
+        approval
+            .run(ApprovalRequest {
+                title: request.title,
+            })
+            .send()?;
+        let before = approval.handle().get_output().await?;
+        approval
+            .decide(Decision {
+                approved: true,
+                by: "the driver".to_owned(),
+            })
+            .await?;
+        let outcome = approval.handle().attach().await?;
+        Ok(DriveResponse {
+            output_before_decision: before.is_some(),
+            title: outcome.title,
+            approved: outcome.approved,
+            by: outcome.by,
+        })
     }
 }
 

@@ -19,6 +19,9 @@ fn endpoint() -> Endpoint {
     Endpoint::builder()
         .bind(counter::counter::CounterServer::new(counter::MyCounter))
         .bind(approval::approval::ApprovalServer::new(APPROVAL.clone()))
+        .bind(restate_e2e::e2e::ApprovalDriverServer::new(
+            restate_e2e::Driver,
+        ))
         .build()
 }
 
@@ -196,6 +199,27 @@ async fn workflow_run_waits_on_its_promise_and_runs_once_per_id() {
     )
     .await;
     assert!(status >= 400, "resolving twice succeeded: {body}");
+}
+
+#[tokio::test]
+async fn a_handler_submits_peeks_signals_and_attaches_to_a_workflow() {
+    let (status, body) = post(
+        &ENV,
+        "e2e.ApprovalDriver/Drive",
+        json!({ "id": "driven-1", "title": "conference trip" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // `outputBeforeDecision` is false, which proto3 JSON leaves out.
+    assert_eq!(
+        body,
+        json!({
+            "title": "conference trip",
+            "approved": true,
+            "by": "the driver"
+        })
+    );
+    assert_eq!(APPROVAL.executions("driven-1"), 1);
 }
 
 #[tokio::test]

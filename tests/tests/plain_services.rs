@@ -102,6 +102,15 @@ async fn retryable_failure_is_retried_until_success() {
 }
 
 #[tokio::test]
+async fn a_panicking_handler_is_retried_and_the_endpoint_keeps_serving() {
+    let (status, body) = post_json("e2e.Misc/PanicOnce", r#"{"key":"panic-once"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(parse(&body), json!({ "attempts": 2 }));
+    let (status, _) = post_json("helloworld.Greeter/SayHello", r#"{"name":"again"}"#).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
 async fn terminal_errors_reach_the_caller_with_their_code() {
     let (status, body) = post_json(
         "e2e.Misc/FailTerminally",

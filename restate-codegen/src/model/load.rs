@@ -85,7 +85,7 @@ fn read_service(
     }
 
     resolve_handler_types(ty, &mut methods, &annotated, &mut violations);
-    violations.extend(validate::method_names(&methods));
+    violations.extend(validate::method_names(ty, &methods));
 
     let service = Service {
         proto_file: file.name().to_owned(),

@@ -426,6 +426,24 @@ fn an_rpc_named_like_the_client_constructor_is_rejected() {
 }
 
 #[test]
+fn a_workflow_rpc_named_like_the_handle_accessor_is_rejected() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; import "restate/options.proto"; message M {}
+        service Signup {
+          option (restate.service_type) = WORKFLOW;
+          rpc Run(M) returns (M);
+          rpc Handle(M) returns (M);
+        }"#,
+    );
+    assert_problem(
+        &problem,
+        "p.Signup",
+        Some("Handle"),
+        "the Rust method `handle`",
+    );
+}
+
+#[test]
 fn generated_items_clashing_with_messages_are_rejected() {
     let problem = single_problem(
         r#"syntax = "proto3"; package p; message GreeterClient {}

@@ -6,24 +6,32 @@ use std::collections::{HashMap, HashSet};
 use prost_reflect::DescriptorPool;
 
 use super::handlers::Violation;
-use super::{Diagnostic, Method, Service};
+use super::{Diagnostic, Method, Service, ServiceType};
 use crate::naming::{self, ServiceItems};
 
-/// The method every generated client has; no rpc may take its name.
-const CLIENT_CONSTRUCTOR: &str = "new";
+/// The methods every generated client has, with what they are; no rpc may take their names.
+const CLIENT_METHODS: &[(&str, &str)] = &[("new", "the constructor")];
 
-/// Rpcs of one service whose Rust method names collide, with each other or with the client's
-/// constructor.
-pub(super) fn method_names(methods: &[Method]) -> Vec<Violation> {
+/// The methods generated workflow clients have besides.
+const WORKFLOW_CLIENT_METHODS: &[(&str, &str)] = &[("handle", "the workflow handle accessor")];
+
+/// Rpcs of one service whose Rust method names collide, with each other or with a method the
+/// generated client has anyway.
+pub(super) fn method_names(ty: ServiceType, methods: &[Method]) -> Vec<Violation> {
     let mut violations = Vec::new();
     let mut seen: HashMap<&str, &str> = HashMap::new();
+    let reserved = CLIENT_METHODS.iter().chain(match ty {
+        ServiceType::Workflow => WORKFLOW_CLIENT_METHODS,
+        _ => &[],
+    });
+    let reserved: Vec<_> = reserved.collect();
     for method in methods {
-        if method.rust_name == CLIENT_CONSTRUCTOR {
+        if let Some((name, what)) = reserved.iter().find(|(name, _)| *name == method.rust_name) {
             violations.push((
                 Some(method.name.clone()),
                 format!(
-                    "the Rust method `{CLIENT_CONSTRUCTOR}` would clash with the constructor of \
-                     the generated client; rename the rpc"
+                    "the Rust method `{name}` would clash with {what} of the generated client; \
+                     rename the rpc"
                 ),
             ));
         }
