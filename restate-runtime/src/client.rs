@@ -3,6 +3,7 @@
 //! Generated clients (`GreeterClient`) build a [`Request`] per rpc; await it to call, or use
 //! [`Request::send`] to fire and forget.
 
+use std::borrow::Cow;
 use std::future::IntoFuture;
 use std::time::Duration;
 
@@ -10,8 +11,10 @@ use bytes::Bytes;
 use restate_sdk_shared_core::{AttachInvocationTarget, Header, PayloadOptions, Target, VM, Value};
 
 use crate::codec::{CodecError, Format};
-use crate::context::{Context, DurableFuture, unexpected};
+use crate::context::{Context, unexpected};
+use crate::durable::DurableFuture;
 use crate::error::TerminalError;
+use crate::invocation::{CallFuture, SendHandle};
 use crate::vm_driver;
 
 /// Decodes a response payload.
@@ -21,8 +24,8 @@ pub type ResponseDecoder<Res> = fn(Format, &[u8]) -> Result<Res, CodecError>;
 #[must_use = "a request does nothing until it is awaited (a call) or sent"]
 pub struct Request<Res> {
     ctx: Context,
-    service: &'static str,
-    handler: &'static str,
+    service: Cow<'static, str>,
+    handler: Cow<'static, str>,
     key: Option<String>,
     format: Format,
     input: Result<Bytes, CodecError>,
@@ -44,8 +47,8 @@ impl<Res: Send + 'static> Request<Res> {
     ) -> Self {
         Self {
             ctx: ctx.clone(),
-            service,
-            handler,
+            service: Cow::Borrowed(service),
+            handler: Cow::Borrowed(handler),
             key,
             format,
             input,
@@ -67,42 +70,56 @@ impl<Res: Send + 'static> Request<Res> {
         self
     }
 
-    /// Calls the handler and waits for its response.
-    pub fn call(self) -> DurableFuture<Res> {
+    /// Calls the handler; await the result for its response.
+    pub fn call(self) -> CallFuture<Res> {
         let ctx = self.ctx.clone();
         let format = self.format;
         let decode = self.decode;
-        let handle = match self.target_and_input() {
-            Ok((target, input)) => ctx
-                .with_vm(|vm| vm.sys_call(target, input, None, PayloadOptions::default()))
-                .map(|call| call.call_notification_handle),
-            Err(error) => return failed(&ctx, error),
+        let call = match self.target_and_input() {
+            Ok((target, input)) => {
+                ctx.with_vm(|vm| vm.sys_call(target, input, None, PayloadOptions::default()))
+            }
+            Err(error) => {
+                return CallFuture::new(&ctx, DurableFuture::ready(&ctx, Err(error)), None);
+            }
         };
-        DurableFuture::new(&ctx, handle, move |value| match value {
-            Value::Success(bytes) => decode(format, &bytes)
-                .map_err(|e| TerminalError::new(500, format!("cannot decode the response: {e}"))),
-            Value::Void => decode(format, &[])
-                .map_err(|e| TerminalError::new(500, format!("cannot decode the response: {e}"))),
-            Value::Failure(failure) => Err(failure.into()),
-            other => Err(unexpected(&other)),
-        })
+        let invocation_id = call.map(|c| c.invocation_id_notification_handle);
+        let response = DurableFuture::new(
+            &ctx,
+            call.map(|c| c.call_notification_handle),
+            move |value| match value {
+                Value::Success(bytes) => decode(format, &bytes).map_err(|e| {
+                    TerminalError::new(500, format!("cannot decode the response: {e}"))
+                }),
+                Value::Void => decode(format, &[]).map_err(|e| {
+                    TerminalError::new(500, format!("cannot decode the response: {e}"))
+                }),
+                Value::Failure(failure) => Err(failure.into()),
+                other => Err(unexpected(&other)),
+            },
+        );
+        CallFuture::new(&ctx, response, invocation_id)
     }
 
     /// Enqueues the request without waiting for it to run.
-    pub fn send(self) -> Result<(), TerminalError> {
+    pub fn send(self) -> Result<SendHandle, TerminalError> {
         self.send_at(None)
     }
 
     /// Enqueues the request to run after `delay`.
-    pub fn send_after(self, delay: Duration) -> Result<(), TerminalError> {
+    pub fn send_after(self, delay: Duration) -> Result<SendHandle, TerminalError> {
         self.send_at(Some(vm_driver::now_since_unix_epoch() + delay))
     }
 
-    fn send_at(self, at: Option<Duration>) -> Result<(), TerminalError> {
+    fn send_at(self, at: Option<Duration>) -> Result<SendHandle, TerminalError> {
         let ctx = self.ctx.clone();
         let (target, input) = self.target_and_input()?;
-        ctx.with_vm(|vm| vm.sys_send(target, input, at, None, PayloadOptions::default()));
-        Ok(())
+        let sent =
+            ctx.with_vm(|vm| vm.sys_send(target, input, at, None, PayloadOptions::default()));
+        Ok(SendHandle::new(
+            &ctx,
+            sent.map(|s| s.invocation_id_notification_handle),
+        ))
     }
 
     fn target_and_input(self) -> Result<(Target, Bytes), TerminalError> {
@@ -110,8 +127,8 @@ impl<Res: Send + 'static> Request<Res> {
             .input
             .map_err(|e| TerminalError::new(500, format!("cannot encode the request: {e}")))?;
         let target = Target {
-            service: self.service.to_owned(),
-            handler: self.handler.to_owned(),
+            service: self.service.into_owned(),
+            handler: self.handler.into_owned(),
             key: self.key,
             idempotency_key: self.idempotency_key,
             scope: None,
@@ -129,13 +146,33 @@ impl<Res: Send + 'static> Request<Res> {
     }
 }
 
-fn failed<Res: Send + 'static>(ctx: &Context, error: TerminalError) -> DurableFuture<Res> {
-    DurableFuture::ready(ctx, Err(error))
+impl Request<Bytes> {
+    /// A request to any handler, named at run time, with a body passed through as is and the
+    /// response returned as is — for proxies and generic tooling. Prefer generated clients.
+    pub fn raw(
+        ctx: &Context,
+        service: impl Into<String>,
+        handler: impl Into<String>,
+        key: Option<String>,
+        body: Bytes,
+    ) -> Self {
+        Self {
+            ctx: ctx.clone(),
+            service: Cow::Owned(service.into()),
+            handler: Cow::Owned(handler.into()),
+            key,
+            format: Format::Json,
+            input: Ok(body),
+            decode: |_, bytes| Ok(Bytes::copy_from_slice(bytes)),
+            idempotency_key: None,
+            headers: Vec::new(),
+        }
+    }
 }
 
 impl<Res: Send + 'static> IntoFuture for Request<Res> {
     type Output = Result<Res, TerminalError>;
-    type IntoFuture = DurableFuture<Res>;
+    type IntoFuture = CallFuture<Res>;
 
     fn into_future(self) -> Self::IntoFuture {
         self.call()

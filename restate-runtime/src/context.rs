@@ -2,15 +2,17 @@
 //! invocation.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use restate_sdk_shared_core::{NotificationHandle, RetryPolicy, VM, Value};
+use rand::RngCore;
+use rand::rngs::StdRng;
+use restate_sdk_shared_core::{RetryPolicy, VM, Value};
 
 use crate::codec::{self, Format, Payload};
+use crate::durable::DurableFuture;
 use crate::error::{HandlerError, TerminalError};
+use crate::retry::RunRetryPolicy;
 use crate::vm_driver::{self, Driver};
 
 /// Facts about the running invocation that never change during it.
@@ -18,6 +20,8 @@ pub(crate) struct InvocationInfo {
     pub(crate) id: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) key: String,
+    /// Seeded by Restate per invocation, so every attempt draws the same numbers.
+    pub(crate) rng: Mutex<StdRng>,
 }
 
 /// The context of a handler of a plain service.
@@ -63,6 +67,29 @@ impl Context {
             .map(|(_, value)| value.as_str())
     }
 
+    /// A random number generator seeded by the invocation: every attempt of the invocation
+    /// draws the same sequence, so random choices replay deterministically.
+    ///
+    /// ```no_run
+    /// # fn example(ctx: restate_runtime::Context) {
+    /// use restate_runtime::rand::Rng;
+    /// let dice: u8 = ctx.rand().random_range(1..=6);
+    /// # }
+    /// ```
+    pub fn rand(&self) -> MutexGuard<'_, StdRng> {
+        self.info
+            .rng
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A random (version 4) UUID drawn from [`Context::rand`]: the same on every attempt.
+    pub fn random_uuid(&self) -> uuid::Uuid {
+        let mut bytes = [0u8; 16];
+        self.rand().fill_bytes(&mut bytes);
+        uuid::Builder::from_random_bytes(bytes).into_uuid()
+    }
+
     /// Sleeps durably: the timer lives in Restate, so the invocation may suspend and resume on
     /// another attempt when it fires.
     pub fn sleep(&self, duration: Duration) -> DurableFuture<()> {
@@ -77,8 +104,9 @@ impl Context {
     /// Runs a side effect once and journals its result under `name`.
     ///
     /// On retries the recorded result is replayed and `action` does not run again. If `action`
-    /// fails with a [`TerminalError`], that failure is recorded and returned; any other error is
-    /// retried (with Restate's retry policy) until it succeeds.
+    /// fails with a [`TerminalError`], that failure is recorded and returned; any other error
+    /// (or a panic) is retried with Restate's retry policy until it succeeds. See
+    /// [`Context::run_with_retry`] to bound the retries.
     ///
     /// ```no_run
     /// # async fn example(ctx: restate_runtime::Context) -> Result<(), restate_runtime::HandlerError> {
@@ -93,7 +121,31 @@ impl Context {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, HandlerError>> + Send + 'static,
     {
-        let name = name.into();
+        self.run_inner(name.into(), RetryPolicy::Infinite, action)
+    }
+
+    /// As [`Context::run`], retrying failures by `policy`; once it is exhausted, the `run` fails
+    /// with a terminal error carrying the last failure's message.
+    pub fn run_with_retry<T, F, Fut>(
+        &self,
+        name: impl Into<String>,
+        policy: RunRetryPolicy,
+        action: F,
+    ) -> DurableFuture<T>
+    where
+        T: Payload,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, HandlerError>> + Send + 'static,
+    {
+        self.run_inner(name.into(), policy.to_core(), action)
+    }
+
+    fn run_inner<T, F, Fut>(&self, name: String, policy: RetryPolicy, action: F) -> DurableFuture<T>
+    where
+        T: Payload,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, HandlerError>> + Send + 'static,
+    {
         let handle = self.with_vm_state(|state| {
             let run = state.vm.sys_run(name)?;
             if !run.replayed {
@@ -101,7 +153,7 @@ impl Context {
                     let value = action().await?;
                     codec::encode(Format::Json, &value).map_err(HandlerError::from)
                 }));
-                Driver::register_run(state, run.handle, closure, RetryPolicy::default());
+                Driver::register_run(state, run.handle, closure, policy);
             }
             Ok(run.handle)
         });
@@ -112,6 +164,23 @@ impl Context {
             Value::Failure(failure) => Err(failure.into()),
             other => Err(unexpected(&other)),
         })
+    }
+
+    /// Encodes a value to journal; an encoding failure fails the attempt (it is retried).
+    pub(crate) fn encode_or_trap<T: Payload>(
+        &self,
+        format: Format,
+        value: &T,
+        what: &str,
+    ) -> Option<bytes::Bytes> {
+        match codec::encode(format, value) {
+            Ok(bytes) => Some(bytes),
+            Err(error) => {
+                let message = format!("cannot encode {what}: {error}");
+                self.with_vm::<()>(|_| Err(restate_sdk_shared_core::Error::new(500u16, message)));
+                None
+            }
+        }
     }
 
     /// Runs one VM call; a VM error traps the invocation and yields `None`.
@@ -149,70 +218,3 @@ pub(crate) fn unexpected(value: &Value) -> TerminalError {
     let kind: &'static str = value.into();
     TerminalError::new(500, format!("unexpected completion of kind {kind}"))
 }
-
-type Mapper<T> = Box<dyn FnOnce(Value) -> Result<T, TerminalError> + Send>;
-
-/// The result of a journaled operation (a call, a timer, a `run`), completed by Restate.
-///
-/// Awaiting it yields the operation's value or the [`TerminalError`] it failed with.
-#[must_use = "durable futures do nothing unless awaited"]
-pub struct DurableFuture<T> {
-    driver: Arc<Driver>,
-    /// `None` when the operation could not be issued; the invocation is trapped then.
-    handle: Option<NotificationHandle>,
-    map: Option<Mapper<T>>,
-    /// A result known without asking Restate (e.g. a request that could not be encoded).
-    ready: Option<Result<T, TerminalError>>,
-}
-
-impl<T> DurableFuture<T> {
-    pub(crate) fn new(
-        ctx: &Context,
-        handle: Option<NotificationHandle>,
-        map: impl FnOnce(Value) -> Result<T, TerminalError> + Send + 'static,
-    ) -> Self {
-        Self {
-            driver: Arc::clone(&ctx.driver),
-            handle,
-            map: Some(Box::new(map)),
-            ready: None,
-        }
-    }
-
-    /// A future that resolves to `result` without touching the journal.
-    pub(crate) fn ready(ctx: &Context, result: Result<T, TerminalError>) -> Self {
-        Self {
-            driver: Arc::clone(&ctx.driver),
-            handle: None,
-            map: None,
-            ready: Some(result),
-        }
-    }
-}
-
-impl<T> Future for DurableFuture<T> {
-    type Output = Result<T, TerminalError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        if let Some(result) = this.ready.take() {
-            return Poll::Ready(result);
-        }
-        let Some(handle) = this.handle else {
-            return Poll::Pending;
-        };
-        match this.driver.poll_handle(handle, cx) {
-            Poll::Ready(value) => {
-                let map = this
-                    .map
-                    .take()
-                    .expect("a durable future is not polled after it completed");
-                Poll::Ready(map(value))
-            }
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-// The future never pins `T` itself: it only holds it by value once it is ready.
-impl<T> Unpin for DurableFuture<T> {}

@@ -12,7 +12,8 @@ use futures::FutureExt;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body::{Body, Frame};
 use restate_sdk_shared_core::{
-    CoreVM, Error as VmError, NonEmptyValue, PayloadOptions, VM, VMOptions,
+    CoreVM, Error as VmError, IdentityVerifier, KeyError, NonEmptyValue, PayloadOptions, VM,
+    VMOptions,
 };
 use tokio::sync::mpsc;
 
@@ -45,13 +46,20 @@ struct EndpointInner {
     /// In binding order, for the manifest.
     services: Vec<Arc<dyn Service>>,
     by_name: HashMap<&'static str, Arc<dyn Service>>,
+    identity: IdentityVerifier,
 }
 
 /// Collects the services of an [`Endpoint`].
 #[derive(Default)]
 pub struct EndpointBuilder {
     services: Vec<Arc<dyn Service>>,
+    identity: IdentityVerifier,
 }
+
+/// A request identity key that is not a valid `publickeyv1_…` key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid request identity key: {0}")]
+pub struct IdentityKeyError(#[from] KeyError);
 
 impl EndpointBuilder {
     /// Binds a service, typically a generated server wrapper such as `GreeterServer::new(impl)`.
@@ -68,6 +76,14 @@ impl EndpointBuilder {
         self
     }
 
+    /// Accepts only requests signed by the Restate server that holds the private half of
+    /// `key` (a `publickeyv1_…` key, as `restate-server` prints it). Unsigned or wrongly signed
+    /// requests get HTTP 401. May be given several times, e.g. while rotating keys.
+    pub fn identity_key(mut self, key: &str) -> Result<Self, IdentityKeyError> {
+        self.identity = self.identity.with_key(key)?;
+        Ok(self)
+    }
+
     /// Finishes the endpoint.
     pub fn build(self) -> Endpoint {
         let by_name = self
@@ -79,6 +95,7 @@ impl EndpointBuilder {
             inner: Arc::new(EndpointInner {
                 services: self.services,
                 by_name,
+                identity: self.identity,
             }),
         }
     }
@@ -98,6 +115,12 @@ impl Endpoint {
     {
         let path = request.uri().path().trim_end_matches('/');
         let segments: Vec<&str> = path.split('/').skip(1).collect();
+        if segments != ["health"] {
+            if let Err(error) = self.inner.identity.verify_identity(request.headers(), path) {
+                tracing::warn!(%error, path, "rejected a request without a valid identity");
+                return plain(StatusCode::UNAUTHORIZED, &error.to_string());
+            }
+        }
         match (request.method(), segments.as_slice()) {
             (&Method::GET, ["health"]) => plain(StatusCode::OK, "OK"),
             (&Method::GET, ["discover"]) => self.discover(&request),
@@ -206,6 +229,7 @@ async fn run_invocation(
             .map(|h| (h.key.into_owned(), h.value.into_owned()))
             .collect(),
         key: input.key,
+        rng: std::sync::Mutex::new(rand::SeedableRng::seed_from_u64(input.random_seed)),
     };
     let invocation = Invocation {
         handler: handler.name,

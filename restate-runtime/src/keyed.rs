@@ -10,7 +10,8 @@ use bytes::Bytes;
 use restate_sdk_shared_core::{NonEmptyValue, PayloadOptions, VM, Value};
 
 use crate::codec::{self, Format, Payload};
-use crate::context::{Context, DurableFuture, unexpected};
+use crate::context::{Context, unexpected};
+use crate::durable::DurableFuture;
 use crate::error::TerminalError;
 
 /// State and promise values are stored as JSON, so `restate kv get` shows them readably.
@@ -44,7 +45,7 @@ impl Context {
     }
 
     fn state_set<T: Payload>(&self, name: &str, value: &T) {
-        let Some(bytes) = self.encode_or_trap(value, name) else {
+        let Some(bytes) = self.encode_or_trap(STATE_FORMAT, value, name) else {
             return;
         };
         let key = name.to_owned();
@@ -92,18 +93,6 @@ impl Context {
             Value::Failure(failure) => Err(failure.into()),
             other => Err(unexpected(&other)),
         })
-    }
-
-    /// Encodes a value to store; an encoding failure fails the attempt (it is retried).
-    fn encode_or_trap<T: Payload>(&self, value: &T, what: &str) -> Option<Bytes> {
-        match codec::encode(STATE_FORMAT, value) {
-            Ok(bytes) => Some(bytes),
-            Err(error) => {
-                let message = format!("cannot encode '{what}': {error}");
-                self.with_vm::<()>(|_| Err(restate_sdk_shared_core::Error::new(500u16, message)));
-                None
-            }
-        }
     }
 }
 
@@ -193,7 +182,7 @@ macro_rules! promises {
 
             /// Resolves the durable promise `name`. Fails if it was already completed.
             pub fn resolve_promise<T: Payload>(&self, name: &str, value: &T) -> DurableFuture<()> {
-                match self.ctx.encode_or_trap(value, name) {
+                match self.ctx.encode_or_trap(STATE_FORMAT, value, name) {
                     Some(bytes) => self
                         .ctx
                         .complete_promise(name, NonEmptyValue::Success(bytes)),

@@ -30,13 +30,17 @@
 //! }
 //! ```
 
+mod awakeable;
 pub mod client;
 pub mod codec;
 mod context;
 mod discovery;
+mod durable;
 mod endpoint;
 mod error;
+mod invocation;
 mod keyed;
+mod retry;
 mod server;
 mod service;
 #[cfg(feature = "testing")]
@@ -45,15 +49,23 @@ mod vm_driver;
 
 pub use client::{Request, WorkflowHandle};
 pub use codec::{Format, Payload};
-pub use context::{Context, DurableFuture};
-pub use endpoint::{Endpoint, EndpointBuilder, ResponseBody};
+pub use context::Context;
+pub use durable::{Completions, DurableFuture, all_settled, any, join_all, race, select};
+pub use endpoint::{Endpoint, EndpointBuilder, IdentityKeyError, ResponseBody};
 pub use error::{HandlerError, TerminalError};
+pub use invocation::{CallFuture, InvocationHandle, SendHandle};
 pub use keyed::{ObjectContext, ObjectSharedContext, WorkflowContext, WorkflowSharedContext};
+pub use retry::RunRetryPolicy;
 pub use server::shutdown_signal;
 pub use service::{
     HandlerDefinition, HandlerFuture, HandlerType, Invocation, PayloadDefinition, Service,
     ServiceDefinition, ServiceType, encode_output,
 };
+
+/// The `rand` crate, for the traits [`Context::rand`]'s generator implements.
+pub use rand;
+/// The `uuid` crate, for [`Context::random_uuid`].
+pub use uuid;
 
 /// Includes the Rust code `restate-codegen` generated for a proto package.
 ///

@@ -56,6 +56,46 @@ pub struct RestateServer {
     admin_url: String,
     ports: ServerPorts,
     binary: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+/// Configures a [`RestateServer`] before it starts.
+#[derive(Debug, Clone, Default)]
+pub struct RestateServerBuilder {
+    env: Vec<(String, String)>,
+}
+
+impl RestateServerBuilder {
+    /// Sets a configuration environment variable of the server, e.g.
+    /// `RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT=0s` or
+    /// `RESTATE_DEFAULT_RETRY_POLICY__MAX_ATTEMPTS=1`.
+    pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
+    /// Starts the server on free loopback ports with a fresh data directory, and waits until its
+    /// ingress and admin API answer.
+    pub fn start(self) -> Result<RestateServer, TestError> {
+        let binary = server_binary()?;
+        let data_dir = fresh_data_dir()?;
+        let ports = ServerPorts {
+            ingress: free_port()?,
+            admin: free_port()?,
+            fabric: free_port()?,
+        };
+        let mut server = RestateServer {
+            child: None,
+            data_dir,
+            ingress_url: format!("http://127.0.0.1:{}", ports.ingress),
+            admin_url: format!("http://127.0.0.1:{}", ports.admin),
+            ports,
+            binary,
+            env: self.env,
+        };
+        server.spawn()?;
+        Ok(server)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -66,26 +106,14 @@ struct ServerPorts {
 }
 
 impl RestateServer {
-    /// Starts a server on free loopback ports with a fresh data directory, and waits until its
-    /// ingress and admin API answer.
+    /// Starts a server with the default configuration; see [`RestateServerBuilder::start`].
     pub fn start() -> Result<Self, TestError> {
-        let binary = server_binary()?;
-        let data_dir = fresh_data_dir()?;
-        let ports = ServerPorts {
-            ingress: free_port()?,
-            admin: free_port()?,
-            fabric: free_port()?,
-        };
-        let mut server = Self {
-            child: None,
-            data_dir,
-            ingress_url: format!("http://127.0.0.1:{}", ports.ingress),
-            admin_url: format!("http://127.0.0.1:{}", ports.admin),
-            ports,
-            binary,
-        };
-        server.spawn()?;
-        Ok(server)
+        Self::builder().start()
+    }
+
+    /// Configures a server before starting it.
+    pub fn builder() -> RestateServerBuilder {
+        RestateServerBuilder::default()
     }
 
     /// The ingress URL, e.g. `http://127.0.0.1:41235`.
@@ -98,10 +126,20 @@ impl RestateServer {
         &self.admin_url
     }
 
-    /// Stops the server process and starts it again on the same ports and data directory, as a
-    /// crash and recovery would.
+    /// Kills the server process (SIGKILL) and starts it again on the same ports and data
+    /// directory, as a crash and recovery would.
     pub fn restart(&mut self) -> Result<(), TestError> {
         self.stop();
+        self.spawn()
+    }
+
+    /// Stops the server process gracefully (SIGTERM, then waits for it to exit) and starts it
+    /// again on the same ports and data directory.
+    pub fn restart_gracefully(&mut self) -> Result<(), TestError> {
+        if let Some(mut child) = self.child.take() {
+            terminate(&child);
+            let _ = child.wait();
+        }
         self.spawn()
     }
 
@@ -154,6 +192,7 @@ impl RestateServer {
             )
             .env("RESTATE_DISABLE_TELEMETRY", "true")
             .env("RESTATE_ROCKSDB_TOTAL_MEMORY_SIZE", "256MiB")
+            .envs(self.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -229,9 +268,41 @@ struct Serving {
     task: tokio::task::JoinHandle<io::Result<()>>,
 }
 
+/// Configures a [`TestEnvironment`] before it starts.
+pub struct TestEnvironmentBuilder {
+    endpoint: Endpoint,
+    server: RestateServerBuilder,
+}
+
+impl TestEnvironmentBuilder {
+    /// Sets a configuration environment variable of the restate-server; see
+    /// [`RestateServerBuilder::env`].
+    pub fn server_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.server = self.server.env(name, value);
+        self
+    }
+
+    /// Starts the server, serves the endpoint on a free loopback port and registers it.
+    pub fn start(self) -> Result<TestEnvironment, TestError> {
+        TestEnvironment::start_with(self.endpoint, self.server)
+    }
+}
+
 impl TestEnvironment {
     /// Starts a restate-server, serves `endpoint` on a free loopback port and registers it.
     pub fn start(endpoint: Endpoint) -> Result<Self, TestError> {
+        Self::builder(endpoint).start()
+    }
+
+    /// Configures an environment for `endpoint` before starting it.
+    pub fn builder(endpoint: Endpoint) -> TestEnvironmentBuilder {
+        TestEnvironmentBuilder {
+            endpoint,
+            server: RestateServer::builder(),
+        }
+    }
+
+    fn start_with(endpoint: Endpoint, server: RestateServerBuilder) -> Result<Self, TestError> {
         // A thread of its own: this may be called from within another runtime.
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -243,7 +314,7 @@ impl TestEnvironment {
             let endpoint_addr = listener.local_addr()?;
             let endpoint_url = format!("http://{endpoint_addr}");
             let serving = serve(runtime.handle(), endpoint.clone(), listener);
-            let server = RestateServer::start()?;
+            let server = server.start()?;
             runtime.block_on(server.register(&endpoint_url))?;
             Ok(Self {
                 server,
@@ -508,6 +579,23 @@ fn spawn_from_long_lived_thread(command: Command) -> io::Result<Child> {
     result
         .recv()
         .map_err(|_| io::Error::other("the spawner thread is gone"))?
+}
+
+/// Asks a child process to stop (SIGTERM); elsewhere than on Unix, kills it.
+fn terminate(child: &Child) {
+    #[cfg(unix)]
+    {
+        if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: sending a signal to our own child process has no memory-safety effects.
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = child;
+    }
 }
 
 /// Makes the server die with the test process, even when the process never drops it (a

@@ -20,11 +20,19 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use restate_sdk_shared_core::{
     AwaitResponse, CoreVM, Error as VmError, NotificationHandle, RetryPolicy, RunExitResult,
-    TerminalFailure, UnresolvedFuture, VM, Value,
+    UnresolvedFuture, VM, Value,
 };
 use tokio::sync::{Notify, mpsc};
 
 use crate::error::HandlerError;
+
+/// What the progress loop stopped for.
+pub(crate) enum Progress {
+    /// The awaited condition holds.
+    Ready,
+    /// Restate cancelled the invocation; the VM has already cancelled the calls it made.
+    Cancelled,
+}
 
 /// The outcome of a `run` closure, before it is proposed to the VM.
 pub(crate) type RunClosure = BoxFuture<'static, RunExitResult>;
@@ -155,55 +163,65 @@ impl Driver {
         state.runs.insert(handle, (closure, retry_policy));
     }
 
-    /// The progress loop for one notification handle: resolves to the handle's value, or stays
-    /// pending forever once the invocation is trapped.
-    pub(crate) fn poll_handle(
+    /// The progress loop: drives the VM on `tree` until `is_ready` holds, a cancellation
+    /// arrives, or it must wait for Restate (then `cx` is woken on the next input or run
+    /// completion). Stays pending forever once the invocation is trapped.
+    pub(crate) fn poll_progress(
         self: &Arc<Self>,
-        handle: NotificationHandle,
+        state: &mut DriverState,
+        tree: &UnresolvedFuture,
         cx: &mut TaskContext<'_>,
-    ) -> Poll<Value> {
-        let mut state = self.lock();
+        mut is_ready: impl FnMut(&DriverState) -> bool,
+    ) -> Poll<Progress> {
         loop {
             if state.trapped {
                 return Poll::Pending;
             }
-            if state.vm.is_completed(handle) {
-                return match state.vm.take_notification(handle) {
-                    Ok(Some(value)) => Poll::Ready(value),
-                    Ok(None) => {
-                        let error = VmError::internal("a completed notification had no value");
-                        self.trap(&mut state, error);
-                        Poll::Pending
-                    }
-                    Err(error) => {
-                        self.trap(&mut state, error);
-                        Poll::Pending
-                    }
-                };
+            if is_ready(state) {
+                return Poll::Ready(Progress::Ready);
             }
-            match state.vm.do_await(UnresolvedFuture::Single(handle)) {
+            match state.vm.do_await(tree.clone()) {
                 Ok(AwaitResponse::AnyCompleted) => {}
-                Ok(AwaitResponse::ExecuteRun(run)) => self.start_run(&mut state, run),
+                Ok(AwaitResponse::ExecuteRun(run)) => self.start_run(state, run),
                 Ok(AwaitResponse::WaitingExternalProgress { .. }) => {
                     state.flush();
                     state.waiting.push(cx.waker().clone());
                     return Poll::Pending;
                 }
                 Ok(AwaitResponse::CancelSignalReceived) => {
-                    return Poll::Ready(Value::Failure(TerminalFailure {
-                        code: 409,
-                        message: "the invocation was cancelled".to_owned(),
-                        metadata: Vec::new(),
-                    }));
+                    state.flush();
+                    return Poll::Ready(Progress::Cancelled);
                 }
                 Ok(AwaitResponse::EphemeralNotificationReady(id)) => {
                     // No ephemeral command is ever issued; drop whatever arrives.
                     let _ = state.vm.take_ephemeral_notification(id);
                 }
                 Err(error) => {
-                    self.trap(&mut state, error);
+                    self.trap(state, error);
                     return Poll::Pending;
                 }
+            }
+        }
+    }
+
+    /// Takes the value of a completed handle; `None` (and a trapped invocation) on a VM error.
+    pub(crate) fn take_notification(
+        &self,
+        state: &mut DriverState,
+        handle: NotificationHandle,
+    ) -> Option<Value> {
+        match state.vm.take_notification(handle) {
+            Ok(Some(value)) => Some(value),
+            Ok(None) => {
+                self.trap(
+                    state,
+                    VmError::internal("a completed notification had no value"),
+                );
+                None
+            }
+            Err(error) => {
+                self.trap(state, error);
+                None
             }
         }
     }

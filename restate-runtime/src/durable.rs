@@ -1,0 +1,387 @@
+//! Durable futures: results of journaled operations that Restate completes, and the
+//! combinators that wait on several of them through the VM's combinator tree, so a replay takes
+//! the same branch.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use restate_sdk_shared_core::{NotificationHandle, UnresolvedFuture, VM, Value};
+
+use crate::context::Context;
+use crate::error::TerminalError;
+use crate::vm_driver::{Driver, DriverState, Progress};
+
+type Mapper<T> = Box<dyn FnOnce(Value) -> Result<T, TerminalError> + Send>;
+
+/// The error an await returns once Restate cancelled the invocation.
+pub(crate) fn cancelled() -> TerminalError {
+    TerminalError::new(409, "the invocation was cancelled")
+}
+
+/// The result of a journaled operation (a call, a timer, a `run`, an awakeable...), completed by
+/// Restate.
+///
+/// Awaiting it yields the operation's value or the [`TerminalError`] it failed with; a
+/// cancelled invocation gets a terminal error with code 409. To wait on several at once, use
+/// [`select`], [`race`], [`join_all`], [`all_settled`], [`any`] or [`Completions`].
+#[must_use = "durable futures do nothing unless awaited"]
+pub struct DurableFuture<T> {
+    driver: Arc<Driver>,
+    /// `None` when the operation could not be issued; the invocation is trapped then.
+    handle: Option<NotificationHandle>,
+    map: Option<Mapper<T>>,
+    /// A result known without asking Restate (e.g. a request that could not be encoded).
+    ready: Option<Result<T, TerminalError>>,
+}
+
+impl<T> DurableFuture<T> {
+    pub(crate) fn new(
+        ctx: &Context,
+        handle: Option<NotificationHandle>,
+        map: impl FnOnce(Value) -> Result<T, TerminalError> + Send + 'static,
+    ) -> Self {
+        Self {
+            driver: Arc::clone(&ctx.driver),
+            handle,
+            map: Some(Box::new(map)),
+            ready: None,
+        }
+    }
+
+    /// A future that resolves to `result` without touching the journal.
+    pub(crate) fn ready(ctx: &Context, result: Result<T, TerminalError>) -> Self {
+        Self {
+            driver: Arc::clone(&ctx.driver),
+            handle: None,
+            map: None,
+            ready: Some(result),
+        }
+    }
+
+    /// Transforms the value, e.g. to give futures of different types one type for a combinator.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U + Send + 'static) -> DurableFuture<U>
+    where
+        T: 'static,
+    {
+        let DurableFuture {
+            driver,
+            handle,
+            map,
+            ready,
+        } = self;
+        match ready {
+            Some(result) => DurableFuture {
+                driver,
+                handle,
+                map: None,
+                ready: Some(result.map(f)),
+            },
+            None => DurableFuture {
+                driver,
+                handle,
+                map: map.map(|map| Box::new(move |value| map(value).map(f)) as Mapper<U>),
+                ready: None,
+            },
+        }
+    }
+
+    /// The result, if Restate completed the operation already. Takes it: call once.
+    fn take_completed(&mut self, state: &mut DriverState) -> Option<Result<T, TerminalError>> {
+        if let Some(result) = self.ready.take() {
+            return Some(result);
+        }
+        let handle = self.handle?;
+        if !state.vm.is_completed(handle) {
+            return None;
+        }
+        let value = self.driver.take_notification(state, handle)?;
+        let map = self.map.take()?;
+        Some(map(value))
+    }
+
+    fn is_settled(&self, state: &DriverState) -> bool {
+        self.ready.is_some() || self.handle.is_some_and(|h| state.vm.is_completed(h))
+    }
+}
+
+impl<T> Future for DurableFuture<T> {
+    type Output = Result<T, TerminalError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(result) = this.ready.take() {
+            return Poll::Ready(result);
+        }
+        let Some(handle) = this.handle else {
+            return Poll::Pending;
+        };
+        let driver = Arc::clone(&this.driver);
+        let mut state = driver.lock();
+        let tree = UnresolvedFuture::Single(handle);
+        match driver.poll_progress(&mut state, &tree, cx, |s| s.vm.is_completed(handle)) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Progress::Cancelled) => Poll::Ready(Err(cancelled())),
+            Poll::Ready(Progress::Ready) => match this.take_completed(&mut state) {
+                Some(result) => Poll::Ready(result),
+                None => Poll::Pending,
+            },
+        }
+    }
+}
+
+// The future never pins `T` itself: it only holds it by value once it is ready.
+impl<T> Unpin for DurableFuture<T> {}
+
+/// Which of the VM's combinators a wait uses; it is recorded when the invocation suspends.
+#[derive(Clone, Copy)]
+enum Combine {
+    FirstCompleted,
+    AllCompleted,
+    FirstSucceededOrAllFailed,
+    AllSucceededOrFirstFailed,
+}
+
+/// Where one future of a group stands.
+enum Slot<T> {
+    /// Not completed yet.
+    Waiting,
+    /// Completed; the result is held here.
+    Done(Result<T, TerminalError>),
+    /// Completed, and the result was handed out.
+    HandedOut,
+}
+
+impl<T> Slot<T> {
+    fn is_done(&self) -> bool {
+        matches!(self, Slot::Done(_))
+    }
+
+    fn is_waiting(&self) -> bool {
+        matches!(self, Slot::Waiting)
+    }
+
+    fn is_failure(&self) -> bool {
+        matches!(self, Slot::Done(Err(_)))
+    }
+
+    fn is_success(&self) -> bool {
+        matches!(self, Slot::Done(Ok(_)))
+    }
+
+    fn hand_out(&mut self) -> Option<Result<T, TerminalError>> {
+        match std::mem::replace(self, Slot::HandedOut) {
+            Slot::Done(result) => Some(result),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
+}
+
+/// Futures being waited on together, with the results taken so far.
+struct Group<T> {
+    futures: Vec<DurableFuture<T>>,
+    results: Vec<Slot<T>>,
+    combine: Combine,
+}
+
+impl<T> Group<T> {
+    fn new(futures: Vec<DurableFuture<T>>, combine: Combine) -> Self {
+        let results = futures.iter().map(|_| Slot::Waiting).collect();
+        Self {
+            futures,
+            results,
+            combine,
+        }
+    }
+
+    /// Takes every completed result, then stops when `done` holds for them.
+    fn poll_until(
+        &mut self,
+        cx: &mut TaskContext<'_>,
+        done: impl Fn(&[Slot<T>]) -> bool,
+    ) -> Poll<Result<(), TerminalError>> {
+        let Some(driver) = self.futures.first().map(|f| Arc::clone(&f.driver)) else {
+            return Poll::Ready(Ok(()));
+        };
+        let mut state = driver.lock();
+        loop {
+            for (future, result) in self.futures.iter_mut().zip(self.results.iter_mut()) {
+                if result.is_waiting() {
+                    if let Some(completed) = future.take_completed(&mut state) {
+                        *result = Slot::Done(completed);
+                    }
+                }
+            }
+            if done(&self.results) {
+                return Poll::Ready(Ok(()));
+            }
+            let pending: Vec<UnresolvedFuture> = self
+                .futures
+                .iter()
+                .zip(&self.results)
+                .filter(|(_, result)| result.is_waiting())
+                .filter_map(|(future, _)| future.handle.map(UnresolvedFuture::Single))
+                .collect();
+            let tree = match self.combine {
+                Combine::FirstCompleted => UnresolvedFuture::FirstCompleted(pending),
+                Combine::AllCompleted => UnresolvedFuture::AllCompleted(pending),
+                Combine::FirstSucceededOrAllFailed => {
+                    UnresolvedFuture::FirstSucceededOrAllFailed(pending)
+                }
+                Combine::AllSucceededOrFirstFailed => {
+                    UnresolvedFuture::AllSucceededOrFirstFailed(pending)
+                }
+            };
+            let futures = &self.futures;
+            let results = &self.results;
+            let progressed = |state: &DriverState| {
+                futures
+                    .iter()
+                    .zip(results)
+                    .any(|(future, result)| result.is_waiting() && future.is_settled(state))
+            };
+            match driver.poll_progress(&mut state, &tree, cx, progressed) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Progress::Cancelled) => return Poll::Ready(Err(cancelled())),
+                Poll::Ready(Progress::Ready) => {}
+            }
+        }
+    }
+}
+
+/// Waits for the first of `futures` to complete: its index and its result. The outer error is
+/// the cancellation of the invocation.
+///
+/// ```no_run
+/// # async fn example(ctx: restate_runtime::Context) -> Result<(), restate_runtime::HandlerError> {
+/// use std::time::Duration;
+/// let (awakeable_id, approval) = ctx.awakeable::<String>();
+/// let timeout = ctx.sleep(Duration::from_secs(60)).map(|()| String::from("timed out"));
+/// let (index, result) = restate_runtime::select(vec![approval, timeout]).await?;
+/// # Ok(()) }
+/// ```
+pub async fn select<T>(
+    futures: Vec<DurableFuture<T>>,
+) -> Result<(usize, Result<T, TerminalError>), TerminalError> {
+    let mut group = Group::new(futures, Combine::FirstCompleted);
+    std::future::poll_fn(|cx| group.poll_until(cx, |results| results.iter().any(Slot::is_done)))
+        .await?;
+    group
+        .results
+        .iter_mut()
+        .enumerate()
+        .find_map(|(index, slot)| slot.hand_out().map(|result| (index, result)))
+        .ok_or_else(|| TerminalError::new(500, "select over no futures"))
+}
+
+/// The result of whichever of `futures` completes first, success or failure.
+pub async fn race<T>(futures: Vec<DurableFuture<T>>) -> Result<T, TerminalError> {
+    select(futures).await?.1
+}
+
+/// Waits for all of `futures` to succeed, or for the first failure.
+pub async fn join_all<T>(futures: Vec<DurableFuture<T>>) -> Result<Vec<T>, TerminalError> {
+    let mut group = Group::new(futures, Combine::AllSucceededOrFirstFailed);
+    std::future::poll_fn(|cx| {
+        group.poll_until(cx, |results| {
+            results.iter().all(Slot::is_done) || results.iter().any(Slot::is_failure)
+        })
+    })
+    .await?;
+    let mut values = Vec::with_capacity(group.results.len());
+    for mut slot in group.results {
+        match slot.hand_out() {
+            Some(result) => values.push(result?),
+            None => return Err(TerminalError::new(500, "a joined future did not complete")),
+        }
+    }
+    Ok(values)
+}
+
+/// Waits for every one of `futures` to complete, successfully or not.
+pub async fn all_settled<T>(
+    futures: Vec<DurableFuture<T>>,
+) -> Result<Vec<Result<T, TerminalError>>, TerminalError> {
+    let mut group = Group::new(futures, Combine::AllCompleted);
+    std::future::poll_fn(|cx| group.poll_until(cx, |results| results.iter().all(Slot::is_done)))
+        .await?;
+    Ok(group
+        .results
+        .iter_mut()
+        .filter_map(Slot::hand_out)
+        .collect())
+}
+
+/// The first of `futures` to succeed, with its index; if all fail, the last failure.
+pub async fn any<T>(futures: Vec<DurableFuture<T>>) -> Result<(usize, T), TerminalError> {
+    let mut group = Group::new(futures, Combine::FirstSucceededOrAllFailed);
+    std::future::poll_fn(|cx| {
+        group.poll_until(cx, |results| {
+            results.iter().all(Slot::is_done) || results.iter().any(Slot::is_success)
+        })
+    })
+    .await?;
+    let mut last_failure = TerminalError::new(500, "any over no futures");
+    for (index, mut slot) in group.results.into_iter().enumerate() {
+        match slot.hand_out() {
+            Some(Ok(value)) => return Ok((index, value)),
+            Some(Err(error)) => last_failure = error,
+            None => {}
+        }
+    }
+    Err(last_failure)
+}
+
+/// Yields futures' results in the order they complete.
+///
+/// ```no_run
+/// # async fn example(ctx: restate_runtime::Context) -> Result<(), restate_runtime::HandlerError> {
+/// # let futures: Vec<restate_runtime::DurableFuture<String>> = vec![];
+/// let mut completions = restate_runtime::Completions::new(futures);
+/// while let Some((index, result)) = completions.next().await? {
+///     // ...
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Completions<T> {
+    group: Group<T>,
+}
+
+impl<T> Completions<T> {
+    /// Starts waiting on `futures`.
+    pub fn new(futures: Vec<DurableFuture<T>>) -> Self {
+        Self {
+            group: Group::new(futures, Combine::FirstCompleted),
+        }
+    }
+
+    /// The next completed future's index and result; `None` when all were yielded. The outer
+    /// error is the cancellation of the invocation.
+    pub async fn next(
+        &mut self,
+    ) -> Result<Option<(usize, Result<T, TerminalError>)>, TerminalError> {
+        if !self
+            .group
+            .results
+            .iter()
+            .any(|slot| !matches!(slot, Slot::HandedOut))
+        {
+            return Ok(None);
+        }
+        let group = &mut self.group;
+        std::future::poll_fn(|cx| {
+            group.poll_until(cx, |results| results.iter().any(Slot::is_done))
+        })
+        .await?;
+        Ok(self
+            .group
+            .results
+            .iter_mut()
+            .enumerate()
+            .find_map(|(index, slot)| slot.hand_out().map(|result| (index, result))))
+    }
+}
