@@ -46,6 +46,7 @@ mod messages;
 pub mod model;
 mod naming;
 mod protoc;
+pub mod schema;
 #[cfg(test)]
 mod testing;
 

@@ -1,9 +1,14 @@
 //! The discovery manifest: what Restate learns about an endpoint when it is registered.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::service::{
-    HandlerDefinition, HandlerType, PayloadDefinition, ServiceDefinition, ServiceType,
+    Config, HandlerDefinition, HandlerType, OnMaxAttempts, PayloadDefinition, ServiceDefinition,
+    ServiceType,
 };
 
 /// The manifest content types this endpoint can answer, newest first.
@@ -51,6 +56,8 @@ struct ServiceManifest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     documentation: Option<&'a str>,
     handlers: Vec<HandlerManifest<'a>>,
+    #[serde(flatten)]
+    config: ConfigManifest,
 }
 
 #[derive(Serialize)]
@@ -63,6 +70,66 @@ struct HandlerManifest<'a> {
     documentation: Option<&'a str>,
     input: InputManifest,
     output: OutputManifest,
+    #[serde(flatten)]
+    config: ConfigManifest,
+}
+
+/// Settings, in the manifest's names and units (milliseconds).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigManifest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inactivity_timeout: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    abort_timeout: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idempotency_retention: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    journal_retention: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workflow_completion_retention: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ingress_private: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enable_lazy_state: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_policy_initial_interval: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_policy_max_interval: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_policy_max_attempts: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_policy_exponentiation_factor: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_policy_on_max_attempts: Option<&'static str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    metadata: BTreeMap<&'static str, &'static str>,
+}
+
+impl From<&Config> for ConfigManifest {
+    fn from(config: &Config) -> Self {
+        let millis =
+            |d: Option<Duration>| d.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let retry = &config.retry_policy;
+        Self {
+            inactivity_timeout: millis(config.inactivity_timeout),
+            abort_timeout: millis(config.abort_timeout),
+            idempotency_retention: millis(config.idempotency_retention),
+            journal_retention: millis(config.journal_retention),
+            workflow_completion_retention: millis(config.workflow_completion_retention),
+            ingress_private: config.ingress_private,
+            enable_lazy_state: config.enable_lazy_state,
+            retry_policy_initial_interval: millis(retry.initial_interval),
+            retry_policy_max_interval: millis(retry.max_interval),
+            retry_policy_max_attempts: retry.max_attempts,
+            retry_policy_exponentiation_factor: retry.factor,
+            retry_policy_on_max_attempts: retry.on_max_attempts.map(|on| match on {
+                OnMaxAttempts::Pause => "PAUSE",
+                OnMaxAttempts::Kill => "KILL",
+            }),
+            metadata: config.metadata.iter().copied().collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -70,6 +137,8 @@ struct HandlerManifest<'a> {
 struct InputManifest {
     content_type: &'static str,
     required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    json_schema: Option<Box<RawValue>>,
 }
 
 #[derive(Serialize)]
@@ -77,6 +146,8 @@ struct InputManifest {
 struct OutputManifest {
     content_type: &'static str,
     set_content_type_if_empty: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    json_schema: Option<Box<RawValue>>,
 }
 
 impl<'a> Manifest<'a> {
@@ -105,6 +176,7 @@ impl<'a> ServiceManifest<'a> {
             },
             documentation: service.documentation,
             handlers: service.handlers.iter().map(HandlerManifest::new).collect(),
+            config: ConfigManifest::from(&service.config),
         }
     }
 }
@@ -121,6 +193,7 @@ impl<'a> HandlerManifest<'a> {
             documentation: handler.documentation,
             input: input_manifest(handler.input),
             output: output_manifest(handler.output),
+            config: ConfigManifest::from(&handler.config),
         }
     }
 }
@@ -130,6 +203,7 @@ fn input_manifest(payload: PayloadDefinition) -> InputManifest {
     InputManifest {
         content_type: payload.content_type,
         required: false,
+        json_schema: schema(payload),
     }
 }
 
@@ -137,7 +211,14 @@ fn output_manifest(payload: PayloadDefinition) -> OutputManifest {
     OutputManifest {
         content_type: payload.content_type,
         set_content_type_if_empty: false,
+        json_schema: schema(payload),
     }
+}
+
+/// The payload's JSON Schema as it was generated; a schema that is not valid JSON is left out.
+fn schema(payload: PayloadDefinition) -> Option<Box<RawValue>> {
+    let schema = payload.json_schema?;
+    RawValue::from_string(schema.to_owned()).ok()
 }
 
 #[cfg(test)]
@@ -149,7 +230,17 @@ mod tests {
         name: "helloworld.Greeter",
         ty: ServiceType::Service,
         documentation: Some("Greets people."),
-        handlers: &[HandlerDefinition::new("SayHello", Format::Json)],
+        handlers: &[HandlerDefinition::new("SayHello", Format::Json)
+            .with_input_schema(r#"{"type":"object"}"#)
+            .with_config(Config {
+                inactivity_timeout: Some(Duration::from_secs(30)),
+                metadata: &[("team", "greetings")],
+                ..Config::NONE
+            })],
+        config: Config {
+            ingress_private: Some(true),
+            ..Config::NONE
+        },
     };
 
     #[test]
@@ -171,5 +262,14 @@ mod tests {
         assert_eq!(handler["name"], "SayHello");
         assert_eq!(handler["input"]["contentType"], "application/json");
         assert!(handler.get("ty").is_none());
+        assert_eq!(
+            handler["input"]["jsonSchema"],
+            serde_json::json!({ "type": "object" })
+        );
+        assert!(handler["output"].get("jsonSchema").is_none());
+        assert_eq!(handler["inactivityTimeout"], 30_000);
+        assert_eq!(handler["metadata"]["team"], "greetings");
+        assert_eq!(json["services"][0]["ingressPrivate"], true);
+        assert!(json["services"][0].get("abortTimeout").is_none());
     }
 }

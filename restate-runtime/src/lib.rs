@@ -58,8 +58,8 @@ pub use keyed::{ObjectContext, ObjectSharedContext, WorkflowContext, WorkflowSha
 pub use retry::RunRetryPolicy;
 pub use server::shutdown_signal;
 pub use service::{
-    HandlerDefinition, HandlerFuture, HandlerType, Invocation, PayloadDefinition, Service,
-    ServiceDefinition, ServiceType, encode_output,
+    Config, HandlerDefinition, HandlerFuture, HandlerType, Invocation, OnMaxAttempts,
+    PayloadDefinition, RetryConfig, Service, ServiceDefinition, ServiceType, encode_output,
 };
 
 /// The `rand` crate, for the traits [`Context::rand`]'s generator implements.

@@ -1,5 +1,7 @@
 //! What a bound service is: its discovery metadata and the entry point the endpoint dispatches to.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use futures::future::BoxFuture;
 
@@ -38,6 +40,8 @@ pub struct PayloadDefinition {
     /// Whether the payload is `google.protobuf.Empty`: a handler without input accepts an empty
     /// body (or an empty message), one without output answers with an empty message.
     pub empty: bool,
+    /// The JSON Schema of the payload's JSON form, if known.
+    pub json_schema: Option<&'static str>,
 }
 
 impl PayloadDefinition {
@@ -46,6 +50,7 @@ impl PayloadDefinition {
         Self {
             content_type: format.content_type(),
             empty: false,
+            json_schema: None,
         }
     }
 
@@ -54,8 +59,84 @@ impl PayloadDefinition {
         Self {
             content_type: format.content_type(),
             empty: true,
+            json_schema: None,
         }
     }
+}
+
+/// What Restate does once a retry policy's attempts are used up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnMaxAttempts {
+    /// Pause the invocation; an operator resumes or cancels it.
+    Pause,
+    /// Kill the invocation.
+    Kill,
+}
+
+/// How Restate retries failed attempts of an invocation; `None` keeps the server's default.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryConfig {
+    /// The wait before the first retry.
+    pub initial_interval: Option<Duration>,
+    /// The longest wait between retries.
+    pub max_interval: Option<Duration>,
+    /// What each wait is multiplied by.
+    pub factor: Option<f64>,
+    /// How many attempts to make, the first one included.
+    pub max_attempts: Option<u32>,
+    /// What happens once the attempts are used up.
+    pub on_max_attempts: Option<OnMaxAttempts>,
+}
+
+impl RetryConfig {
+    /// Nothing set.
+    pub const NONE: Self = Self {
+        initial_interval: None,
+        max_interval: None,
+        factor: None,
+        max_attempts: None,
+        on_max_attempts: None,
+    };
+}
+
+/// Restate settings of a service or handler, carried in the discovery manifest; `None` keeps
+/// the server's default. Generated from `(restate.service_config)` and
+/// `(restate.handler_config)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+    /// How long an invocation may wait without progress before it is suspended.
+    pub inactivity_timeout: Option<Duration>,
+    /// How long a suspending invocation gets before it is aborted.
+    pub abort_timeout: Option<Duration>,
+    /// How long results of completed invocations are kept for idempotency keys.
+    pub idempotency_retention: Option<Duration>,
+    /// How long journals of completed invocations are kept.
+    pub journal_retention: Option<Duration>,
+    /// How long a completed workflow's result, state and promises are kept (run handlers).
+    pub workflow_completion_retention: Option<Duration>,
+    /// Whether the ingress refuses to invoke it.
+    pub ingress_private: Option<bool>,
+    /// Whether state is fetched on demand instead of sent with each invocation.
+    pub enable_lazy_state: Option<bool>,
+    /// How failed attempts are retried.
+    pub retry_policy: RetryConfig,
+    /// Custom metadata, shown by the admin API.
+    pub metadata: &'static [(&'static str, &'static str)],
+}
+
+impl Config {
+    /// Nothing set.
+    pub const NONE: Self = Self {
+        inactivity_timeout: None,
+        abort_timeout: None,
+        idempotency_retention: None,
+        journal_retention: None,
+        workflow_completion_retention: None,
+        ingress_private: None,
+        enable_lazy_state: None,
+        retry_policy: RetryConfig::NONE,
+        metadata: &[],
+    };
 }
 
 /// Discovery metadata of one handler.
@@ -71,6 +152,8 @@ pub struct HandlerDefinition {
     pub input: PayloadDefinition,
     /// What the handler returns.
     pub output: PayloadDefinition,
+    /// Restate settings of the handler.
+    pub config: Config,
 }
 
 impl HandlerDefinition {
@@ -82,7 +165,26 @@ impl HandlerDefinition {
             documentation: None,
             input: PayloadDefinition::of(format),
             output: PayloadDefinition::of(format),
+            config: Config::NONE,
         }
+    }
+
+    /// Sets the Restate settings.
+    pub const fn with_config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the JSON Schema of the input (proto3 JSON mapping), for Restate's UI.
+    pub const fn with_input_schema(mut self, schema: &'static str) -> Self {
+        self.input.json_schema = Some(schema);
+        self
+    }
+
+    /// Sets the JSON Schema of the output.
+    pub const fn with_output_schema(mut self, schema: &'static str) -> Self {
+        self.output.json_schema = Some(schema);
+        self
     }
 
     /// Sets the handler type.
@@ -121,6 +223,8 @@ pub struct ServiceDefinition {
     pub documentation: Option<&'static str>,
     /// The handlers, in proto order.
     pub handlers: &'static [HandlerDefinition],
+    /// Restate settings of the service.
+    pub config: Config,
 }
 
 impl ServiceDefinition {

@@ -234,3 +234,55 @@ async fn state_survives_an_endpoint_restart() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({ "value": "8" }));
 }
+
+#[tokio::test]
+async fn configuration_documentation_and_schemas_reach_the_admin_api() {
+    let service: Value = reqwest::get(format!("{}/services/counter.Counter", ENV.admin_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // Service settings from `(restate.service_config)`.
+    assert_eq!(service["journal_retention"], "1h", "{service:#}");
+    assert_eq!(service["metadata"]["example"], "counter", "{service:#}");
+    assert_eq!(service["retry_policy"]["exponentiation_factor"], 2.0, "{service:#}");
+    assert_eq!(service["retry_policy"]["max_attempts"], 20, "{service:#}");
+    // Documentation from proto comments.
+    assert_eq!(
+        service["documentation"],
+        "A counter per key, kept in Restate's state.",
+        "{service:#}"
+    );
+    let handler = |name: &str| {
+        service["handlers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == name)
+            .unwrap_or_else(|| panic!("no handler {name}"))
+            .clone()
+    };
+    // Handler settings from `(restate.handler_config)`.
+    assert_eq!(handler("Get")["inactivity_timeout"], "10s");
+    assert_eq!(
+        handler("Add")["documentation"],
+        "Adds `delta` to the counter and returns the new value."
+    );
+    // JSON Schemas of the proto3 JSON mapping: int64 travels as a string (or a number).
+    let add = handler("Add");
+    assert_eq!(add["input_json_schema"]["title"], "AddRequest");
+    assert_eq!(
+        add["input_json_schema"]["properties"]["delta"]["type"],
+        json!(["string", "integer"])
+    );
+    assert_eq!(add["output_json_schema"]["title"], "CounterValue");
+
+    let workflow: Value = reqwest::get(format!("{}/services/approval.Approval", ENV.admin_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(workflow["workflow_completion_retention"], "7d", "{workflow:#}");
+}

@@ -4,9 +4,9 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::docs;
 use super::view::{MethodView, ServiceView};
-use crate::model::{HandlerType, ServiceType};
+use super::{config, docs};
+use crate::model::{Config, HandlerType, ServiceType};
 
 /// The static, e.g. `pub static GREETER_DEFINITION: ServiceDefinition = ...;`.
 pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
@@ -19,6 +19,10 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
     };
     let documentation = docs::option_str(view.service.docs.as_deref());
     let handlers = view.methods.iter().map(|method| handler(view, method));
+    let mut service_config = view.service.config.clone();
+    // The manifest carries a workflow's completion retention on its run handler.
+    service_config.workflow_completion_retention = None;
+    let config = config::tokens(&service_config);
     let doc = format!(
         " The discovery metadata of [`{}`]: its name, kind and handlers.",
         view.handlers
@@ -31,6 +35,7 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
                 ty: #ty,
                 documentation: #documentation,
                 handlers: &[#(#handlers),*],
+                config: #config,
             };
     }
 }
@@ -56,6 +61,18 @@ fn handler(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
     }
     if method.output.is_none() {
         tokens.extend(quote!(.without_output()));
+    }
+    let (input_schema, output_schema) = (&method.method.input_schema, &method.method.output_schema);
+    tokens.extend(quote!(.with_input_schema(#input_schema).with_output_schema(#output_schema)));
+    let mut handler_config = method.method.config.clone();
+    if method.method.handler_type == Some(HandlerType::WorkflowRun) {
+        handler_config.workflow_completion_retention = handler_config
+            .workflow_completion_retention
+            .or(view.service.config.workflow_completion_retention);
+    }
+    if handler_config != Config::default() {
+        let config = config::tokens(&handler_config);
+        tokens.extend(quote!(.with_config(#config)));
     }
     tokens
 }

@@ -5,6 +5,7 @@
 //! `::core::...`), so it compiles inside any module without imports.
 
 mod client;
+mod config;
 mod context;
 mod definition;
 mod docs;

@@ -262,3 +262,37 @@ fn workflow_items() {
         );
     }
 }
+
+#[test]
+fn definitions_carry_schemas_and_config() {
+    let services = model(
+        r#"syntax = "proto3"; package p; import "restate/options.proto";
+        message Req { string name = 1; }
+        service Svc {
+          option (restate.service_config) = { journal_retention: "1m" metadata: { key: "k" value: "v" } };
+          rpc Hi(Req) returns (Req) {
+            option (restate.handler_config) = {
+              retry_policy: { initial_interval: "10ms" max_attempts: 3 on_max_attempts: PAUSE }
+            };
+          }
+        }"#,
+    )
+    .unwrap();
+    let service = &services[0];
+    let code = squash(
+        &super::service_tokens(service, Codec::Json, &types(service))
+            .unwrap()
+            .to_string(),
+    );
+    for expected in [
+        "config : :: restate_runtime :: Config { journal_retention : :: core :: option :: Option :: Some (:: core :: time :: Duration :: from_millis (60000u64)) , metadata : & [(\"k\" , \"v\")] , .. :: restate_runtime :: Config :: NONE }",
+        ".with_config (:: restate_runtime :: Config { retry_policy : :: restate_runtime :: RetryConfig { initial_interval : :: core :: option :: Option :: Some (:: core :: time :: Duration :: from_millis (10u64)) , max_interval : :: core :: option :: Option :: None , factor : :: core :: option :: Option :: None , max_attempts : :: core :: option :: Option :: Some (3u32) , on_max_attempts : :: core :: option :: Option :: Some (:: restate_runtime :: OnMaxAttempts :: Pause) , } , .. :: restate_runtime :: Config :: NONE })",
+    ] {
+        assert!(
+            code.contains(&tokens(expected)),
+            "missing `{expected}` in\n{code}"
+        );
+    }
+    assert!(code.contains(".with_input_schema("), "{code}");
+    assert!(code.contains("title\\\":\\\"Req"), "{code}");
+}

@@ -4,7 +4,7 @@ use prost_reflect::FileDescriptor;
 
 /// The leading comment of the element at `path` in `file`, with the indentation common to its
 /// lines and blank lines around it removed; `None` when there is no comment.
-pub(super) fn leading_comment(file: &FileDescriptor, path: &[i32]) -> Option<String> {
+pub(crate) fn leading_comment(file: &FileDescriptor, path: &[i32]) -> Option<String> {
     let info = file.file_descriptor_proto().source_code_info.as_ref()?;
     let location = info.location.iter().find(|l| l.path == path)?;
     tidy(location.leading_comments.as_deref()?)

@@ -4,10 +4,11 @@ use std::collections::HashSet;
 
 use prost_reflect::{DescriptorPool, FileDescriptor, MethodDescriptor, ServiceDescriptor};
 
+use super::config::ConfigExtensions;
 use super::handlers::{self, Rpc, Violation};
 use super::options::{Annotations, HandlerAnnotation};
 use super::{Diagnostic, Error, Method, Service, ServiceType, docs, validate};
-use crate::naming;
+use crate::{naming, schema};
 
 /// The full name of the message that stands for "no input" or "no output".
 const EMPTY: &str = "google.protobuf.Empty";
@@ -26,6 +27,7 @@ const EMPTY: &str = "google.protobuf.Empty";
 pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Vec<Service>, Error> {
     let pool = DescriptorPool::decode(bytes)?;
     let annotations = Annotations::new(&pool);
+    let configs = ConfigExtensions::new(&pool);
     let mut services = Vec::new();
     let mut diagnostics = Vec::new();
     let mut seen = HashSet::new();
@@ -38,7 +40,7 @@ pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Ve
             .get_file_by_name(name)
             .ok_or_else(|| Error::MissingFile(name.to_owned()))?;
         for descriptor in file.services() {
-            let (service, problems) = read_service(&annotations, &file, &descriptor);
+            let (service, problems) = read_service(&annotations, &configs, &file, &descriptor);
             services.push(service);
             diagnostics.extend(problems);
         }
@@ -54,6 +56,7 @@ pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Ve
 /// Reads one service, with the problems found in it.
 fn read_service(
     annotations: &Annotations,
+    configs: &ConfigExtensions,
     file: &FileDescriptor,
     descriptor: &ServiceDescriptor,
 ) -> (Service, Vec<Diagnostic>) {
@@ -87,6 +90,21 @@ fn read_service(
     resolve_handler_types(ty, &mut methods, &annotated, &mut violations);
     violations.extend(validate::method_names(ty, &methods));
 
+    let config = configs.service(&options, ty).unwrap_or_else(|problems| {
+        violations.extend(problems.into_iter().map(|problem| (None, problem)));
+        Default::default()
+    });
+    for (method, descriptor) in methods.iter_mut().zip(descriptor.methods()) {
+        match configs.handler(&descriptor.options(), ty, method.handler_type) {
+            Ok(config) => method.config = config,
+            Err(problems) => violations.extend(
+                problems
+                    .into_iter()
+                    .map(|problem| (Some(method.name.clone()), problem)),
+            ),
+        }
+    }
+
     let service = Service {
         proto_file: file.name().to_owned(),
         package: file.package_name().to_owned(),
@@ -95,6 +113,7 @@ fn read_service(
         ty,
         codec,
         docs: docs::leading_comment(file, descriptor.path()),
+        config,
         methods,
     };
     let diagnostics = violations
@@ -124,6 +143,9 @@ fn read_method(file: &FileDescriptor, method: &MethodDescriptor) -> Method {
         output_type,
         handler_type: None,
         docs: docs::leading_comment(file, method.path()),
+        config: Default::default(),
+        input_schema: schema::json_schema_string(&method.input()),
+        output_schema: schema::json_schema_string(&method.output()),
     }
 }
 

@@ -4,7 +4,8 @@
 //! [`from_descriptor_set`] is the entry point; it needs no files and no protoc, so it can be fed
 //! any encoded `FileDescriptorSet`.
 
-mod docs;
+mod config;
+pub(crate) mod docs;
 mod error;
 mod handlers;
 mod load;
@@ -13,6 +14,7 @@ mod options;
 mod tests;
 mod validate;
 
+pub use config::{Config, OnMaxAttempts, RetryPolicy};
 pub use error::{Diagnostic, Error};
 pub use load::from_descriptor_set;
 
@@ -56,7 +58,7 @@ pub enum HandlerType {
 }
 
 /// One Restate service, read from a proto `service`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Service {
     /// The proto file that declares the service, as protoc names it (relative to its include
@@ -75,12 +77,14 @@ pub struct Service {
     pub codec: Option<Codec>,
     /// The leading proto comment of the service.
     pub docs: Option<String>,
+    /// The `(restate.service_config)` settings.
+    pub config: Config,
     /// The handlers, in proto order.
     pub methods: Vec<Method>,
 }
 
 /// One handler, read from a proto `rpc`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Method {
     /// The rpc name as written, which is also the Restate handler name, e.g. `SayHello`.
@@ -99,4 +103,10 @@ pub struct Method {
     pub handler_type: Option<HandlerType>,
     /// The leading proto comment of the rpc.
     pub docs: Option<String>,
+    /// The `(restate.handler_config)` settings.
+    pub config: Config,
+    /// The JSON Schema of the input's proto3 JSON form.
+    pub input_schema: String,
+    /// The JSON Schema of the output's proto3 JSON form.
+    pub output_schema: String,
 }

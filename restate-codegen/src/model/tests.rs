@@ -1,6 +1,8 @@
 //! Model tests on descriptor sets compiled by the real protoc.
 
-use super::{Codec, HandlerType, ServiceType};
+use std::time::Duration;
+
+use super::{Codec, HandlerType, OnMaxAttempts, ServiceType};
 use crate::testing::{descriptors, model, single_problem};
 
 const GREETER: &str = r#"
@@ -472,4 +474,133 @@ fn every_problem_is_reported() {
         .collect();
     assert_eq!(methods, [Some("One"), Some("Two")]);
     assert_eq!(error.to_string().lines().count(), 2);
+}
+
+#[test]
+fn reads_service_and_handler_config() {
+    let services = model(
+        r#"syntax = "proto3"; package p; import "restate/options.proto"; message M {}
+        service Signup {
+          option (restate.service_type) = WORKFLOW;
+          option (restate.service_config) = {
+            inactivity_timeout: "30s"
+            workflow_completion_retention: "2d"
+            enable_lazy_state: true
+            retry_policy: { initial_interval: "100ms" max_interval: "10s" factor: 1.5
+                            max_attempts: 7 on_max_attempts: KILL }
+            metadata: { key: "team" value: "growth" }
+            metadata: { key: "area" value: "accounts" }
+          };
+          rpc Run(M) returns (M) { option (restate.handler_config) = { abort_timeout: "1m" }; }
+          rpc Peek(M) returns (M) {
+            option (restate.handler_config) = { idempotency_retention: "1h" ingress_private: false };
+          }
+        }"#,
+    )
+    .unwrap();
+    let service = &services[0];
+    let config = &service.config;
+    assert_eq!(config.inactivity_timeout, Some(Duration::from_secs(30)));
+    assert_eq!(
+        config.workflow_completion_retention,
+        Some(Duration::from_secs(2 * 86_400))
+    );
+    assert_eq!(config.enable_lazy_state, Some(true));
+    assert_eq!(config.ingress_private, None);
+    let policy = config.retry_policy.as_ref().unwrap();
+    assert_eq!(policy.initial_interval, Some(Duration::from_millis(100)));
+    assert_eq!(policy.max_interval, Some(Duration::from_secs(10)));
+    assert_eq!(policy.factor, Some(1.5));
+    assert_eq!(policy.max_attempts, Some(7));
+    assert_eq!(policy.on_max_attempts, Some(OnMaxAttempts::Kill));
+    assert_eq!(
+        config.metadata,
+        vec![
+            ("area".to_owned(), "accounts".to_owned()),
+            ("team".to_owned(), "growth".to_owned())
+        ]
+    );
+    assert_eq!(
+        service.methods[0].config.abort_timeout,
+        Some(Duration::from_secs(60))
+    );
+    assert_eq!(
+        service.methods[1].config.idempotency_retention,
+        Some(Duration::from_secs(3600))
+    );
+    assert_eq!(service.methods[1].config.ingress_private, Some(false));
+}
+
+#[test]
+fn invalid_config_is_rejected() {
+    let cases = [
+        (
+            r#"service Greeter { option (restate.service_config) = { inactivity_timeout: "-5s" };
+               rpc Hi(M) returns (M); }"#,
+            None,
+            "inactivity_timeout: negative duration",
+        ),
+        (
+            r#"service Greeter { rpc Hi(M) returns (M) {
+                 option (restate.handler_config) = { journal_retention: "soon" }; } }"#,
+            Some("Hi"),
+            "journal_retention: invalid duration",
+        ),
+        (
+            r#"service Greeter { option (restate.service_config) = { workflow_completion_retention: "1d" };
+               rpc Hi(M) returns (M); }"#,
+            None,
+            "workflow_completion_retention is only allowed on workflows",
+        ),
+        (
+            r#"service Greeter { option (restate.service_type) = WORKFLOW;
+               rpc Run(M) returns (M) { option (restate.handler_config) = { idempotency_retention: "1d" }; } }"#,
+            Some("Run"),
+            "idempotency_retention is not allowed on a workflow's run handler",
+        ),
+        (
+            r#"service Greeter { option (restate.service_type) = WORKFLOW; rpc Run(M) returns (M);
+               rpc Peek(M) returns (M) { option (restate.handler_config) = { workflow_completion_retention: "1d" }; } }"#,
+            Some("Peek"),
+            "only allowed on a workflow's run handler",
+        ),
+        (
+            r#"service Greeter { option (restate.service_config) = { enable_lazy_state: true };
+               rpc Hi(M) returns (M); }"#,
+            None,
+            "enable_lazy_state is only allowed on virtual objects and workflows",
+        ),
+        (
+            r#"service Greeter { option (restate.service_config) = {
+                 retry_policy: { initial_interval: "10s" max_interval: "1s" factor: 0.5 } };
+               rpc Hi(M) returns (M); }"#,
+            None,
+            "retry_policy.factor: 0.5 is not a number of at least 1",
+        ),
+    ];
+    for (service, method, message) in cases {
+        let proto = format!(
+            r#"syntax = "proto3"; package p; import "restate/options.proto"; message M {{}} {service}"#
+        );
+        let problems = match model(&proto) {
+            Ok(services) => panic!("expected a problem, got {services:?}"),
+            Err(error) => error.to_string(),
+        };
+        assert_problem_among(&problems, "p.Greeter", method, message);
+    }
+}
+
+/// Like [`assert_problem`], for an error that may list several problems.
+fn assert_problem_among(problems: &str, service: &str, method: Option<&str>, message: &str) {
+    let found = problems
+        .lines()
+        .filter(|line| line.contains(message))
+        .any(|line| {
+            line.contains(&format!("service {service}"))
+                && method.is_none_or(|m| line.contains(&format!("method {m}:")))
+        });
+    assert!(
+        found,
+        "no `{message}` for {service}/{method:?} in:\n{problems}"
+    );
 }
