@@ -44,6 +44,8 @@ pub(crate) struct ServiceItems {
     pub(crate) server: String,
     /// The in-handler client, e.g. `GreeterClient`.
     pub(crate) client: String,
+    /// The client for calls through Restate's ingress, e.g. `GreeterIngressClient`.
+    pub(crate) ingress_client: String,
     /// The discovery metadata, e.g. `GREETER_DEFINITION`.
     pub(crate) definition: String,
     /// The private payload format constant, e.g. `GREETER_FORMAT`.
@@ -58,14 +60,20 @@ impl ServiceItems {
             handlers: rust_name.to_owned(),
             server: format!("{rust_name}Server"),
             client: format!("{rust_name}Client"),
+            ingress_client: format!("{rust_name}IngressClient"),
             definition: format!("{shouty}_DEFINITION"),
             format: format!("{shouty}_FORMAT"),
         }
     }
 
     /// The type names, which share a namespace with the messages and enums of the package.
-    pub(crate) fn type_names(&self) -> [&str; 3] {
-        [&self.handlers, &self.server, &self.client]
+    pub(crate) fn type_names(&self) -> [&str; 4] {
+        [
+            &self.handlers,
+            &self.server,
+            &self.client,
+            &self.ingress_client,
+        ]
     }
 }
 
@@ -93,6 +101,7 @@ mod tests {
         let items = ServiceItems::new("UserApi");
         assert_eq!(items.server, "UserApiServer");
         assert_eq!(items.client, "UserApiClient");
+        assert_eq!(items.ingress_client, "UserApiIngressClient");
         assert_eq!(items.definition, "USER_API_DEFINITION");
         assert_eq!(items.format, "USER_API_FORMAT");
     }

@@ -38,6 +38,7 @@ mod discovery;
 mod durable;
 mod endpoint;
 mod error;
+pub mod ingress;
 mod invocation;
 mod keyed;
 mod retry;

@@ -6,7 +6,6 @@ use quote::quote;
 
 use super::docs;
 use super::view::{MethodView, ServiceView};
-use crate::model::HandlerType;
 
 /// The client struct and its methods, one per rpc; nothing for a service without rpcs.
 pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
@@ -64,11 +63,7 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
 
 /// For workflows: the handle that attaches to the run handler's result or peeks at it.
 fn workflow_handle(view: &ServiceView<'_>) -> TokenStream {
-    let Some(run) = view
-        .methods
-        .iter()
-        .find(|m| m.method.handler_type == Some(HandlerType::WorkflowRun))
-    else {
+    let Some(run) = view.workflow_run() else {
         return TokenStream::new();
     };
     let format = &view.format;
@@ -94,7 +89,7 @@ fn workflow_handle(view: &ServiceView<'_>) -> TokenStream {
 }
 
 /// The function that decodes a handler's response.
-fn decoder(method: &MethodView<'_>) -> TokenStream {
+pub(super) fn decoder(method: &MethodView<'_>) -> TokenStream {
     match &method.output {
         Some(ty) => quote!(::restate_runtime::codec::decode::<#ty>),
         None => quote!(::restate_runtime::codec::decode_empty),

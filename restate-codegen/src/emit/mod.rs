@@ -10,6 +10,7 @@ mod context;
 mod definition;
 mod docs;
 mod handler_trait;
+mod ingress_client;
 mod server;
 #[cfg(test)]
 mod tests;
@@ -100,11 +101,13 @@ fn service_tokens(
     let definition = definition::tokens(&view);
     let server = server::tokens(&view);
     let client = client::tokens(&view);
+    let ingress_client = ingress_client::tokens(&view);
     Ok(quote! {
         #format_const
         #handler_trait
         #definition
         #server
         #client
+        #ingress_client
     })
 }

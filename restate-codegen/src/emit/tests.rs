@@ -255,6 +255,9 @@ fn workflow_items() {
         "invocation . into_workflow_shared_context ()",
         "HandlerDefinition :: new (\"Run\" , SIGNUP_FORMAT) . with_type (:: restate_runtime :: HandlerType :: Workflow)",
         "pub fn handle (& self) -> :: restate_runtime :: WorkflowHandle < HelloResponse >",
+        "pub struct SignupIngressClient { ingress : :: restate_runtime :: ingress :: Ingress , key : :: std :: string :: String , }",
+        "pub fn run (& self , request : HelloRequest) -> :: restate_runtime :: ingress :: IngressRequest < HelloResponse >",
+        "pub fn handle (& self) -> :: restate_runtime :: ingress :: IngressWorkflowHandle < HelloResponse > { self . ingress . workflow_handle (\"helloworld.Signup\" , & self . key , SIGNUP_FORMAT , :: restate_runtime :: codec :: decode :: < HelloResponse >) }",
     ] {
         assert!(
             code.contains(&tokens(expected)),

@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 
 use super::context::{HandlerContext, context_type};
 use super::{Error, MethodTypes};
-use crate::model::{Codec, Method, Service};
+use crate::model::{Codec, HandlerType, Method, Service};
 use crate::naming::ServiceItems;
 
 /// A service ready to be emitted.
@@ -21,6 +21,8 @@ pub(super) struct ServiceView<'a> {
     pub(super) server: Ident,
     /// The client.
     pub(super) client: Ident,
+    /// The ingress client.
+    pub(super) ingress_client: Ident,
     /// The static holding the discovery definition.
     pub(super) definition: Ident,
     /// The private constant holding the payload format.
@@ -62,6 +64,7 @@ impl<'a> ServiceView<'a> {
             handlers: format_ident!("{}", items.handlers),
             server: format_ident!("{}", items.server),
             client: format_ident!("{}", items.client),
+            ingress_client: format_ident!("{}", items.ingress_client),
             definition: format_ident!("{}", items.definition),
             format: format_ident!("{}", items.format),
             methods,
@@ -72,6 +75,13 @@ impl<'a> ServiceView<'a> {
     /// The fully qualified service name, which Restate knows the service by.
     pub(super) fn name(&self) -> &str {
         &self.service.full_name
+    }
+
+    /// The run handler, for workflows.
+    pub(super) fn workflow_run(&self) -> Option<&MethodView<'a>> {
+        self.methods
+            .iter()
+            .find(|m| m.method.handler_type == Some(HandlerType::WorkflowRun))
     }
 
     /// The private constant holding the payload format, when a handler uses it.

@@ -1,0 +1,123 @@
+//! The ingress client: calls the service from outside Restate, over its HTTP ingress, with the
+//! same typed requests as the in-handler client.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::client::decoder;
+use super::docs;
+use super::view::{MethodView, ServiceView};
+
+/// The ingress client struct and its methods; nothing for a service without rpcs.
+pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
+    if view.methods.is_empty() {
+        return TokenStream::new();
+    }
+    let client = &view.ingress_client;
+    let doc = format!(
+        " Calls [`{}`] from outside Restate, through its HTTP ingress.",
+        view.handlers
+    );
+    let keyed = view.service.ty.is_keyed();
+    let (key_field, key_param, key_init, new_doc) = if keyed {
+        (
+            quote!(key: ::std::string::String,),
+            quote!(, key: impl ::core::convert::Into<::std::string::String>),
+            quote!(key: key.into(),),
+            " A client calling through `ingress`, addressing the instance with `key`.",
+        )
+    } else {
+        (
+            TokenStream::new(),
+            TokenStream::new(),
+            TokenStream::new(),
+            " A client calling through `ingress`.",
+        )
+    };
+    let methods = view.methods.iter().map(|method| request(view, method));
+    let workflow_handle = workflow_handle(view);
+    quote! {
+        #[doc = #doc]
+        #[derive(Clone, Debug)]
+        pub struct #client {
+            ingress: ::restate_runtime::ingress::Ingress,
+            #key_field
+        }
+
+        impl #client {
+            #[doc = #new_doc]
+            pub fn new(ingress: &::restate_runtime::ingress::Ingress #key_param) -> Self {
+                Self {
+                    ingress: ingress.clone(),
+                    #key_init
+                }
+            }
+
+            #(#methods)*
+
+            #workflow_handle
+        }
+    }
+}
+
+/// The method building the ingress request for one rpc.
+fn request(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
+    let docs = docs::attrs(method.method.docs.as_deref(), || {
+        format!("Calls the handler `{}`.", method.name())
+    });
+    let ident = &method.ident;
+    let format = &view.format;
+    let service_name = view.name();
+    let handler_name = method.name();
+    let output = method.output_type();
+    let key = if view.service.ty.is_keyed() {
+        quote!(::core::option::Option::Some(self.key.clone()))
+    } else {
+        quote!(::core::option::Option::None)
+    };
+    let (param, input) = match &method.input {
+        Some(ty) => (
+            quote!(, request: #ty),
+            quote!(::restate_runtime::codec::encode(#format, &request)),
+        ),
+        None => (
+            TokenStream::new(),
+            quote!(::core::result::Result::Ok(::restate_runtime::codec::encode_empty(#format))),
+        ),
+    };
+    let decode = decoder(method);
+    quote! {
+        #docs
+        pub fn #ident(&self #param) -> ::restate_runtime::ingress::IngressRequest<#output> {
+            self.ingress.request(
+                #service_name,
+                #handler_name,
+                #key,
+                #format,
+                #input,
+                #decode
+            )
+        }
+    }
+}
+
+/// For workflows: the handle that attaches to the run handler's result or peeks at it.
+fn workflow_handle(view: &ServiceView<'_>) -> TokenStream {
+    let Some(run) = view.workflow_run() else {
+        return TokenStream::new();
+    };
+    let format = &view.format;
+    let service_name = view.name();
+    let output = run.output_type();
+    let decode = decoder(run);
+    let doc = format!(
+        " The workflow instance: attach to the result of `{}`, or peek at it.",
+        run.name()
+    );
+    quote! {
+        #[doc = #doc]
+        pub fn handle(&self) -> ::restate_runtime::ingress::IngressWorkflowHandle<#output> {
+            self.ingress.workflow_handle(#service_name, &self.key, #format, #decode)
+        }
+    }
+}
