@@ -88,6 +88,51 @@ fn workflow_handle(view: &ServiceView<'_>) -> TokenStream {
     }
 }
 
+/// The pieces every request-building method shares, for the in-handler and the ingress client.
+pub(super) struct RequestParts {
+    /// The method's docs.
+    pub(super) docs: TokenStream,
+    /// The request parameter (with its leading comma), or nothing for `Empty` input.
+    pub(super) param: TokenStream,
+    /// The arguments after the receiver: service, handler, key, format, encoded input, decoder.
+    pub(super) args: TokenStream,
+    /// The response type.
+    pub(super) output: TokenStream,
+}
+
+impl RequestParts {
+    pub(super) fn new(view: &ServiceView<'_>, method: &MethodView<'_>) -> Self {
+        let docs = docs::attrs(method.method.docs.as_deref(), || {
+            format!("Calls the handler `{}`.", method.name())
+        });
+        let format = &view.format;
+        let service_name = view.name();
+        let handler_name = method.name();
+        let key = if view.service.ty.is_keyed() {
+            quote!(::core::option::Option::Some(self.key.clone()))
+        } else {
+            quote!(::core::option::Option::None)
+        };
+        let (param, input) = match &method.input {
+            Some(ty) => (
+                quote!(, request: #ty),
+                quote!(::restate_runtime::codec::encode(#format, &request)),
+            ),
+            None => (
+                TokenStream::new(),
+                quote!(::core::result::Result::Ok(::restate_runtime::codec::encode_empty(#format))),
+            ),
+        };
+        let decode = decoder(method);
+        Self {
+            docs,
+            param,
+            args: quote!(#service_name, #handler_name, #key, #format, #input, #decode),
+            output: method.output_type(),
+        }
+    }
+}
+
 /// The function that decodes a handler's response.
 pub(super) fn decoder(method: &MethodView<'_>) -> TokenStream {
     match &method.output {
@@ -98,42 +143,17 @@ pub(super) fn decoder(method: &MethodView<'_>) -> TokenStream {
 
 /// The method building the request for one rpc.
 fn call(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
-    let docs = docs::attrs(method.method.docs.as_deref(), || {
-        format!("Calls the handler `{}`.", method.name())
-    });
+    let RequestParts {
+        docs,
+        param,
+        args,
+        output,
+    } = RequestParts::new(view, method);
     let ident = &method.ident;
-    let format = &view.format;
-    let service_name = view.name();
-    let handler_name = method.name();
-    let output = method.output_type();
-    let key = if view.service.ty.is_keyed() {
-        quote!(::core::option::Option::Some(self.key.clone()))
-    } else {
-        quote!(::core::option::Option::None)
-    };
-    let (param, input) = match &method.input {
-        Some(ty) => (
-            quote!(, request: #ty),
-            quote!(::restate_runtime::codec::encode(#format, &request)),
-        ),
-        None => (
-            TokenStream::new(),
-            quote!(::core::result::Result::Ok(::restate_runtime::codec::encode_empty(#format))),
-        ),
-    };
-    let decode = decoder(method);
     quote! {
         #docs
         pub fn #ident(&self #param) -> ::restate_runtime::Request<#output> {
-            ::restate_runtime::Request::new(
-                &self.ctx,
-                #service_name,
-                #handler_name,
-                #key,
-                #format,
-                #input,
-                #decode
-            )
+            ::restate_runtime::Request::new(&self.ctx, #args)
         }
     }
 }

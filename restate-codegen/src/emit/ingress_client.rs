@@ -4,8 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::client::decoder;
-use super::docs;
+use super::client::{RequestParts, decoder};
 use super::view::{MethodView, ServiceView};
 
 /// The ingress client struct and its methods; nothing for a service without rpcs.
@@ -62,41 +61,17 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
 
 /// The method building the ingress request for one rpc.
 fn request(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
-    let docs = docs::attrs(method.method.docs.as_deref(), || {
-        format!("Calls the handler `{}`.", method.name())
-    });
+    let RequestParts {
+        docs,
+        param,
+        args,
+        output,
+    } = RequestParts::new(view, method);
     let ident = &method.ident;
-    let format = &view.format;
-    let service_name = view.name();
-    let handler_name = method.name();
-    let output = method.output_type();
-    let key = if view.service.ty.is_keyed() {
-        quote!(::core::option::Option::Some(self.key.clone()))
-    } else {
-        quote!(::core::option::Option::None)
-    };
-    let (param, input) = match &method.input {
-        Some(ty) => (
-            quote!(, request: #ty),
-            quote!(::restate_runtime::codec::encode(#format, &request)),
-        ),
-        None => (
-            TokenStream::new(),
-            quote!(::core::result::Result::Ok(::restate_runtime::codec::encode_empty(#format))),
-        ),
-    };
-    let decode = decoder(method);
     quote! {
         #docs
         pub fn #ident(&self #param) -> ::restate_runtime::ingress::IngressRequest<#output> {
-            self.ingress.request(
-                #service_name,
-                #handler_name,
-                #key,
-                #format,
-                #input,
-                #decode
-            )
+            self.ingress.request(#args)
         }
     }
 }
