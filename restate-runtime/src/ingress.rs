@@ -320,10 +320,13 @@ impl<Res: Send + 'static> IngressRequest<Res> {
     fn http_request(self, path: String) -> Result<HttpRequest, IngressError> {
         let body = self.input?;
         let mut headers = self.headers;
-        headers.push((
-            "content-type".to_owned(),
-            self.format.content_type().to_owned(),
-        ));
+        // The ingress refuses an empty body that claims a content type.
+        if !body.is_empty() {
+            headers.push((
+                "content-type".to_owned(),
+                self.format.content_type().to_owned(),
+            ));
+        }
         if let Some(key) = self.idempotency_key {
             headers.push(("idempotency-key".to_owned(), key));
         }

@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use restate_runtime::{Context, Endpoint, HandlerError, TerminalError};
 
+pub mod conformance;
+pub mod raw_ingress;
+pub mod scenarios;
+
 /// The code generated from `proto/e2e.proto`.
 pub mod e2e {
     restate_runtime::include_proto!("e2e");
@@ -98,6 +102,14 @@ impl Misc for MiscService {
         })
     }
 
+    async fn ask_internal(
+        &self,
+        ctx: Context,
+        request: GreetRequest,
+    ) -> Result<GreetResponse, HandlerError> {
+        Ok(InternalClient::new(&ctx).whisper(request).await?)
+    }
+
     async fn fail_terminally(
         &self,
         _ctx: Context,
@@ -168,11 +180,27 @@ impl gocompat::Tally for TallyObject {
     }
 }
 
+/// Implements `e2e.Internal`.
+pub struct InternalService;
+
+impl Internal for InternalService {
+    async fn whisper(
+        &self,
+        _ctx: Context,
+        request: GreetRequest,
+    ) -> Result<GreetResponse, HandlerError> {
+        Ok(GreetResponse {
+            greeting: format!("psst, {}", request.name),
+        })
+    }
+}
+
 /// An endpoint with every test service and the greeter example.
 pub fn endpoint() -> Endpoint {
     Endpoint::builder()
         .bind(BinaryEchoServer::new(Echo))
         .bind(MiscServer::new(MiscService::default()))
+        .bind(InternalServer::new(InternalService))
         .bind(greeter::helloworld::GreeterServer::new(greeter::MyGreeter))
         .bind(gocompat::TallyServer::new(TallyObject))
         .build()

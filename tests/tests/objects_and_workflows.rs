@@ -246,12 +246,14 @@ async fn configuration_documentation_and_schemas_reach_the_admin_api() {
     // Service settings from `(restate.service_config)`.
     assert_eq!(service["journal_retention"], "1h", "{service:#}");
     assert_eq!(service["metadata"]["example"], "counter", "{service:#}");
-    assert_eq!(service["retry_policy"]["exponentiation_factor"], 2.0, "{service:#}");
+    assert_eq!(
+        service["retry_policy"]["exponentiation_factor"], 2.0,
+        "{service:#}"
+    );
     assert_eq!(service["retry_policy"]["max_attempts"], 20, "{service:#}");
     // Documentation from proto comments.
     assert_eq!(
-        service["documentation"],
-        "A counter per key, kept in Restate's state.",
+        service["documentation"], "A counter per key, kept in Restate's state.",
         "{service:#}"
     );
     let handler = |name: &str| {
@@ -284,5 +286,8 @@ async fn configuration_documentation_and_schemas_reach_the_admin_api() {
         .json()
         .await
         .unwrap();
-    assert_eq!(workflow["workflow_completion_retention"], "7d", "{workflow:#}");
+    assert_eq!(
+        workflow["workflow_completion_retention"], "7d",
+        "{workflow:#}"
+    );
 }

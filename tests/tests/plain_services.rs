@@ -194,3 +194,15 @@ async fn a_proto_with_only_sdk_go_annotations_serves_a_virtual_object() {
         .unwrap();
     assert_eq!(peek["ty"], "Shared", "{service}");
 }
+
+#[tokio::test]
+async fn an_ingress_private_service_is_refused_by_the_ingress_but_callable_by_services() {
+    let (status, body) = post_json("e2e.Internal/Whisper", r#"{"name":"Ada"}"#).await;
+    assert!(
+        (400..500).contains(&status),
+        "the ingress let it through: {status} {body}"
+    );
+    let (status, body) = post_json("e2e.Misc/AskInternal", r#"{"name":"Ada"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(parse(&body), json!({ "greeting": "psst, Ada" }));
+}
