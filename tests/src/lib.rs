@@ -102,6 +102,52 @@ impl Misc for MiscService {
         })
     }
 
+    async fn random_is_replayed(
+        &self,
+        ctx: Context,
+        request: FailOnceRequest,
+    ) -> Result<RandomResponse, HandlerError> {
+        let drawn = ctx.random_uuid().to_string();
+        let journaled = drawn.clone();
+        let recorded: String = ctx
+            .run("record the draw", || async move { Ok(journaled) })
+            .await?;
+        let attempts = self.count_attempt(request.key);
+        if attempts == 1 {
+            return Err(HandlerError::retryable("fail once, to replay the journal"));
+        }
+        Ok(RandomResponse {
+            same_on_retry: drawn == recorded,
+            attempts,
+        })
+    }
+
+    async fn timer_race(
+        &self,
+        ctx: Context,
+        request: TimerRaceRequest,
+    ) -> Result<TimerRaceResponse, HandlerError> {
+        let timers = |ctx: &Context| -> Vec<restate_runtime::DurableFuture<()>> {
+            request
+                .millis
+                .iter()
+                .map(|millis| ctx.sleep(Duration::from_millis(*millis)))
+                .collect()
+        };
+        let mut completions = restate_runtime::Completions::new(timers(&ctx));
+        let mut completion_order = Vec::new();
+        while let Some((index, result)) = completions.next().await? {
+            result?;
+            completion_order.push(u32::try_from(index)?);
+        }
+        let (winner, result) = restate_runtime::select(timers(&ctx)).await?;
+        result?;
+        Ok(TimerRaceResponse {
+            completion_order,
+            select_winner: u32::try_from(winner)?,
+        })
+    }
+
     async fn ask_internal(
         &self,
         ctx: Context,

@@ -206,3 +206,20 @@ async fn an_ingress_private_service_is_refused_by_the_ingress_but_callable_by_se
     assert_eq!(status, 200, "{body}");
     assert_eq!(parse(&body), json!({ "greeting": "psst, Ada" }));
 }
+
+#[tokio::test]
+async fn random_draws_replay_identically_on_retries() {
+    let (status, body) = post_json("e2e.Misc/RandomIsReplayed", r#"{"key":"random-replay"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(parse(&body), json!({ "sameOnRetry": true, "attempts": 2 }));
+}
+
+#[tokio::test]
+async fn completions_yield_timers_in_completion_order_and_select_picks_the_first() {
+    let (status, body) = post_json("e2e.Misc/TimerRace", r#"{"millis":["900","100","500"]}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        parse(&body),
+        json!({ "completionOrder": [1, 2, 0], "selectWinner": 1 })
+    );
+}
