@@ -2,10 +2,10 @@
 //! invocation.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
-use rand::RngCore;
+use rand::{RngCore, SeedableRng};
 use rand::rngs::StdRng;
 use restate_sdk_shared_core::{RetryPolicy, VM, Value};
 
@@ -20,8 +20,10 @@ pub(crate) struct InvocationInfo {
     pub(crate) id: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) key: String,
-    /// Seeded by Restate per invocation, so every attempt draws the same numbers.
-    pub(crate) rng: Mutex<StdRng>,
+    /// Chosen by Restate per invocation, so every attempt draws the same numbers.
+    pub(crate) random_seed: u64,
+    /// Seeded from `random_seed` on first use.
+    pub(crate) rng: OnceLock<Mutex<StdRng>>,
 }
 
 /// The context of a handler of a plain service.
@@ -79,6 +81,7 @@ impl Context {
     pub fn rand(&self) -> MutexGuard<'_, StdRng> {
         self.info
             .rng
+            .get_or_init(|| Mutex::new(StdRng::seed_from_u64(self.info.random_seed)))
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -229,7 +229,8 @@ async fn run_invocation(
             .map(|h| (h.key.into_owned(), h.value.into_owned()))
             .collect(),
         key: input.key,
-        rng: std::sync::Mutex::new(rand::SeedableRng::seed_from_u64(input.random_seed)),
+        random_seed: input.random_seed,
+        rng: std::sync::OnceLock::new(),
     };
     let invocation = Invocation {
         handler: handler.name,
