@@ -108,7 +108,10 @@ impl<Res: Send + 'static> Request<Res> {
 
     /// Enqueues the request to run after `delay`.
     pub fn send_after(self, delay: Duration) -> Result<SendHandle, TerminalError> {
-        self.send_at(Some(vm_driver::now_since_unix_epoch() + delay))
+        let at = vm_driver::now_since_unix_epoch()
+            .checked_add(delay)
+            .ok_or_else(|| TerminalError::new(400, format!("cannot delay by {delay:?}")))?;
+        self.send_at(Some(at))
     }
 
     fn send_at(self, at: Option<Duration>) -> Result<SendHandle, TerminalError> {

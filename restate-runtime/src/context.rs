@@ -2,11 +2,11 @@
 //! invocation.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use rand::{RngCore, SeedableRng};
 use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 use restate_sdk_shared_core::{RetryPolicy, VM, Value};
 
 use crate::codec::{self, Format, Payload};
@@ -69,27 +69,28 @@ impl Context {
             .map(|(_, value)| value.as_str())
     }
 
-    /// A random number generator seeded by the invocation: every attempt of the invocation
-    /// draws the same sequence, so random choices replay deterministically.
+    /// Runs `draw` with a random number generator seeded by the invocation: every attempt of
+    /// the invocation draws the same sequence, so random choices replay deterministically.
     ///
     /// ```no_run
     /// # fn example(ctx: restate_runtime::Context) {
     /// use restate_runtime::rand::Rng;
-    /// let dice: u8 = ctx.rand().random_range(1..=6);
+    /// let dice: u8 = ctx.rand(|rng| rng.random_range(1..=6));
     /// # }
     /// ```
-    pub fn rand(&self) -> MutexGuard<'_, StdRng> {
-        self.info
+    pub fn rand<R>(&self, draw: impl FnOnce(&mut StdRng) -> R) -> R {
+        let rng = self
+            .info
             .rng
-            .get_or_init(|| Mutex::new(StdRng::seed_from_u64(self.info.random_seed)))
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get_or_init(|| Mutex::new(StdRng::seed_from_u64(self.info.random_seed)));
+        let mut rng = rng.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        draw(&mut rng)
     }
 
     /// A random (version 4) UUID drawn from [`Context::rand`]: the same on every attempt.
     pub fn random_uuid(&self) -> uuid::Uuid {
         let mut bytes = [0u8; 16];
-        self.rand().fill_bytes(&mut bytes);
+        self.rand(|rng| rng.fill_bytes(&mut bytes));
         uuid::Builder::from_random_bytes(bytes).into_uuid()
     }
 
@@ -97,7 +98,16 @@ impl Context {
     /// another attempt when it fires.
     pub fn sleep(&self, duration: Duration) -> DurableFuture<()> {
         let now = vm_driver::now_since_unix_epoch();
-        let handle = self.with_vm(|vm| vm.sys_sleep(String::new(), now + duration, Some(now)));
+        let Some(wake_up) = now.checked_add(duration) else {
+            return DurableFuture::ready(
+                self,
+                Err(TerminalError::new(
+                    400,
+                    format!("cannot sleep for {duration:?}"),
+                )),
+            );
+        };
+        let handle = self.with_vm(|vm| vm.sys_sleep(String::new(), wake_up, Some(now)));
         DurableFuture::new(self, handle, |value| match value {
             Value::Failure(failure) => Err(failure.into()),
             _ => Ok(()),

@@ -24,8 +24,12 @@ pub(crate) fn cancelled() -> TerminalError {
 /// Restate.
 ///
 /// Awaiting it yields the operation's value or the [`TerminalError`] it failed with; a
-/// cancelled invocation gets a terminal error with code 409. To wait on several at once, use
-/// [`select`], [`race`], [`join_all`], [`all_settled`], [`any`] or [`Completions`].
+/// cancelled invocation gets a terminal error with code 409.
+///
+/// To wait on several at once, use [`select`], [`race`], [`join_all`], [`all_settled`], [`any`]
+/// or [`Completions`] — not `tokio::select!` or `futures::join!`: those poll the futures one by
+/// one, so Restate would learn of only one of them when the invocation suspends, and a replay
+/// could take a different branch.
 #[must_use = "durable futures do nothing unless awaited"]
 pub struct DurableFuture<T> {
     driver: Arc<Driver>,
@@ -87,23 +91,45 @@ impl<T> DurableFuture<T> {
         }
     }
 
-    /// The result, if Restate completed the operation already. Takes it: call once.
-    fn take_completed(&mut self, state: &mut DriverState) -> Option<Result<T, TerminalError>> {
+    /// Takes the completion, if Restate completed the operation already. Runs under the VM
+    /// lock; [`DurableFuture::resolve`] finishes it once the lock is released.
+    fn take_completed(&mut self, state: &mut DriverState) -> Option<Completion<T>> {
         if let Some(result) = self.ready.take() {
-            return Some(result);
+            return Some(Completion::Known(result));
         }
         let handle = self.handle?;
         if !state.vm.is_completed(handle) {
             return None;
         }
-        let value = self.driver.take_notification(state, handle)?;
-        let map = self.map.take()?;
-        Some(map(value))
+        self.driver
+            .take_notification(state, handle)
+            .map(Completion::Value)
+    }
+
+    /// Turns a completion into the future's result. Runs without the VM lock, because the
+    /// mapper may be user code that uses the context.
+    fn resolve(&mut self, completion: Completion<T>) -> Result<T, TerminalError> {
+        match completion {
+            Completion::Known(result) => result,
+            Completion::Value(value) => match self.map.take() {
+                Some(map) => map(value),
+                None => Err(TerminalError::new(
+                    500,
+                    "a durable future was polled after it completed",
+                )),
+            },
+        }
     }
 
     fn is_settled(&self, state: &DriverState) -> bool {
         self.ready.is_some() || self.handle.is_some_and(|h| state.vm.is_completed(h))
     }
+}
+
+/// A completion taken out of the VM, before the future's mapper turned it into a result.
+enum Completion<T> {
+    Known(Result<T, TerminalError>),
+    Value(Value),
 }
 
 impl<T> Future for DurableFuture<T> {
@@ -120,13 +146,16 @@ impl<T> Future for DurableFuture<T> {
         let driver = Arc::clone(&this.driver);
         let mut state = driver.lock();
         let tree = UnresolvedFuture::Single(handle);
-        match driver.poll_progress(&mut state, &tree, cx, |s| s.vm.is_completed(handle)) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Progress::Cancelled) => Poll::Ready(Err(cancelled())),
-            Poll::Ready(Progress::Ready) => match this.take_completed(&mut state) {
-                Some(result) => Poll::Ready(result),
-                None => Poll::Pending,
-            },
+        let completion =
+            match driver.poll_progress(&mut state, &tree, cx, |s| s.vm.is_completed(handle)) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Progress::Cancelled) => return Poll::Ready(Err(cancelled())),
+                Poll::Ready(Progress::Ready) => this.take_completed(&mut state),
+            };
+        drop(state);
+        match completion {
+            Some(completion) => Poll::Ready(this.resolve(completion)),
+            None => Poll::Pending,
         }
     }
 }
@@ -207,14 +236,29 @@ impl<T> Group<T> {
         let Some(driver) = self.futures.first().map(|f| Arc::clone(&f.driver)) else {
             return Poll::Ready(Ok(()));
         };
-        let mut state = driver.lock();
         loop {
-            for (future, result) in self.futures.iter_mut().zip(self.results.iter_mut()) {
-                if result.is_waiting() {
-                    if let Some(completed) = future.take_completed(&mut state) {
-                        *result = Slot::Done(completed);
-                    }
+            let mut state = driver.lock();
+            let completed: Vec<(usize, Completion<T>)> = self
+                .futures
+                .iter_mut()
+                .zip(&self.results)
+                .enumerate()
+                .filter(|(_, (_, slot))| slot.is_waiting())
+                .filter_map(|(index, (future, _))| {
+                    future
+                        .take_completed(&mut state)
+                        .map(|completion| (index, completion))
+                })
+                .collect();
+            if !completed.is_empty() {
+                drop(state);
+                for (index, completion) in completed {
+                    self.results[index] = Slot::Done(self.futures[index].resolve(completion));
                 }
+                if done(&self.results) {
+                    return Poll::Ready(Ok(()));
+                }
+                continue;
             }
             if done(&self.results) {
                 return Poll::Ready(Ok(()));
@@ -226,6 +270,10 @@ impl<T> Group<T> {
                 .filter(|(_, result)| result.is_waiting())
                 .filter_map(|(future, _)| future.handle.map(UnresolvedFuture::Single))
                 .collect();
+            if pending.is_empty() {
+                // Only futures that were never issued are left: the invocation is trapped.
+                return Poll::Pending;
+            }
             let tree = match self.combine {
                 Combine::FirstCompleted => UnresolvedFuture::FirstCompleted(pending),
                 Combine::AllCompleted => UnresolvedFuture::AllCompleted(pending),
@@ -292,6 +340,12 @@ pub async fn join_all<T>(futures: Vec<DurableFuture<T>>) -> Result<Vec<T>, Termi
         })
     })
     .await?;
+    if let Some(failure) = group.results.iter_mut().find(|slot| slot.is_failure()) {
+        return match failure.hand_out() {
+            Some(Err(error)) => Err(error),
+            _ => Err(TerminalError::new(500, "a joined future failed")),
+        };
+    }
     let mut values = Vec::with_capacity(group.results.len());
     for mut slot in group.results {
         match slot.hand_out() {

@@ -115,13 +115,19 @@ impl Endpoint {
     {
         let path = request.uri().path().trim_end_matches('/');
         let segments: Vec<&str> = path.split('/').skip(1).collect();
+        // Deployments may be registered under a path prefix: match the trailing segments.
+        let segments = match segments.as_slice() {
+            [.., "invoke", _, _] => &segments[segments.len() - 3..],
+            [.., last] => std::slice::from_ref(last),
+            [] => &[][..],
+        };
         if segments != ["health"] {
             if let Err(error) = self.inner.identity.verify_identity(request.headers(), path) {
                 tracing::warn!(%error, path, "rejected a request without a valid identity");
                 return plain(StatusCode::UNAUTHORIZED, &error.to_string());
             }
         }
-        match (request.method(), segments.as_slice()) {
+        match (request.method(), segments) {
             (&Method::GET, ["health"]) => plain(StatusCode::OK, "OK"),
             (&Method::GET, ["discover"]) => self.discover(&request),
             (&Method::POST, ["invoke", service, handler]) => {
@@ -188,7 +194,12 @@ impl Endpoint {
         let (sender, receiver) = mpsc::unbounded_channel();
         let driver = Driver::new(vm, sender);
         tokio::spawn(Arc::clone(&driver).pump_input(body));
-        tokio::spawn(run_invocation(driver, Arc::clone(bound), definition));
+        let handler = tokio::spawn(run_invocation(
+            Arc::clone(&driver),
+            Arc::clone(bound),
+            definition,
+        ));
+        driver.track(handler.abort_handle());
 
         let mut response = Response::builder()
             .status(StatusCode::from_u16(head.status_code).unwrap_or(StatusCode::OK));
@@ -280,7 +291,7 @@ async fn run_invocation(
     match result {
         Ok(()) => {
             state.flush();
-            state.close_output();
+            state.finish();
         }
         Err(error) => driver.trap(&mut state, error),
     }

@@ -73,6 +73,15 @@ pub enum IngressError {
     /// The invocation failed for good; the error carries the handler's code and message.
     #[error(transparent)]
     Terminal(#[from] TerminalError),
+    /// The ingress refused the request before any handler ran: unknown service or handler,
+    /// a private service, a malformed request, or an overloaded server.
+    #[error("the Restate ingress refused the request ({status}): {message}")]
+    Rejected {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The ingress's explanation.
+        message: String,
+    },
     /// No answer from Restate: it is not running, unreachable, or the connection broke.
     #[error("cannot reach the Restate ingress: {0}")]
     Connection(Box<dyn std::error::Error + Send + Sync>),
@@ -447,7 +456,13 @@ fn success_body(response: HttpResponse) -> Result<Bytes, IngressError> {
             String::from_utf8_lossy(&response.body)
         ))
     })?;
-    let code = error.code.unwrap_or(response.status.as_u16());
+    // Invocation failures carry the handler's code; the ingress's own refusals do not.
+    let Some(code) = error.code else {
+        return Err(IngressError::Rejected {
+            status: response.status,
+            message: error.message.unwrap_or_default(),
+        });
+    };
     let mut terminal = TerminalError::new(code, error.message.unwrap_or_default());
     for (key, value) in error.metadata {
         terminal = terminal.with_metadata(key, value);

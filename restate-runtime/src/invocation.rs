@@ -31,7 +31,14 @@ impl InvocationId {
         if let Some(id) = &self.known {
             return Ok(id.clone());
         }
-        let id = DurableFuture::new(&self.ctx, self.handle.take(), |value| match value {
+        let Some(handle) = self.handle else {
+            return Err(TerminalError::new(
+                500,
+                "the request was never sent, so it has no invocation id",
+            ));
+        };
+        // The handle stays until the id is known: an await cut short can be repeated.
+        let id = DurableFuture::new(&self.ctx, Some(handle), |value| match value {
             Value::InvocationId(id) => Ok(id),
             Value::Failure(failure) => Err(failure.into()),
             other => Err(unexpected(&other)),

@@ -186,7 +186,8 @@ macro_rules! promises {
                     Some(bytes) => self
                         .ctx
                         .complete_promise(name, NonEmptyValue::Success(bytes)),
-                    None => DurableFuture::ready(&self.ctx, Ok(())),
+                    // Encoding failed and trapped the invocation: never resolves.
+                    None => DurableFuture::new(&self.ctx, None, |_| Ok(())),
                 }
             }
 

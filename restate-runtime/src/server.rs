@@ -54,7 +54,9 @@ impl Endpoint {
                     let (stream, remote) = match accepted {
                         Ok(accepted) => accepted,
                         Err(error) => {
+                            // E.g. out of file descriptors: back off instead of spinning.
                             tracing::warn!(%error, "accepting a connection failed");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
                             continue;
                         }
                     };

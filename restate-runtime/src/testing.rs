@@ -40,6 +40,9 @@ pub enum TestError {
     /// The server process could not be started or did not become healthy.
     #[error("restate-server did not start: {0}")]
     Start(String),
+    /// The server process exited while starting.
+    #[error("restate-server exited while starting: {0}")]
+    Exited(String),
     /// Registering the endpoint with the server failed.
     #[error("cannot register the endpoint: {0}")]
     Register(String),
@@ -78,23 +81,31 @@ impl RestateServerBuilder {
     /// ingress and admin API answer.
     pub fn start(self) -> Result<RestateServer, TestError> {
         let binary = server_binary()?;
-        let data_dir = fresh_data_dir()?;
-        let ports = ServerPorts {
-            ingress: free_port()?,
-            admin: free_port()?,
-            fabric: free_port()?,
-        };
-        let mut server = RestateServer {
-            child: None,
-            data_dir,
-            ingress_url: format!("http://127.0.0.1:{}", ports.ingress),
-            admin_url: format!("http://127.0.0.1:{}", ports.admin),
-            ports,
-            binary,
-            env: self.env,
-        };
-        server.spawn()?;
-        Ok(server)
+        // A port picked free can be taken by someone else before the server binds it; then the
+        // server exits at once, and fresh ports are tried.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let ports = ServerPorts {
+                ingress: free_port()?,
+                admin: free_port()?,
+                fabric: free_port()?,
+            };
+            let mut server = RestateServer {
+                child: None,
+                data_dir: fresh_data_dir()?,
+                ingress_url: format!("http://127.0.0.1:{}", ports.ingress),
+                admin_url: format!("http://127.0.0.1:{}", ports.admin),
+                ports,
+                binary: binary.clone(),
+                env: self.env.clone(),
+            };
+            match server.spawn() {
+                Ok(()) => return Ok(server),
+                Err(TestError::Exited(_)) if attempts < 3 => continue,
+                Err(error) => return Err(error),
+            }
+        }
     }
 }
 
@@ -217,7 +228,7 @@ impl RestateServer {
                     .as_mut()
                     .and_then(|c| c.try_wait().ok().flatten())
                 {
-                    return Err(TestError::Start(format!(
+                    return Err(TestError::Exited(format!(
                         "the process exited with {status}; see {}",
                         self.data_dir.join("restate-server.log").display()
                     )));

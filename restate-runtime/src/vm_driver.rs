@@ -23,6 +23,7 @@ use restate_sdk_shared_core::{
     UnresolvedFuture, VM, Value,
 };
 use tokio::sync::{Notify, mpsc};
+use tokio::task::AbortHandle;
 
 use crate::error::HandlerError;
 
@@ -50,6 +51,9 @@ pub(crate) struct DriverState {
     waiting: Vec<Waker>,
     /// Closures of `run`s that the VM has not asked for yet.
     runs: HashMap<NotificationHandle, (RunClosure, RetryPolicy)>,
+    /// The handler's task and the tasks of running `run` closures, stopped when the invocation
+    /// ends or its connection is gone.
+    tasks: Vec<AbortHandle>,
     trapped: bool,
 }
 
@@ -61,6 +65,7 @@ impl Driver {
                 output: Some(output),
                 waiting: Vec::new(),
                 runs: HashMap::new(),
+                tasks: Vec::new(),
                 trapped: false,
             }),
             trapped: Notify::new(),
@@ -92,8 +97,29 @@ impl Driver {
         }
         state.trapped = true;
         state.flush();
-        state.close_output();
+        state.finish();
         self.trapped.notify_one();
+    }
+
+    /// Tracks a task of this invocation, so it stops when the invocation does.
+    pub(crate) fn track(&self, task: AbortHandle) {
+        let mut state = self.lock();
+        if state.trapped {
+            task.abort();
+        } else {
+            state.tasks.push(task);
+        }
+    }
+
+    /// The connection is gone: nothing the invocation does can reach Restate any more, so its
+    /// handler and runs stop. Restate retries the invocation on a new attempt.
+    fn abandon(&self) {
+        let mut state = self.lock();
+        if !state.trapped {
+            state.trapped = true;
+            state.finish();
+            self.trapped.notify_one();
+        }
     }
 
     /// Pumps the request body into the VM until it ends.
@@ -114,9 +140,10 @@ impl Driver {
                     true
                 }
                 Some(Err(error)) => {
-                    tracing::debug!(%error, "reading the request body failed");
-                    state.vm.notify_input_closed();
-                    false
+                    tracing::debug!(%error, "the connection broke; abandoning the attempt");
+                    drop(state);
+                    self.abandon();
+                    return;
                 }
                 None => {
                     state.vm.notify_input_closed();
@@ -185,7 +212,9 @@ impl Driver {
                 Ok(AwaitResponse::ExecuteRun(run)) => self.start_run(state, run),
                 Ok(AwaitResponse::WaitingExternalProgress { .. }) => {
                     state.flush();
-                    state.waiting.push(cx.waker().clone());
+                    if !state.waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                        state.waiting.push(cx.waker().clone());
+                    }
                     return Poll::Pending;
                 }
                 Ok(AwaitResponse::CancelSignalReceived) => {
@@ -234,7 +263,7 @@ impl Driver {
             return;
         };
         let driver = Arc::clone(self);
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let result = closure.await;
             let mut state = driver.lock();
             if state.trapped {
@@ -250,6 +279,7 @@ impl Driver {
             state.flush();
             state.wake_all();
         });
+        state.tasks.push(task.abort_handle());
     }
 }
 
@@ -271,9 +301,15 @@ impl DriverState {
         }
     }
 
-    /// Ends the response body.
-    pub(crate) fn close_output(&mut self) {
+    /// Ends the invocation on this side: the response body closes, closures never started are
+    /// dropped, and the handler and run tasks stop.
+    pub(crate) fn finish(&mut self) {
         self.output = None;
+        self.runs.clear();
+        self.waiting.clear();
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
     }
 
     fn wake_all(&mut self) {
