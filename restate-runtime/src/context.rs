@@ -214,11 +214,10 @@ impl Context {
         if state.is_trapped() {
             return None;
         }
+        // Output is flushed where the invocation waits (and when it ends), so commands issued
+        // back to back travel together instead of one frame each.
         match call(&mut state) {
-            Ok(value) => {
-                state.flush();
-                Some(value)
-            }
+            Ok(value) => Some(value),
             Err(error) => {
                 self.driver.trap(&mut state, error);
                 None
