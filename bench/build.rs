@@ -1,0 +1,3 @@
+fn main() -> std::io::Result<()> {
+    restate_codegen::compile(&["proto/bench.proto"], &["proto"])
+}

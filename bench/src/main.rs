@@ -1,0 +1,367 @@
+//! The benchmark command: `cargo run --release --manifest-path bench/Cargo.toml [-- OPTIONS]`.
+//!
+//! Compares this repository's toolchain with the official `restate-sdk` crate (endpoint CPU per
+//! invocation, throughput and latency under load, memory with invocations in flight) and with
+//! tonic-build (code generation and compile time), and prints whether the targets are met.
+//! See README.md beside this file.
+
+mod codegen;
+mod endpoint;
+mod load;
+mod memory;
+mod procfs;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use endpoint::{EndpointProcess, Sdk};
+use load::{Measurement, Scenario};
+use restate_proto_bench::names;
+use restate_runtime::testing::{RESTATE_SERVER_VERSION, RestateServer};
+
+const USAGE: &str = "\
+usage: bench [OPTIONS]
+
+  --invocations N     measured invocations per service, split evenly over the rounds
+                      (default 5000)
+  --concurrency C     invocations in flight from the load generator (default 32)
+  --warmup N          unmeasured invocations per service before the first round (default 500)
+  --rounds R          rounds over all services, in rotating order, so that other load on
+                      the machine falls on every service alike (default 5)
+  --in-flight N       waiter invocations held in flight for the memory figure (default 2000)
+  --codegen-runs N    timed generator runs each, median taken (default 5)
+  --compile-runs N    timed rebuilds of each generated crate, median taken; 0 skips
+                      compiling the generated code (default 2)
+  --only ID,...       load only these services: greeter-official, greeter-json,
+                      greeter-proto, counter-official, counter-json, counter-proto
+  --skip-load | --skip-memory | --skip-codegen
+  -h, --help
+
+Set BENCH_ENDPOINT_WRAPPER to run the endpoint processes under a profiler ({sdk} becomes
+ours or official), e.g.
+  BENCH_ENDPOINT_WRAPPER=\"valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.{sdk}\"
+  BENCH_ENDPOINT_WRAPPER=\"strace -f -c -o /tmp/strace.{sdk}\"
+";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub invocations: usize,
+    pub concurrency: usize,
+    pub warmup: usize,
+    pub rounds: usize,
+    pub in_flight: usize,
+    pub codegen_runs: usize,
+    pub compile_runs: usize,
+    pub only: Option<Vec<String>>,
+    pub load: bool,
+    pub memory: bool,
+    pub codegen: bool,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let mut options = Options {
+            invocations: 5000,
+            concurrency: 32,
+            warmup: 500,
+            rounds: 5,
+            in_flight: 2000,
+            codegen_runs: 5,
+            compile_runs: 2,
+            only: None,
+            load: true,
+            memory: true,
+            codegen: true,
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let mut number = |name: &str| -> Result<usize, String> {
+                args.next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&v: &usize| v > 0 || name == "--warmup" || name == "--compile-runs")
+                    .ok_or_else(|| {
+                        format!(
+                            "{name} needs a number (above 0, except --warmup and --compile-runs)"
+                        )
+                    })
+            };
+            match arg.as_str() {
+                "--invocations" => options.invocations = number(arg)?,
+                "--concurrency" => options.concurrency = number(arg)?,
+                "--warmup" => options.warmup = number(arg)?,
+                "--rounds" => options.rounds = number(arg)?,
+                "--in-flight" => options.in_flight = number(arg)?,
+                "--codegen-runs" => options.codegen_runs = number(arg)?,
+                "--compile-runs" => options.compile_runs = number(arg)?,
+                "--only" => {
+                    let ids: Vec<String> = args
+                        .next()
+                        .ok_or("--only needs scenario ids")?
+                        .split(',')
+                        .map(str::to_owned)
+                        .collect();
+                    let known: Vec<String> = Scenario::all().iter().map(Scenario::id).collect();
+                    if let Some(unknown) = ids.iter().find(|id| !known.contains(id)) {
+                        return Err(format!(
+                            "unknown scenario {unknown}; known: {}",
+                            known.join(", ")
+                        ));
+                    }
+                    options.only = Some(ids);
+                }
+                "--skip-load" => options.load = false,
+                "--skip-memory" => options.memory = false,
+                "--skip-codegen" => options.codegen = false,
+                "-h" | "--help" => return Err(String::new()),
+                other => return Err(format!("unknown option {other}")),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// Everything the run measured, for the report.
+#[derive(Default)]
+pub struct Results {
+    pub load: Vec<(Scenario, Measurement)>,
+    pub memory: Vec<(Sdk, memory::MemoryResult)>,
+    pub codegen: Option<codegen::CodegenResult>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("endpoint") {
+        let which = args.get(2).map_or("", String::as_str);
+        return match endpoint::serve(which) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("endpoint: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let options = match Options::parse(&args[1..]) {
+        Ok(options) => options,
+        Err(message) => {
+            if !message.is_empty() {
+                eprintln!("{message}\n");
+            }
+            eprint!("{USAGE}");
+            return if message.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            };
+        }
+    };
+    prepare_environment();
+    match run(&options) {
+        Ok(results) => {
+            report::print(&options, &results);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("benchmark failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where the benchmark keeps what it builds: its own target directory.
+fn work_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// Sets the process environment while no other thread runs: one protoc for both generators,
+/// and the restate-server the repository's own tests installed, if there is one.
+fn prepare_environment() {
+    if std::env::var_os("PROTOC").is_none()
+        && let Ok(protoc) = protoc_bin_vendored::protoc_bin_path()
+    {
+        // SAFETY: single-threaded here; nothing reads the environment concurrently.
+        unsafe { std::env::set_var("PROTOC", protoc) };
+    }
+    if std::env::var_os("RESTATE_SERVER_BIN").is_none() {
+        let installed = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/restate")
+            .join(format!("restate-server-{RESTATE_SERVER_VERSION}"))
+            .join("node_modules/@restatedev");
+        let binary = std::fs::read_dir(&installed).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path().join("bin/restate-server"))
+                .find(|p| p.exists())
+        });
+        if let Some(binary) = binary {
+            // SAFETY: as above.
+            unsafe { std::env::set_var("RESTATE_SERVER_BIN", binary) };
+        }
+    }
+}
+
+fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
+    let mut results = Results::default();
+    if options.load || options.memory {
+        eprintln!("starting restate-server {RESTATE_SERVER_VERSION} and the two endpoints...");
+        let server = RestateServer::builder()
+            // Measure memory before Restate suspends the idle waiters.
+            .env("RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT", "30m")
+            // Room for every waiter of both endpoints at once (the default is 1000).
+            .env(
+                "RESTATE_WORKER__INVOKER__CONCURRENT_INVOCATIONS_LIMIT",
+                (2 * options.in_flight + 1000).to_string(),
+            )
+            .start()?;
+        // Started from the main thread, so they die with this process whatever happens.
+        let ours = EndpointProcess::start(Sdk::Ours)?;
+        let official = EndpointProcess::start(Sdk::Official)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            server.register(&ours.url).await?;
+            server.register(&official.url).await?;
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(options.concurrency * 2)
+                .timeout(Duration::from_secs(60))
+                .build()?;
+            if options.load {
+                results.load = run_load(options, &client, &server, &ours, &official).await?;
+            }
+            if options.memory {
+                for endpoint in [&ours, &official] {
+                    let waiter = match endpoint.sdk {
+                        Sdk::Ours => names::OURS_WAITER,
+                        Sdk::Official => names::OFFICIAL_WAITER,
+                    };
+                    eprintln!(
+                        "memory: {} invocations of {} in flight...",
+                        options.in_flight, waiter.0
+                    );
+                    let result = memory::measure(
+                        &client,
+                        server.ingress_url(),
+                        server.admin_url(),
+                        endpoint,
+                        waiter,
+                        options.in_flight,
+                        options.concurrency,
+                    )
+                    .await?;
+                    results.memory.push((endpoint.sdk, result));
+                }
+            }
+            Ok::<_, Box<dyn std::error::Error>>(())
+        })?;
+        runtime.shutdown_background();
+        drop((ours, official));
+        drop(server);
+    }
+    if options.codegen {
+        eprintln!(
+            "codegen: {}×{} proto, restate-codegen against tonic-build...",
+            codegen::SERVICES,
+            codegen::RPCS
+        );
+        results.codegen = Some(codegen::run(
+            &work_dir().join("codegen-bench"),
+            options.codegen_runs,
+            options.compile_runs,
+        )?);
+    }
+    Ok(results)
+}
+
+async fn run_load(
+    options: &Options,
+    client: &reqwest::Client,
+    server: &RestateServer,
+    ours: &EndpointProcess,
+    official: &EndpointProcess,
+) -> Result<Vec<(Scenario, Measurement)>, Box<dyn std::error::Error>> {
+    let scenarios: Vec<Scenario> = Scenario::all()
+        .into_iter()
+        .filter(|s| {
+            options
+                .only
+                .as_ref()
+                .is_none_or(|only| only.contains(&s.id()))
+        })
+        .collect();
+    let pid = |scenario: &Scenario| match scenario.sdk {
+        Sdk::Ours => ours.pid,
+        Sdk::Official => official.pid,
+    };
+    let ingress = server.ingress_url();
+    for scenario in &scenarios {
+        if options.warmup > 0 {
+            eprintln!(
+                "warm-up: {} {} {}",
+                scenario.handler_label(),
+                scenario.sdk_label(),
+                scenario.codec_label()
+            );
+            let warm = load::run(
+                client,
+                ingress,
+                scenario,
+                pid(scenario),
+                options.warmup,
+                options.concurrency,
+            )
+            .await?;
+            if let Some(error) = warm.first_error {
+                return Err(format!(
+                    "{} {} {} fails: {error}",
+                    scenario.handler_label(),
+                    scenario.sdk_label(),
+                    scenario.codec_label()
+                )
+                .into());
+            }
+        }
+    }
+    let mut measured: Vec<Measurement> = vec![Measurement::default(); scenarios.len()];
+    for round in 0..options.rounds {
+        // The rounds add up to exactly `invocations`.
+        let count = options.invocations * (round + 1) / options.rounds
+            - options.invocations * round / options.rounds;
+        // Each round starts at another scenario, so none always runs first or last.
+        for offset in 0..scenarios.len() {
+            let index = (offset + round) % scenarios.len();
+            let scenario = &scenarios[index];
+            let result = load::run(
+                client,
+                ingress,
+                scenario,
+                pid(scenario),
+                count,
+                options.concurrency,
+            )
+            .await?;
+            eprintln!(
+                "round {}/{}: {:<16} {:<17} {:<13} {:>8.0} inv/s  p50 {:>6.1} ms  p99 {:>6.1} ms  CPU {:>6.1} µs/inv{}",
+                round + 1,
+                options.rounds,
+                scenario.handler_label(),
+                scenario.sdk_label(),
+                scenario.codec_label(),
+                result.throughput(),
+                result.latency_quantile(0.5).as_secs_f64() * 1e3,
+                result.latency_quantile(0.99).as_secs_f64() * 1e3,
+                result.cpu_micros_per_invocation(),
+                if result.errors > 0 {
+                    format!("  ({} errors)", result.errors)
+                } else {
+                    String::new()
+                },
+            );
+            measured[index].merge(result);
+        }
+    }
+    Ok(scenarios.into_iter().zip(measured).collect())
+}

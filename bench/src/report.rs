@@ -1,0 +1,287 @@
+//! The printed report: machine facts, one table per comparison, and the targets.
+
+use std::time::Duration;
+
+use crate::codegen::median;
+use crate::endpoint::Sdk;
+use crate::load::{Codec, Handler, Measurement, Scenario};
+use crate::{Options, Results, procfs};
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+/// One target: a ratio ours / theirs and the bound it must keep.
+struct Target {
+    what: String,
+    ratio: f64,
+    bound: f64,
+    /// `true`: ratio ≤ bound; `false`: ratio ≥ bound.
+    at_most: bool,
+}
+
+impl Target {
+    fn verdict(&self) -> String {
+        if !self.ratio.is_finite() {
+            return "not measured".to_owned();
+        }
+        let met = if self.at_most {
+            self.ratio <= self.bound
+        } else {
+            self.ratio >= self.bound
+        };
+        if met {
+            "met".to_owned()
+        } else {
+            let miss = if self.at_most {
+                (self.ratio / self.bound - 1.0) * 100.0
+            } else {
+                (1.0 - self.ratio / self.bound) * 100.0
+            };
+            format!("MISSED by {miss:.0}%")
+        }
+    }
+}
+
+pub fn print(options: &Options, results: &Results) {
+    let (cpus, model) = procfs::machine();
+    let memory = procfs::mem_total_kib().map_or(String::new(), |kib| {
+        format!(", {:.1} GiB memory", kib as f64 / 1024.0 / 1024.0)
+    });
+    println!();
+    println!("==================================================================================");
+    println!("restate-proto-rust benchmark");
+    println!("machine: {cpus} CPUs (nproc), {model}{memory}");
+    println!(
+        "restate-server {}, one node; endpoints and load generator on the same machine",
+        restate_runtime::testing::RESTATE_SERVER_VERSION
+    );
+    println!("==================================================================================");
+
+    let mut targets = Vec::new();
+    if !results.load.is_empty() {
+        print_load(options, &results.load, &mut targets);
+    }
+    if !results.memory.is_empty() {
+        print_memory(options, &results.memory);
+    }
+    if let Some(codegen) = &results.codegen {
+        print_codegen(codegen, &mut targets);
+    }
+    if !targets.is_empty() {
+        println!();
+        println!("Targets (ratio = ours / theirs)");
+        println!("{:<58} {:>7} {:>8}  verdict", "target", "ratio", "bound");
+        for target in &targets {
+            println!(
+                "{:<58} {:>7.2} {:>8}  {}",
+                target.what,
+                target.ratio,
+                format!(
+                    "{} {:.1}",
+                    if target.at_most { "≤" } else { "≥" },
+                    target.bound
+                ),
+                target.verdict()
+            );
+        }
+    }
+}
+
+fn print_load(options: &Options, load: &[(Scenario, Measurement)], targets: &mut Vec<Target>) {
+    println!();
+    println!(
+        "Load: {} invocations per service in {} interleaved rounds, concurrency {} ({} warm-up each);",
+        options.invocations, options.rounds, options.concurrency, options.warmup
+    );
+    println!(
+        "HTTP/1.1 to the ingress from the runner process; CPU = endpoint process utime+stime (sys % = stime share)."
+    );
+    println!(
+        "{:<16} {:<17} {:<13} {:>9} {:>8} {:>8} {:>11} {:>6} {:>7} {:>7} {:>6}",
+        "handler",
+        "implementation",
+        "codec",
+        "inv/s",
+        "p50 ms",
+        "p99 ms",
+        "CPU µs/inv",
+        "sys %",
+        "thr ×",
+        "CPU ×",
+        "errors"
+    );
+    for handler in [Handler::Greeter, Handler::CounterAdd] {
+        let official = load
+            .iter()
+            .find(|(s, _)| s.handler == handler && s.sdk == Sdk::Official)
+            .map(|(_, m)| m);
+        for (scenario, measured) in load.iter().filter(|(s, _)| s.handler == handler) {
+            let (thr_ratio, cpu_ratio) = official.map_or((f64::NAN, f64::NAN), |o| {
+                (
+                    measured.throughput() / o.throughput(),
+                    measured.cpu_micros_per_invocation() / o.cpu_micros_per_invocation(),
+                )
+            });
+            println!(
+                "{:<16} {:<17} {:<13} {:>9.0} {:>8.2} {:>8.2} {:>11.1} {:>6.0} {:>7.2} {:>7.2} {:>6}",
+                scenario.handler_label(),
+                scenario.sdk_label(),
+                scenario.codec_label(),
+                measured.throughput(),
+                ms(measured.latency_quantile(0.5)),
+                ms(measured.latency_quantile(0.99)),
+                measured.cpu_micros_per_invocation(),
+                measured.system_percent(),
+                thr_ratio,
+                cpu_ratio,
+                measured.errors,
+            );
+            if scenario.sdk == Sdk::Ours {
+                let (codec, bound) = match scenario.codec {
+                    Codec::Protobuf => ("Protobuf", 0.7),
+                    Codec::Json => ("ProtoJSON", 1.0),
+                };
+                let name = match handler {
+                    Handler::Greeter => "greeter",
+                    Handler::CounterAdd => "counter Add",
+                };
+                targets.push(Target {
+                    what: format!("endpoint CPU/invocation, {name}, {codec}"),
+                    ratio: cpu_ratio,
+                    bound,
+                    at_most: true,
+                });
+                targets.push(Target {
+                    what: format!("throughput, {name}, {codec}"),
+                    ratio: thr_ratio,
+                    bound: 1.0,
+                    at_most: false,
+                });
+            }
+        }
+    }
+    for (scenario, measured) in load {
+        if let Some(error) = &measured.first_error {
+            println!(
+                "  first error of {} {} {}: {error}",
+                scenario.handler_label(),
+                scenario.sdk_label(),
+                scenario.codec_label()
+            );
+        }
+    }
+}
+
+fn print_memory(options: &Options, memory: &[(Sdk, crate::memory::MemoryResult)]) {
+    println!();
+    println!(
+        "Memory: endpoint resident set (VmRSS) with {} waiter invocations in flight, each parked on an awakeable",
+        options.in_flight
+    );
+    println!(
+        "{:<17} {:>10} {:>14} {:>12} {:>16} {:>9} {:>8}",
+        "implementation",
+        "idle MiB",
+        "in flight MiB",
+        "KiB / inv",
+        "Restate: running",
+        "fill s",
+        "RSS ×"
+    );
+    let official = memory
+        .iter()
+        .find(|(sdk, _)| *sdk == Sdk::Official)
+        .map(|(_, m)| m);
+    for (sdk, result) in memory {
+        let ratio = official.map_or(f64::NAN, |o| {
+            result.rss_loaded_kib as f64 / o.rss_loaded_kib as f64
+        });
+        println!(
+            "{:<17} {:>10.1} {:>14.1} {:>12.1} {:>16} {:>9.1} {:>8.2}",
+            match sdk {
+                Sdk::Ours => "ours",
+                Sdk::Official => "restate-sdk 0.13",
+            },
+            mib(result.rss_idle_kib),
+            mib(result.rss_loaded_kib),
+            result.kib_per_invocation(),
+            result
+                .running_per_restate
+                .map_or("?".to_owned(), |n| n.to_string()),
+            result.fill_time.as_secs_f64(),
+            ratio,
+        );
+    }
+    if let (Some((_, ours)), Some(official)) =
+        (memory.iter().find(|(sdk, _)| *sdk == Sdk::Ours), official)
+    {
+        println!(
+            "  per in-flight invocation (RSS growth): ours / official = {:.2}",
+            ours.kib_per_invocation() / official.kib_per_invocation()
+        );
+    }
+}
+
+fn print_codegen(codegen: &crate::codegen::CodegenResult, targets: &mut Vec<Target>) {
+    let (ours_gen, tonic_gen) = (
+        median(&codegen.ours_generate),
+        median(&codegen.tonic_generate),
+    );
+    let (ours_build, tonic_build) = (
+        median(&codegen.ours_compile),
+        median(&codegen.tonic_compile),
+    );
+    println!();
+    println!(
+        "Codegen: one proto, {} services × {} rpcs, {} messages; same protoc for both;",
+        crate::codegen::SERVICES,
+        crate::codegen::RPCS,
+        codegen.messages
+    );
+    println!(
+        "generation median of {} runs; compile = `cargo build` (dev profile) of a crate holding only the output, deps prebuilt, median of {}",
+        codegen.ours_generate.len(),
+        codegen.ours_compile.len()
+    );
+    println!(
+        "{:<28} {:>16} {:>16} {:>8}",
+        "", "restate-codegen", "tonic-build", "ratio"
+    );
+    println!(
+        "{:<28} {:>16.0} {:>16.0} {:>8.2}",
+        "generation wall time, ms",
+        ms(ours_gen),
+        ms(tonic_gen),
+        ours_gen.as_secs_f64() / tonic_gen.as_secs_f64()
+    );
+    if !codegen.ours_compile.is_empty() {
+        println!(
+            "{:<28} {:>16.1} {:>16.1} {:>8.2}",
+            "compile of the output, s",
+            ours_build.as_secs_f64(),
+            tonic_build.as_secs_f64(),
+            ours_build.as_secs_f64() / tonic_build.as_secs_f64()
+        );
+    }
+    println!(
+        "{:<28} {:>16} {:>16} {:>8.2}",
+        "generated lines",
+        codegen.ours_lines,
+        codegen.tonic_lines,
+        codegen.ours_lines as f64 / codegen.tonic_lines as f64
+    );
+    println!(
+        "  (restate-codegen also emits proto3-JSON serde impls, JSON Schemas, traits, servers, in-context and ingress clients;\n   tonic-build emits gRPC clients and servers)"
+    );
+    targets.push(Target {
+        what: "codegen wall time vs tonic-build".to_owned(),
+        ratio: ours_gen.as_secs_f64() / tonic_gen.as_secs_f64(),
+        bound: 1.0,
+        at_most: true,
+    });
+}
