@@ -36,11 +36,11 @@
 //! Fields may also be `null` in proto3 JSON input (meaning "not set"); the schemas leave that
 //! out, as forms have no use for it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 
-use crate::model::docs::leading_comment;
+use crate::model::docs::CommentIndex;
 use serde_json::{Map, Value, json};
 
 /// The `$ref` of the described message itself.
@@ -52,10 +52,40 @@ const ROOT_REF: &str = "#";
 /// For a well-known type it is that type's special form, e.g. `{"type": "string"}` for
 /// `google.protobuf.StringValue`.
 pub fn json_schema(message: &MessageDescriptor) -> Value {
+    schema_of(message, &mut CommentIndex::default())
+}
+
+/// [`json_schema`] as compact JSON text.
+pub fn json_schema_string(message: &MessageDescriptor) -> String {
+    json_schema(message).to_string()
+}
+
+/// Schemas of many messages of one descriptor pool, with what they share computed once: the
+/// comment index of each file, and each message's schema text.
+#[derive(Debug, Default)]
+pub struct SchemaCache {
+    comments: CommentIndex,
+    schemas: HashMap<String, String>,
+}
+
+impl SchemaCache {
+    /// [`json_schema_string`], computed once per message.
+    pub fn json_schema_string(&mut self, message: &MessageDescriptor) -> String {
+        if let Some(schema) = self.schemas.get(message.full_name()) {
+            return schema.clone();
+        }
+        let schema = schema_of(message, &mut self.comments).to_string();
+        self.schemas
+            .insert(message.full_name().to_owned(), schema.clone());
+        schema
+    }
+}
+
+fn schema_of(message: &MessageDescriptor, comments: &mut CommentIndex) -> Value {
     if let Some(schema) = well_known(message.full_name()) {
         return schema;
     }
-    let mut definitions = Definitions::new(message);
+    let mut definitions = Definitions::new(message, comments);
     let mut schema = definitions.message(message);
     let defs = definitions.finish();
     if !defs.is_empty() {
@@ -64,13 +94,10 @@ pub fn json_schema(message: &MessageDescriptor) -> Value {
     Value::Object(schema)
 }
 
-/// [`json_schema`] as compact JSON text.
-pub fn json_schema_string(message: &MessageDescriptor) -> String {
-    json_schema(message).to_string()
-}
-
 /// The messages referenced while describing one root message, and their definitions.
-struct Definitions {
+struct Definitions<'a> {
+    /// Where the comments come from.
+    comments: &'a mut CommentIndex,
     /// The full name of the described message.
     root: String,
     /// Every message referenced so far, besides the root.
@@ -81,9 +108,10 @@ struct Definitions {
     defs: Map<String, Value>,
 }
 
-impl Definitions {
-    fn new(root: &MessageDescriptor) -> Self {
+impl<'a> Definitions<'a> {
+    fn new(root: &MessageDescriptor, comments: &'a mut CommentIndex) -> Self {
         Definitions {
+            comments,
             root: root.full_name().to_owned(),
             referenced: HashSet::new(),
             pending: Vec::new(),
@@ -106,7 +134,10 @@ impl Definitions {
         let mut schema = Map::new();
         schema.insert("type".to_owned(), json!("object"));
         schema.insert("title".to_owned(), json!(message.name()));
-        if let Some(docs) = leading_comment(&message.parent_file(), message.path()) {
+        if let Some(docs) = self
+            .comments
+            .leading(&message.parent_file(), message.path())
+        {
             schema.insert("description".to_owned(), json!(docs));
         }
         let properties = message
@@ -127,7 +158,7 @@ impl Definitions {
             self.kind(&field.kind())
         };
         let docs = [
-            leading_comment(&field.parent_file(), field.path()),
+            self.comments.leading(&field.parent_file(), field.path()),
             oneof_note(field),
         ];
         let docs: Vec<String> = docs.into_iter().flatten().collect();

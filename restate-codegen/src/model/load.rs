@@ -8,7 +8,8 @@ use super::config::ConfigExtensions;
 use super::handlers::{self, Rpc, Violation};
 use super::options::{Annotations, HandlerAnnotation};
 use super::{Diagnostic, Error, Method, Service, ServiceType, docs, validate};
-use crate::{naming, schema};
+use crate::naming;
+use crate::schema::SchemaCache;
 
 /// The full name of the message that stands for "no input" or "no output".
 const EMPTY: &str = "google.protobuf.Empty";
@@ -28,6 +29,7 @@ pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Ve
     let pool = DescriptorPool::decode(bytes)?;
     let annotations = Annotations::new(&pool);
     let configs = ConfigExtensions::new(&pool);
+    let mut schemas = SchemaCache::default();
     let mut services = Vec::new();
     let mut diagnostics = Vec::new();
     let mut seen = HashSet::new();
@@ -40,7 +42,8 @@ pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Ve
             .get_file_by_name(name)
             .ok_or_else(|| Error::MissingFile(name.to_owned()))?;
         for descriptor in file.services() {
-            let (service, problems) = read_service(&annotations, &configs, &file, &descriptor);
+            let (service, problems) =
+                read_service(&annotations, &configs, &mut schemas, &file, &descriptor);
             services.push(service);
             diagnostics.extend(problems);
         }
@@ -57,6 +60,7 @@ pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Ve
 fn read_service(
     annotations: &Annotations,
     configs: &ConfigExtensions,
+    schemas: &mut SchemaCache,
     file: &FileDescriptor,
     descriptor: &ServiceDescriptor,
 ) -> (Service, Vec<Diagnostic>) {
@@ -84,7 +88,7 @@ fn read_service(
                 None
             });
         annotated.push(annotation);
-        methods.push(read_method(file, &method));
+        methods.push(read_method(file, &method, schemas));
     }
 
     resolve_handler_types(ty, &mut methods, &annotated, &mut violations);
@@ -131,7 +135,11 @@ fn read_service(
 }
 
 /// Reads one rpc; its handler type is resolved later, with its siblings.
-fn read_method(file: &FileDescriptor, method: &MethodDescriptor) -> Method {
+fn read_method(
+    file: &FileDescriptor,
+    method: &MethodDescriptor,
+    schemas: &mut SchemaCache,
+) -> Method {
     let input_type = method.input().full_name().to_owned();
     let output_type = method.output().full_name().to_owned();
     Method {
@@ -144,8 +152,8 @@ fn read_method(file: &FileDescriptor, method: &MethodDescriptor) -> Method {
         handler_type: None,
         docs: docs::leading_comment(file, method.path()),
         config: Default::default(),
-        input_schema: schema::json_schema_string(&method.input()),
-        output_schema: schema::json_schema_string(&method.output()),
+        input_schema: schemas.json_schema_string(&method.input()),
+        output_schema: schemas.json_schema_string(&method.output()),
     }
 }
 
