@@ -63,17 +63,16 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
 
 /// For workflows: the handle that attaches to the run handler's result or peeks at it.
 fn workflow_handle(view: &ServiceView<'_>) -> TokenStream {
-    let Some(run) = view.workflow_run() else {
+    let Some(WorkflowHandleParts {
+        doc,
+        output,
+        service_name,
+        format,
+        decode,
+    }) = WorkflowHandleParts::new(view)
+    else {
         return TokenStream::new();
     };
-    let format = &view.format;
-    let service_name = view.name();
-    let output = run.output_type();
-    let decode = decoder(run);
-    let doc = format!(
-        " The workflow instance: attach to the result of `{}`, or peek at it.",
-        run.name()
-    );
     quote! {
         #[doc = #doc]
         pub fn handle(&self) -> ::restate_runtime::WorkflowHandle<#output> {
@@ -85,6 +84,31 @@ fn workflow_handle(view: &ServiceView<'_>) -> TokenStream {
                 #decode
             )
         }
+    }
+}
+
+/// What the `handle()` accessor of a workflow's clients is made of; `None` for other services.
+pub(super) struct WorkflowHandleParts {
+    pub(super) doc: String,
+    pub(super) output: TokenStream,
+    pub(super) service_name: String,
+    pub(super) format: proc_macro2::Ident,
+    pub(super) decode: TokenStream,
+}
+
+impl WorkflowHandleParts {
+    pub(super) fn new(view: &ServiceView<'_>) -> Option<Self> {
+        let run = view.workflow_run()?;
+        Some(Self {
+            doc: format!(
+                " The workflow instance: attach to the result of `{}`, or peek at it.",
+                run.name()
+            ),
+            output: run.output_type(),
+            service_name: view.name().to_owned(),
+            format: view.format.clone(),
+            decode: decoder(run),
+        })
     }
 }
 

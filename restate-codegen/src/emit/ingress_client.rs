@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::client::{RequestParts, decoder};
+use super::client::{RequestParts, WorkflowHandleParts};
 use super::view::{MethodView, ServiceView};
 
 /// The ingress client struct and its methods; nothing for a service without rpcs.
@@ -78,17 +78,16 @@ fn request(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
 
 /// For workflows: the handle that attaches to the run handler's result or peeks at it.
 fn workflow_handle(view: &ServiceView<'_>) -> TokenStream {
-    let Some(run) = view.workflow_run() else {
+    let Some(WorkflowHandleParts {
+        doc,
+        output,
+        service_name,
+        format,
+        decode,
+    }) = WorkflowHandleParts::new(view)
+    else {
         return TokenStream::new();
     };
-    let format = &view.format;
-    let service_name = view.name();
-    let output = run.output_type();
-    let decode = decoder(run);
-    let doc = format!(
-        " The workflow instance: attach to the result of `{}`, or peek at it.",
-        run.name()
-    );
     quote! {
         #[doc = #doc]
         pub fn handle(&self) -> ::restate_runtime::ingress::IngressWorkflowHandle<#output> {
