@@ -13,7 +13,7 @@ use crate::codec::{self, Format, Payload};
 use crate::durable::DurableFuture;
 use crate::error::{HandlerError, TerminalError};
 use crate::retry::RunRetryPolicy;
-use crate::vm_driver::{self, Driver};
+use crate::vm_driver::{self, Driver, Run};
 
 /// Facts about the running invocation that never change during it.
 pub(crate) struct InvocationInfo {
@@ -121,6 +121,10 @@ impl Context {
     /// (or a panic) is retried with Restate's retry policy until it succeeds. See
     /// [`Context::run_with_retry`] to bound the retries.
     ///
+    /// `action`'s future runs on the invocation's own task, next to the handler: several `run`s
+    /// awaited together (say with [`crate::join_all`]) make progress concurrently, not in
+    /// parallel. Move blocking or CPU-heavy work to `tokio::task::spawn_blocking` inside it.
+    ///
     /// ```no_run
     /// # async fn example(ctx: restate_runtime::Context) -> Result<(), restate_runtime::HandlerError> {
     /// let greeting: String = ctx
@@ -166,7 +170,14 @@ impl Context {
                     let value = action().await?;
                     codec::encode(Format::Json, &value).map_err(HandlerError::from)
                 }));
-                Driver::register_run(state, run.handle, closure, policy);
+                Driver::register_run(
+                    state,
+                    Run {
+                        handle: run.handle,
+                        closure,
+                        retry_policy: policy,
+                    },
+                );
             }
             Ok(run.handle)
         });

@@ -2,25 +2,19 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
-use futures::FutureExt;
 use http::{Method, Request, Response, StatusCode, header};
 use http_body::{Body, Frame};
-use restate_sdk_shared_core::{
-    CoreVM, Error as VmError, IdentityVerifier, KeyError, NonEmptyValue, PayloadOptions, VM,
-    VMOptions,
-};
-use tokio::sync::mpsc;
+use restate_sdk_shared_core::{CoreVM, IdentityVerifier, KeyError, VM, VMOptions};
 
-use crate::context::{Context, InvocationInfo};
+use crate::attempt::Attempt;
 use crate::discovery::{self, Manifest, ProtocolMode};
-use crate::service::{HandlerDefinition, Invocation, Service};
-use crate::vm_driver::{self, Driver};
+use crate::service::Service;
+use crate::vm_driver::Driver;
 
 /// A set of bound services, ready to be served over HTTP (see [`Endpoint::serve`]).
 ///
@@ -191,15 +185,8 @@ impl Endpoint {
             }
         };
         let head = vm.get_response_head();
-        let (sender, receiver) = mpsc::unbounded_channel();
-        let driver = Driver::new(vm, sender);
-        tokio::spawn(Arc::clone(&driver).pump_input(body));
-        let handler = tokio::spawn(run_invocation(
-            Arc::clone(&driver),
-            Arc::clone(bound),
-            definition,
-        ));
-        driver.track(handler.abort_handle());
+        let driver = Driver::new(vm);
+        let attempt = Attempt::new(driver, body, Arc::clone(bound), definition);
 
         let mut response = Response::builder()
             .status(StatusCode::from_u16(head.status_code).unwrap_or(StatusCode::OK));
@@ -207,93 +194,8 @@ impl Endpoint {
             response = response.header(h.key.as_ref(), h.value.as_ref());
         }
         response
-            .body(ResponseBody::stream(receiver))
+            .body(ResponseBody(BodyInner::Attempt(Box::new(attempt))))
             .expect("a valid response")
-    }
-}
-
-/// Runs one invocation from the start message to the end of the response.
-async fn run_invocation(
-    driver: Arc<Driver>,
-    service: Arc<dyn Service>,
-    handler: &'static HandlerDefinition,
-) {
-    if driver.ready_to_execute().await.is_err() {
-        return;
-    }
-    let input = {
-        let mut state = driver.lock();
-        match state.vm.sys_input() {
-            Ok(input) => input,
-            Err(error) => {
-                driver.trap(&mut state, error);
-                return;
-            }
-        }
-    };
-    let invocation_id = input.invocation_id.clone();
-    let info = InvocationInfo {
-        id: input.invocation_id,
-        headers: input
-            .headers
-            .into_iter()
-            .map(|h| (h.key.into_owned(), h.value.into_owned()))
-            .collect(),
-        key: input.key,
-        random_seed: input.random_seed,
-        rng: std::sync::OnceLock::new(),
-    };
-    let invocation = Invocation {
-        handler: handler.name,
-        context: Context::new(Arc::clone(&driver), info),
-        input: input.input,
-    };
-    let service_name = service.definition().name;
-    tracing::debug!(service = service_name, handler = handler.name, %invocation_id, "invocation started");
-
-    let handler_future = AssertUnwindSafe(service.invoke(invocation)).catch_unwind();
-    let outcome = tokio::select! {
-        outcome = handler_future => outcome,
-        () = driver.wait_trapped() => return,
-    };
-
-    let mut state = driver.lock();
-    if state.is_trapped() {
-        return;
-    }
-    let result = match outcome {
-        Ok(Ok(output)) => state
-            .vm
-            .sys_write_output(NonEmptyValue::Success(output), PayloadOptions::default())
-            .and_then(|()| state.vm.sys_end()),
-        Ok(Err(error)) => match error.into_terminal() {
-            Ok(terminal) => {
-                tracing::debug!(%invocation_id, %terminal, "invocation failed terminally");
-                state
-                    .vm
-                    .sys_write_output(
-                        NonEmptyValue::Failure(terminal.into()),
-                        PayloadOptions::default(),
-                    )
-                    .and_then(|()| state.vm.sys_end())
-            }
-            Err(error) => {
-                tracing::warn!(%invocation_id, %error, "invocation failed, Restate retries it");
-                Err(VmError::new(500u16, error.to_string()))
-            }
-        },
-        Err(panic) => {
-            let message = vm_driver::panic_message(&*panic);
-            tracing::error!(%invocation_id, %message, "handler panicked, Restate retries it");
-            Err(VmError::new(500u16, format!("handler panicked: {message}")))
-        }
-    };
-    match result {
-        Ok(()) => {
-            state.flush();
-            state.finish();
-        }
-        Err(error) => driver.trap(&mut state, error),
     }
 }
 
@@ -305,21 +207,18 @@ fn plain(status: StatusCode, message: &str) -> Response<ResponseBody> {
         .expect("a valid response")
 }
 
-/// The body of an endpoint response: a fixed payload, or the VM's output as it is produced.
+/// The body of an endpoint response: a fixed payload, or an invocation's output as it is
+/// produced (polling it runs the invocation).
 pub struct ResponseBody(BodyInner);
 
 enum BodyInner {
     Full(Option<Bytes>),
-    Stream(mpsc::UnboundedReceiver<Bytes>),
+    Attempt(Box<Attempt>),
 }
 
 impl ResponseBody {
     fn full(bytes: impl Into<Bytes>) -> Self {
         Self(BodyInner::Full(Some(bytes.into())))
-    }
-
-    fn stream(receiver: mpsc::UnboundedReceiver<Bytes>) -> Self {
-        Self(BodyInner::Stream(receiver))
     }
 }
 
@@ -333,8 +232,8 @@ impl Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match &mut self.get_mut().0 {
             BodyInner::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            BodyInner::Stream(receiver) => receiver
-                .poll_recv(cx)
+            BodyInner::Attempt(attempt) => attempt
+                .poll_output(cx)
                 .map(|chunk| chunk.map(|b| Ok(Frame::data(b)))),
         }
     }

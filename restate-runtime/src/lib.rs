@@ -30,6 +30,7 @@
 //! }
 //! ```
 
+mod attempt;
 mod awakeable;
 pub mod client;
 pub mod codec;

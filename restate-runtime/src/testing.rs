@@ -157,10 +157,25 @@ impl RestateServer {
     /// Registers the endpoint at `endpoint_url` (e.g. `http://127.0.0.1:9080`), replacing any
     /// earlier registration of the same services.
     pub async fn register(&self, endpoint_url: &str) -> Result<(), TestError> {
+        self.register_deployment(endpoint_url, false).await
+    }
+
+    /// As [`RestateServer::register`], but Restate talks to the endpoint over HTTP/1.1: one
+    /// request and response per invocation attempt, so the invocation suspends whenever it
+    /// waits for Restate.
+    pub async fn register_http1(&self, endpoint_url: &str) -> Result<(), TestError> {
+        self.register_deployment(endpoint_url, true).await
+    }
+
+    async fn register_deployment(&self, endpoint_url: &str, http1: bool) -> Result<(), TestError> {
         let client = reqwest::Client::new();
         let response = client
             .post(format!("{}/deployments", self.admin_url))
-            .json(&serde_json::json!({ "uri": endpoint_url, "force": true }))
+            .json(&serde_json::json!({
+                "uri": endpoint_url,
+                "force": true,
+                "use_http_11": http1,
+            }))
             .send()
             .await
             .map_err(|e| TestError::Register(e.to_string()))?;
@@ -283,6 +298,7 @@ struct Serving {
 pub struct TestEnvironmentBuilder {
     endpoint: Endpoint,
     server: RestateServerBuilder,
+    http1: bool,
 }
 
 impl TestEnvironmentBuilder {
@@ -293,9 +309,16 @@ impl TestEnvironmentBuilder {
         self
     }
 
+    /// Registers the endpoint to be called over HTTP/1.1 (see
+    /// [`RestateServer::register_http1`]) instead of HTTP/2.
+    pub fn http1(mut self) -> Self {
+        self.http1 = true;
+        self
+    }
+
     /// Starts the server, serves the endpoint on a free loopback port and registers it.
     pub fn start(self) -> Result<TestEnvironment, TestError> {
-        TestEnvironment::start_with(self.endpoint, self.server)
+        TestEnvironment::start_with(self)
     }
 }
 
@@ -310,10 +333,16 @@ impl TestEnvironment {
         TestEnvironmentBuilder {
             endpoint,
             server: RestateServer::builder(),
+            http1: false,
         }
     }
 
-    fn start_with(endpoint: Endpoint, server: RestateServerBuilder) -> Result<Self, TestError> {
+    fn start_with(builder: TestEnvironmentBuilder) -> Result<Self, TestError> {
+        let TestEnvironmentBuilder {
+            endpoint,
+            server,
+            http1,
+        } = builder;
         // A thread of its own: this may be called from within another runtime.
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -326,7 +355,7 @@ impl TestEnvironment {
             let endpoint_url = format!("http://{endpoint_addr}");
             let serving = serve(runtime.handle(), endpoint.clone(), listener);
             let server = server.start()?;
-            runtime.block_on(server.register(&endpoint_url))?;
+            runtime.block_on(server.register_deployment(&endpoint_url, http1))?;
             Ok(Self {
                 server,
                 runtime: Some(runtime),

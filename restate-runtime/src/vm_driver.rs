@@ -1,12 +1,11 @@
 //! The VM driver: owns one invocation's protocol state machine (`CoreVM` of
-//! `restate-sdk-shared-core`), feeds it request bytes, forwards its output to the response body
-//! and runs the progress loop for the durable futures of the layer above.
+//! `restate-sdk-shared-core`) and runs the progress loop for the durable futures of the layer
+//! above. [`crate::attempt`] feeds it request bytes and moves its output to the response body.
 //!
 //! Every VM call goes through [`Driver::lock`], so the VM is only ever touched by one task at a
-//! time. A VM error "traps" the invocation: the error is reported, the output is flushed, and
-//! every durable future stays pending forever while the endpoint drops the handler.
+//! time. A VM error "traps" the invocation: the error is reported, the response ends, and every
+//! durable future stays pending forever while the attempt drops the handler.
 
-use std::collections::HashMap;
 use std::future::poll_fn;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,14 +15,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use http_body::Body;
-use http_body_util::BodyExt;
 use restate_sdk_shared_core::{
     AwaitResponse, CoreVM, Error as VmError, NotificationHandle, RetryPolicy, RunExitResult,
     UnresolvedFuture, VM, Value,
 };
-use tokio::sync::{Notify, mpsc};
-use tokio::task::AbortHandle;
 
 use crate::error::HandlerError;
 
@@ -38,37 +33,50 @@ pub(crate) enum Progress {
 /// The outcome of a `run` closure, before it is proposed to the VM.
 pub(crate) type RunClosure = BoxFuture<'static, RunExitResult>;
 
+/// The closure of a `run`, with what the VM needs when it completes.
+pub(crate) struct Run {
+    pub(crate) handle: NotificationHandle,
+    pub(crate) closure: RunClosure,
+    pub(crate) retry_policy: RetryPolicy,
+}
+
 /// One invocation's VM and everything that must be changed together with it.
 pub(crate) struct Driver {
     state: Mutex<DriverState>,
-    trapped: Notify,
 }
 
 pub(crate) struct DriverState {
     pub(crate) vm: CoreVM,
-    output: Option<mpsc::UnboundedSender<Bytes>>,
-    /// Tasks to wake when input arrives or a run completes.
+    /// Wakers of futures waiting for input or a run completion. The attempt's own task is
+    /// among them, and so is any task a handler moved its context into.
     waiting: Vec<Waker>,
     /// Closures of `run`s that the VM has not asked for yet.
-    runs: HashMap<NotificationHandle, (RunClosure, RetryPolicy)>,
-    /// The handler's task and the tasks of running `run` closures, stopped when the invocation
-    /// ends or its connection is gone.
-    tasks: Vec<AbortHandle>,
+    runs: Vec<Run>,
+    /// Closures the VM asked to execute, not yet picked up by the attempt's task.
+    started: Vec<Run>,
+    /// Wakes the attempt's task (see [`crate::attempt`]) while it is idle.
+    attempt_waker: Option<Waker>,
+    /// Whether the attempt's task is being polled right now; it then looks at the VM's
+    /// output and at `started` before it goes idle, so nothing has to wake it.
+    attempt_busy: bool,
+    /// The response is complete: the VM's output is closed.
+    ended: bool,
     trapped: bool,
 }
 
 impl Driver {
-    pub(crate) fn new(vm: CoreVM, output: mpsc::UnboundedSender<Bytes>) -> Arc<Self> {
+    pub(crate) fn new(vm: CoreVM) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(DriverState {
                 vm,
-                output: Some(output),
                 waiting: Vec::new(),
-                runs: HashMap::new(),
-                tasks: Vec::new(),
+                runs: Vec::new(),
+                started: Vec::new(),
+                attempt_waker: None,
+                attempt_busy: true,
+                ended: false,
                 trapped: false,
             }),
-            trapped: Notify::new(),
         })
     }
 
@@ -80,15 +88,6 @@ impl Driver {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Resolves once the invocation has been trapped by a VM error.
-    pub(crate) async fn wait_trapped(&self) {
-        let notified = self.trapped.notified();
-        if self.lock().trapped {
-            return;
-        }
-        notified.await;
-    }
-
     /// Reports a VM error and traps the invocation.
     pub(crate) fn trap(&self, state: &mut DriverState, error: VmError) {
         if !error.is_suspended_error() {
@@ -96,66 +95,7 @@ impl Driver {
             state.vm.notify_error(error, None);
         }
         state.trapped = true;
-        state.flush();
         state.finish();
-        self.trapped.notify_one();
-    }
-
-    /// Tracks a task of this invocation, so it stops when the invocation does.
-    pub(crate) fn track(&self, task: AbortHandle) {
-        let mut state = self.lock();
-        if state.trapped {
-            task.abort();
-        } else {
-            state.tasks.push(task);
-        }
-    }
-
-    /// The connection is gone: nothing the invocation does can reach Restate any more, so its
-    /// handler and runs stop. Restate retries the invocation on a new attempt.
-    fn abandon(&self) {
-        let mut state = self.lock();
-        if !state.trapped {
-            state.trapped = true;
-            state.finish();
-            self.trapped.notify_one();
-        }
-    }
-
-    /// Pumps the request body into the VM until it ends.
-    pub(crate) async fn pump_input<B>(self: Arc<Self>, body: B)
-    where
-        B: Body<Data = Bytes> + Send + Unpin,
-        B::Error: std::fmt::Display,
-    {
-        let mut body = body;
-        loop {
-            let frame = body.frame().await;
-            let mut state = self.lock();
-            let more = match frame {
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        state.vm.notify_input(data);
-                    }
-                    true
-                }
-                Some(Err(error)) => {
-                    tracing::debug!(%error, "the connection broke; abandoning the attempt");
-                    drop(state);
-                    self.abandon();
-                    return;
-                }
-                None => {
-                    state.vm.notify_input_closed();
-                    false
-                }
-            };
-            state.flush();
-            state.wake_all();
-            if !more {
-                return;
-            }
-        }
     }
 
     /// Waits until the VM has read the start message and the replayed journal.
@@ -168,7 +108,7 @@ impl Driver {
             match state.vm.is_ready_to_execute() {
                 Ok(true) => Poll::Ready(Ok(())),
                 Ok(false) => {
-                    state.waiting.push(cx.waker().clone());
+                    state.wait(cx.waker());
                     Poll::Pending
                 }
                 Err(error) => {
@@ -181,13 +121,8 @@ impl Driver {
     }
 
     /// Registers the closure of a `run` so the progress loop can start it when the VM asks.
-    pub(crate) fn register_run(
-        state: &mut DriverState,
-        handle: NotificationHandle,
-        closure: RunClosure,
-        retry_policy: RetryPolicy,
-    ) {
-        state.runs.insert(handle, (closure, retry_policy));
+    pub(crate) fn register_run(state: &mut DriverState, run: Run) {
+        state.runs.push(run);
     }
 
     /// The progress loop: drives the VM on `tree` until `is_ready` holds, a cancellation
@@ -211,14 +146,12 @@ impl Driver {
                 Ok(AwaitResponse::AnyCompleted) => {}
                 Ok(AwaitResponse::ExecuteRun(run)) => self.start_run(state, run),
                 Ok(AwaitResponse::WaitingExternalProgress { .. }) => {
-                    state.flush();
-                    if !state.waiting.iter().any(|w| w.will_wake(cx.waker())) {
-                        state.waiting.push(cx.waker().clone());
-                    }
+                    state.output_ready();
+                    state.wait(cx.waker());
                     return Poll::Pending;
                 }
                 Ok(AwaitResponse::CancelSignalReceived) => {
-                    state.flush();
+                    state.output_ready();
                     return Poll::Ready(Progress::Cancelled);
                 }
                 Ok(AwaitResponse::EphemeralNotificationReady(id)) => {
@@ -255,31 +188,16 @@ impl Driver {
         }
     }
 
-    /// Starts the closure of a `run` the VM asked to execute, on its own task.
-    fn start_run(self: &Arc<Self>, state: &mut DriverState, handle: NotificationHandle) {
-        let Some((closure, retry_policy)) = state.runs.remove(&handle) else {
+    /// Hands the closure of a `run` the VM asked to execute to the attempt's task.
+    fn start_run(&self, state: &mut DriverState, handle: NotificationHandle) {
+        let Some(index) = state.runs.iter().position(|run| run.handle == handle) else {
             let error = VmError::internal("the state machine asked to execute an unknown run");
             self.trap(state, error);
             return;
         };
-        let driver = Arc::clone(self);
-        let task = tokio::spawn(async move {
-            let result = closure.await;
-            let mut state = driver.lock();
-            if state.trapped {
-                return;
-            }
-            if let Err(error) = state
-                .vm
-                .propose_run_completion(handle, result, retry_policy)
-            {
-                driver.trap(&mut state, error);
-                return;
-            }
-            state.flush();
-            state.wake_all();
-        });
-        state.tasks.push(task.abort_handle());
+        let run = state.runs.swap_remove(index);
+        state.started.push(run);
+        state.output_ready();
     }
 }
 
@@ -289,32 +207,71 @@ impl DriverState {
         self.trapped
     }
 
-    /// Moves whatever the VM has buffered to the response body.
-    pub(crate) fn flush(&mut self) {
-        let output = self.vm.take_output();
-        if output.is_empty() {
-            return;
-        }
-        if let Some(sender) = &self.output {
-            // The receiver is gone only when the connection is; the VM sees the input close.
-            let _ = sender.send(output);
+    /// Whether the response is complete.
+    pub(crate) fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The VM may have output, or a run to start: makes sure the attempt's task looks.
+    pub(crate) fn output_ready(&mut self) {
+        if !self.attempt_busy {
+            if let Some(waker) = self.attempt_waker.take() {
+                waker.wake();
+            }
         }
     }
 
-    /// Ends the invocation on this side: the response body closes, closures never started are
-    /// dropped, and the handler and run tasks stop.
+    /// Ends the invocation on this side: the response body closes and closures never started
+    /// are dropped.
     pub(crate) fn finish(&mut self) {
-        self.output = None;
+        self.ended = true;
         self.runs.clear();
+        self.started.clear();
         self.waiting.clear();
-        for task in self.tasks.drain(..) {
-            task.abort();
+        self.output_ready();
+    }
+
+    /// Wakes `waker` on the next input or run completion.
+    fn wait(&mut self, waker: &Waker) {
+        if !self.waiting.iter().any(|w| w.will_wake(waker)) {
+            self.waiting.push(waker.clone());
         }
     }
 
-    fn wake_all(&mut self) {
+    /// Input arrived or a run completed: wakes every waiting task but the attempt's own,
+    /// which is polling already (`current`).
+    pub(crate) fn wake_waiting(&mut self, current: &Waker) {
         for waker in self.waiting.drain(..) {
-            waker.wake();
+            if !waker.will_wake(current) {
+                waker.wake();
+            }
+        }
+    }
+
+    /// The attempt's task is being polled.
+    pub(crate) fn attempt_polling(&mut self) {
+        self.attempt_busy = true;
+    }
+
+    /// The attempt's task goes idle: `waker` wakes it for output, runs or the end.
+    pub(crate) fn attempt_idle(&mut self, waker: &Waker) {
+        self.attempt_busy = false;
+        match &self.attempt_waker {
+            Some(current) if current.will_wake(waker) => {}
+            _ => self.attempt_waker = Some(waker.clone()),
+        }
+    }
+
+    /// Takes the closures the VM asked to execute.
+    pub(crate) fn take_started_runs(&mut self, into: &mut Vec<Run>) {
+        into.append(&mut self.started);
+    }
+
+    /// Marks the invocation trapped when its attempt is gone (the connection closed).
+    pub(crate) fn abandon(&mut self) {
+        if !self.ended {
+            self.trapped = true;
+            self.finish();
         }
     }
 }

@@ -156,6 +156,27 @@ impl Misc for MiscService {
         Ok(InternalClient::new(&ctx).whisper(request).await?)
     }
 
+    async fn work_elsewhere(
+        &self,
+        ctx: Context,
+        request: GreetRequest,
+    ) -> Result<GreetResponse, HandlerError> {
+        let task = tokio::spawn(async move {
+            let name: String = ctx
+                .run("shout", || async move { Ok(request.name.to_uppercase()) })
+                .await?;
+            ctx.sleep(Duration::from_millis(10)).await?;
+            let response = GreeterClient::new(&ctx)
+                .say_hello(HelloRequest { name })
+                .await?;
+            Ok::<_, HandlerError>(response.message)
+        });
+        let greeting = task
+            .await
+            .map_err(|error| HandlerError::retryable(error.to_string()))??;
+        Ok(GreetResponse { greeting })
+    }
+
     async fn fail_terminally(
         &self,
         _ctx: Context,

@@ -97,6 +97,14 @@ impl RawResponse {
     }
 }
 
+/// An HTTP client whose requests fail after a minute instead of hanging a test.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("an HTTP client")
+}
+
 /// Talks to one restate-server over plain HTTP: ingress calls and sends, attach, and the admin
 /// API.
 #[derive(Clone)]

@@ -1272,3 +1272,91 @@ pub mod workflow_api {
         assert_eq!(output, "Till");
     }
 }
+
+/// One `#[tokio::test]` per scenario that holds under any server configuration (the core of
+/// the suite), each calling its scenario with `$ingress()`, a function returning the
+/// [`RawIngress`] of the server under test.
+#[macro_export]
+macro_rules! core_scenario_tests {
+    ($ingress:ident) => {
+        $crate::scenario_tests! { $ingress;
+        cancel_from_admin_api_call: $crate::scenarios::cancellation::cancel, $crate::scenarios::cancellation::From::AdminApi, "CALL";
+        cancel_from_admin_api_sleep: $crate::scenarios::cancellation::cancel, $crate::scenarios::cancellation::From::AdminApi, "SLEEP";
+        cancel_from_admin_api_awakeable: $crate::scenarios::cancellation::cancel, $crate::scenarios::cancellation::From::AdminApi, "AWAKEABLE";
+        cancel_from_context_call: $crate::scenarios::cancellation::cancel, $crate::scenarios::cancellation::From::Context, "CALL";
+        cancel_from_context_sleep: $crate::scenarios::cancellation::cancel, $crate::scenarios::cancellation::From::Context, "SLEEP";
+        cancel_from_context_awakeable: $crate::scenarios::cancellation::cancel, $crate::scenarios::cancellation::From::Context, "AWAKEABLE";
+
+        combinators_awakeable_or_timeout_using_await_any:
+            $crate::scenarios::combinators::awakeable_or_timeout_using_await_any;
+        combinators_awakeable_or_timeout_using_awakeable_timeout_command:
+            $crate::scenarios::combinators::awakeable_or_timeout_using_awakeable_timeout_command;
+        combinators_first_successful_completed_awakeable:
+            $crate::scenarios::combinators::first_successful_completed_awakeable;
+        combinators_signal_first_successful_or_all_failed:
+            $crate::scenarios::combinators::signal_first_successful_or_all_failed;
+        combinators_signal_all_successful_or_first_failed:
+            $crate::scenarios::combinators::signal_all_successful_or_first_failed;
+        combinators_signal_all_completed: $crate::scenarios::combinators::signal_all_completed;
+        combinators_signal_first_completed: $crate::scenarios::combinators::signal_first_completed;
+        combinators_mixed_run_wins_race_against_signal:
+            $crate::scenarios::combinators::mixed_run_wins_race_against_signal;
+        combinators_mixed_signal_wins_after_run_fails:
+            $crate::scenarios::combinators::mixed_signal_wins_after_run_fails;
+        combinators_mixed_all_succeeded_run_and_signal:
+            $crate::scenarios::combinators::mixed_all_succeeded_run_and_signal;
+        combinators_mixed_all_completed_run_signal_and_failed_run:
+            $crate::scenarios::combinators::mixed_all_completed_run_signal_and_failed_run;
+
+        run_retry_with_success: $crate::scenarios::run_retry::with_success;
+        run_retry_executed_only_once: $crate::scenarios::run_retry::executed_only_once;
+        run_retry_with_exhausted_attempts: $crate::scenarios::run_retry::with_exhausted_attempts;
+
+        service_to_service_regular_call: $crate::scenarios::service_to_service::regular_call;
+        service_to_service_one_way_call: $crate::scenarios::service_to_service::one_way_call;
+        service_to_service_one_way_call_with_idempotency_key:
+            $crate::scenarios::service_to_service::one_way_call_with_idempotency_key;
+        service_to_service_call_with_idempotency_key: $crate::scenarios::service_to_service::call_with_idempotency_key;
+        service_to_service_one_way_call_with_delay: $crate::scenarios::service_to_service::one_way_call_with_delay;
+
+        signals_resolve: $crate::scenarios::signals::resolve;
+        signals_reject: $crate::scenarios::signals::reject;
+
+        sleep: $crate::scenarios::sleep::sleep;
+        sleep_many_sleeps: $crate::scenarios::sleep::many_sleeps;
+
+        state_add: $crate::scenarios::state::add;
+        state_proxy_one_way_add: $crate::scenarios::state::proxy_one_way_add;
+        state_list_state_and_clear_all: $crate::scenarios::state::list_state_and_clear_all;
+
+        user_errors_invoke_terminally_failing_call: $crate::scenarios::user_errors::invoke_terminally_failing_call;
+        user_errors_fail_several_times: $crate::scenarios::user_errors::fail_several_times;
+        user_errors_internal_call_failure_propagation: $crate::scenarios::user_errors::internal_call_failure_propagation;
+        user_errors_side_effect_with_terminal_error: $crate::scenarios::user_errors::side_effect_with_terminal_error;
+        user_errors_invoke_terminally_failing_call_with_metadata:
+            $crate::scenarios::user_errors::invoke_terminally_failing_call_with_metadata;
+        user_errors_fail_several_times_with_metadata: $crate::scenarios::user_errors::fail_several_times_with_metadata;
+        user_errors_internal_call_failure_propagation_with_metadata:
+            $crate::scenarios::user_errors::internal_call_failure_propagation_with_metadata;
+        user_errors_side_effect_with_terminal_error_with_metadata:
+            $crate::scenarios::user_errors::side_effect_with_terminal_error_with_metadata;
+        user_errors_set_state_then_fail_should_persist_state:
+            $crate::scenarios::user_errors::set_state_then_fail_should_persist_state;
+        user_errors_invocation_with_eventual_success: $crate::scenarios::user_errors::invocation_with_eventual_success;
+
+        workflow_api_set_and_resolve: $crate::scenarios::workflow_api::set_and_resolve;
+        }
+    };
+}
+
+/// One `#[tokio::test]` per `name: scenario function, extra arguments...;`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! scenario_tests {
+    ($ingress:ident; $($name:ident: $scenario:path $(, $argument:expr)*;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            $scenario(&$ingress() $(, $argument)*).await;
+        }
+    )*};
+}

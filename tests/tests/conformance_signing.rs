@@ -86,7 +86,7 @@ async fn request_signing_pass() {
 /// Requests straight to the endpoint, without Restate's signature, get 401.
 #[tokio::test]
 async fn unsigned_requests_get_401() {
-    let http = reqwest::Client::new();
+    let http = restate_e2e::raw_ingress::http_client();
     let endpoint = ENV.endpoint_url();
 
     let health = http

@@ -10,8 +10,7 @@ use std::sync::LazyLock;
 
 use restate_e2e::conformance::conformance_endpoint;
 use restate_e2e::raw_ingress::RawIngress;
-use restate_e2e::scenarios::cancellation::From;
-use restate_e2e::scenarios::*;
+use restate_e2e::scenarios::{non_determinism, run_flush};
 use restate_runtime::testing::TestEnvironment;
 
 const INACTIVITY_TIMEOUT: (&str, &str) = ("RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT", "0s");
@@ -99,80 +98,4 @@ async fn non_determinism_set_different_key() {
 
 // The core scenarios again, every wait a suspension.
 
-/// One test per scenario: `name: scenario function, extra arguments...;`.
-macro_rules! scenario_tests {
-    ($($name:ident: $scenario:path $(, $argument:expr)*;)*) => {$(
-        #[tokio::test]
-        async fn $name() {
-            $scenario(&ingress() $(, $argument)*).await;
-        }
-    )*};
-}
-
-scenario_tests! {
-    cancel_from_admin_api_call: cancellation::cancel, From::AdminApi, "CALL";
-    cancel_from_admin_api_sleep: cancellation::cancel, From::AdminApi, "SLEEP";
-    cancel_from_admin_api_awakeable: cancellation::cancel, From::AdminApi, "AWAKEABLE";
-    cancel_from_context_call: cancellation::cancel, From::Context, "CALL";
-    cancel_from_context_sleep: cancellation::cancel, From::Context, "SLEEP";
-    cancel_from_context_awakeable: cancellation::cancel, From::Context, "AWAKEABLE";
-
-    combinators_awakeable_or_timeout_using_await_any:
-        combinators::awakeable_or_timeout_using_await_any;
-    combinators_awakeable_or_timeout_using_awakeable_timeout_command:
-        combinators::awakeable_or_timeout_using_awakeable_timeout_command;
-    combinators_first_successful_completed_awakeable:
-        combinators::first_successful_completed_awakeable;
-    combinators_signal_first_successful_or_all_failed:
-        combinators::signal_first_successful_or_all_failed;
-    combinators_signal_all_successful_or_first_failed:
-        combinators::signal_all_successful_or_first_failed;
-    combinators_signal_all_completed: combinators::signal_all_completed;
-    combinators_signal_first_completed: combinators::signal_first_completed;
-    combinators_mixed_run_wins_race_against_signal:
-        combinators::mixed_run_wins_race_against_signal;
-    combinators_mixed_signal_wins_after_run_fails:
-        combinators::mixed_signal_wins_after_run_fails;
-    combinators_mixed_all_succeeded_run_and_signal:
-        combinators::mixed_all_succeeded_run_and_signal;
-    combinators_mixed_all_completed_run_signal_and_failed_run:
-        combinators::mixed_all_completed_run_signal_and_failed_run;
-
-    run_retry_with_success: run_retry::with_success;
-    run_retry_executed_only_once: run_retry::executed_only_once;
-    run_retry_with_exhausted_attempts: run_retry::with_exhausted_attempts;
-
-    service_to_service_regular_call: service_to_service::regular_call;
-    service_to_service_one_way_call: service_to_service::one_way_call;
-    service_to_service_one_way_call_with_idempotency_key:
-        service_to_service::one_way_call_with_idempotency_key;
-    service_to_service_call_with_idempotency_key: service_to_service::call_with_idempotency_key;
-    service_to_service_one_way_call_with_delay: service_to_service::one_way_call_with_delay;
-
-    signals_resolve: signals::resolve;
-    signals_reject: signals::reject;
-
-    sleep: sleep::sleep;
-    sleep_many_sleeps: sleep::many_sleeps;
-
-    state_add: state::add;
-    state_proxy_one_way_add: state::proxy_one_way_add;
-    state_list_state_and_clear_all: state::list_state_and_clear_all;
-
-    user_errors_invoke_terminally_failing_call: user_errors::invoke_terminally_failing_call;
-    user_errors_fail_several_times: user_errors::fail_several_times;
-    user_errors_internal_call_failure_propagation: user_errors::internal_call_failure_propagation;
-    user_errors_side_effect_with_terminal_error: user_errors::side_effect_with_terminal_error;
-    user_errors_invoke_terminally_failing_call_with_metadata:
-        user_errors::invoke_terminally_failing_call_with_metadata;
-    user_errors_fail_several_times_with_metadata: user_errors::fail_several_times_with_metadata;
-    user_errors_internal_call_failure_propagation_with_metadata:
-        user_errors::internal_call_failure_propagation_with_metadata;
-    user_errors_side_effect_with_terminal_error_with_metadata:
-        user_errors::side_effect_with_terminal_error_with_metadata;
-    user_errors_set_state_then_fail_should_persist_state:
-        user_errors::set_state_then_fail_should_persist_state;
-    user_errors_invocation_with_eventual_success: user_errors::invocation_with_eventual_success;
-
-    workflow_api_set_and_resolve: workflow_api::set_and_resolve;
-}
+restate_e2e::core_scenario_tests!(ingress);

@@ -26,7 +26,7 @@ fn endpoint() -> Endpoint {
 }
 
 async fn post(env: &TestEnvironment, path: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let response = restate_e2e::raw_ingress::http_client()
         .post(format!("{}/{path}", env.ingress_url()))
         .json(&body)
         .send()
@@ -54,7 +54,7 @@ async fn get(env: &TestEnvironment, path: &str) -> (u16, Value) {
 
 /// The status of an invocation, from the admin API's SQL interface.
 async fn invocation_status(env: &TestEnvironment, invocation_id: &str) -> String {
-    let response: Value = reqwest::Client::new()
+    let response: Value = restate_e2e::raw_ingress::http_client()
         .post(format!("{}/query", env.admin_url()))
         .header("accept", "application/json")
         .json(&json!({

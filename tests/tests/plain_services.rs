@@ -17,7 +17,7 @@ fn url(path: &str) -> String {
 }
 
 async fn post_json(path: &str, body: &str) -> (u16, String) {
-    let response = reqwest::Client::new()
+    let response = restate_e2e::raw_ingress::http_client()
         .post(url(path))
         .header("content-type", "application/json")
         .body(body.to_owned())
@@ -54,7 +54,7 @@ async fn binary_protobuf_round_trips() {
         blob: vec![1, 2, 250],
         tags: vec!["a".to_owned(), "b".to_owned()],
     };
-    let response = reqwest::Client::new()
+    let response = restate_e2e::raw_ingress::http_client()
         .post(url("e2e.BinaryEcho/Echo"))
         .header("content-type", "application/proto")
         .body(request.encode_to_vec())
@@ -77,7 +77,7 @@ async fn binary_protobuf_round_trips() {
 
 #[tokio::test]
 async fn malformed_protobuf_is_a_400() {
-    let response = reqwest::Client::new()
+    let response = restate_e2e::raw_ingress::http_client()
         .post(url("e2e.BinaryEcho/Echo"))
         .header("content-type", "application/proto")
         .body(vec![0x0a, 0x09, b'x'])
@@ -129,6 +129,13 @@ async fn a_service_calls_another_through_its_generated_client() {
 }
 
 #[tokio::test]
+async fn a_context_moved_into_another_task_still_journals() {
+    let (status, body) = post_json("e2e.Misc/WorkElsewhere", r#"{"name":"Grace"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(parse(&body), json!({ "greeting": "Hello, GRACE!" }));
+}
+
+#[tokio::test]
 async fn durable_sleep_completes() {
     let (status, body) = post_json("e2e.Misc/Nap", r#"{"millis":"200"}"#).await;
     assert_eq!(status, 200, "{body}");
@@ -137,7 +144,7 @@ async fn durable_sleep_completes() {
 
 #[tokio::test]
 async fn context_knows_invocation_id_and_headers() {
-    let response = reqwest::Client::new()
+    let response = restate_e2e::raw_ingress::http_client()
         .post(url("e2e.Misc/WhoAmI"))
         .header("x-greeting", "hi there")
         .send()

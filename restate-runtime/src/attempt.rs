@@ -1,0 +1,256 @@
+//! One attempt of an invocation, driven from its response body.
+//!
+//! The response body of `/invoke/..` does all of an attempt's work when hyper polls it for the
+//! next frame: it feeds request frames to the VM, polls the handler and the closures of the
+//! `run`s the VM asked to execute, and answers with whatever the VM wrote meanwhile. So an
+//! invocation needs no task of its own, and everything it writes between two waits leaves in one
+//! frame. A handler may still move its context into other tasks: they wake the attempt when they
+//! leave output or a run behind.
+
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use bytes::Bytes;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use http_body::Body;
+use http_body_util::BodyExt;
+use http_body_util::combinators::UnsyncBoxBody;
+use restate_sdk_shared_core::{Error as VmError, NonEmptyValue, PayloadOptions, VM};
+
+use crate::context::{Context, InvocationInfo};
+use crate::service::{HandlerDefinition, Invocation, Service};
+use crate::vm_driver::{self, Driver, Run};
+
+/// The request body, its error already turned into text.
+type RequestBody = UnsyncBoxBody<Bytes, String>;
+
+/// One attempt: the request body, the handler and the running `run` closures.
+pub(crate) struct Attempt {
+    driver: Arc<Driver>,
+    /// `None` once the request body has ended.
+    input: Option<RequestBody>,
+    /// `None` once the handler has returned (or was dropped by a trap).
+    handler: Option<BoxFuture<'static, ()>>,
+    runs: Vec<Run>,
+}
+
+impl Attempt {
+    /// Starts an attempt of `handler` on `service`, reading the request from `body`.
+    pub(crate) fn new<B>(
+        driver: Arc<Driver>,
+        body: B,
+        service: Arc<dyn Service>,
+        handler: &'static HandlerDefinition,
+    ) -> Self
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let input = body.map_err(|error| error.to_string()).boxed_unsync();
+        let handler = run_handler(Arc::clone(&driver), service, handler).boxed();
+        Self {
+            driver,
+            input: Some(input),
+            handler: Some(handler),
+            runs: Vec::new(),
+        }
+    }
+
+    /// Does all the work that can be done now, then yields the VM's output: `Some` bytes,
+    /// `None` once the response is complete.
+    pub(crate) fn poll_output(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
+        self.driver.lock().attempt_polling();
+        loop {
+            let mut progressed = self.poll_input(cx);
+            self.poll_handler(cx);
+            progressed |= self.poll_runs(cx);
+            if progressed {
+                continue;
+            }
+            let mut state = self.driver.lock();
+            // Another task may have started a run since `poll_runs` looked.
+            let running = self.runs.len();
+            state.take_started_runs(&mut self.runs);
+            if self.runs.len() > running {
+                continue;
+            }
+            let output = state.vm.take_output();
+            let ended = state.is_ended();
+            if !ended {
+                state.attempt_idle(cx.waker());
+            }
+            drop(state);
+            if ended {
+                // A trap ends the response while the handler and its runs still wait: they
+                // will never be polled again.
+                self.handler = None;
+                self.runs.clear();
+            }
+            return if !output.is_empty() {
+                Poll::Ready(Some(output))
+            } else if ended {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            };
+        }
+    }
+
+    /// Feeds every request frame that has arrived to the VM; whether any did.
+    fn poll_input(&mut self, cx: &mut TaskContext<'_>) -> bool {
+        let mut progressed = false;
+        while let Some(input) = &mut self.input {
+            let frame = match Pin::new(&mut *input).poll_frame(cx) {
+                Poll::Pending => break,
+                Poll::Ready(frame) => frame,
+            };
+            progressed = true;
+            let mut state = self.driver.lock();
+            match frame {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        state.vm.notify_input(data);
+                    }
+                }
+                Some(Err(error)) => {
+                    tracing::debug!(%error, "the connection broke; abandoning the attempt");
+                    state.abandon();
+                    self.input = None;
+                }
+                None => {
+                    state.vm.notify_input_closed();
+                    self.input = None;
+                }
+            }
+            state.wake_waiting(cx.waker());
+        }
+        progressed
+    }
+
+    fn poll_handler(&mut self, cx: &mut TaskContext<'_>) {
+        if let Some(handler) = &mut self.handler {
+            if handler.as_mut().poll(cx).is_ready() {
+                self.handler = None;
+            }
+        }
+    }
+
+    /// Polls the closures of started `run`s and proposes the results of those that finished;
+    /// whether any did.
+    fn poll_runs(&mut self, cx: &mut TaskContext<'_>) -> bool {
+        self.driver.lock().take_started_runs(&mut self.runs);
+        let mut progressed = false;
+        let mut index = 0;
+        while index < self.runs.len() {
+            let Poll::Ready(result) = self.runs[index].closure.as_mut().poll(cx) else {
+                index += 1;
+                continue;
+            };
+            let run = self.runs.swap_remove(index);
+            progressed = true;
+            let mut state = self.driver.lock();
+            if state.is_trapped() {
+                continue;
+            }
+            match state
+                .vm
+                .propose_run_completion(run.handle, result, run.retry_policy)
+            {
+                Ok(()) => state.wake_waiting(cx.waker()),
+                Err(error) => self.driver.trap(&mut state, error),
+            }
+        }
+        progressed
+    }
+}
+
+impl Drop for Attempt {
+    /// The response body is gone, and with it the connection to Restate: nothing the attempt
+    /// does can reach Restate any more. Restate retries the invocation on a new attempt.
+    fn drop(&mut self) {
+        self.driver.lock().abandon();
+    }
+}
+
+/// Runs the handler from the start message to the end of the response.
+async fn run_handler(
+    driver: Arc<Driver>,
+    service: Arc<dyn Service>,
+    handler: &'static HandlerDefinition,
+) {
+    if driver.ready_to_execute().await.is_err() {
+        return;
+    }
+    let input = {
+        let mut state = driver.lock();
+        match state.vm.sys_input() {
+            Ok(input) => input,
+            Err(error) => {
+                driver.trap(&mut state, error);
+                return;
+            }
+        }
+    };
+    let invocation_id = input.invocation_id.clone();
+    let info = InvocationInfo {
+        id: input.invocation_id,
+        headers: input
+            .headers
+            .into_iter()
+            .map(|h| (h.key.into_owned(), h.value.into_owned()))
+            .collect(),
+        key: input.key,
+        random_seed: input.random_seed,
+        rng: std::sync::OnceLock::new(),
+    };
+    let invocation = Invocation {
+        handler: handler.name,
+        context: Context::new(Arc::clone(&driver), info),
+        input: input.input,
+    };
+    let service_name = service.definition().name;
+    tracing::debug!(service = service_name, handler = handler.name, %invocation_id, "invocation started");
+
+    let outcome = AssertUnwindSafe(service.invoke(invocation))
+        .catch_unwind()
+        .await;
+
+    let mut state = driver.lock();
+    if state.is_trapped() {
+        return;
+    }
+    let result = match outcome {
+        Ok(Ok(output)) => state
+            .vm
+            .sys_write_output(NonEmptyValue::Success(output), PayloadOptions::default())
+            .and_then(|()| state.vm.sys_end()),
+        Ok(Err(error)) => match error.into_terminal() {
+            Ok(terminal) => {
+                tracing::debug!(%invocation_id, %terminal, "invocation failed terminally");
+                state
+                    .vm
+                    .sys_write_output(
+                        NonEmptyValue::Failure(terminal.into()),
+                        PayloadOptions::default(),
+                    )
+                    .and_then(|()| state.vm.sys_end())
+            }
+            Err(error) => {
+                tracing::warn!(%invocation_id, %error, "invocation failed, Restate retries it");
+                Err(VmError::new(500u16, error.to_string()))
+            }
+        },
+        Err(panic) => {
+            let message = vm_driver::panic_message(&*panic);
+            tracing::error!(%invocation_id, %message, "handler panicked, Restate retries it");
+            Err(VmError::new(500u16, format!("handler panicked: {message}")))
+        }
+    };
+    match result {
+        Ok(()) => state.finish(),
+        Err(error) => driver.trap(&mut state, error),
+    }
+}
