@@ -55,7 +55,8 @@ impl prost_build::ServiceGenerator for RestateServiceGenerator {
                 (method.proto_name, types)
             })
             .collect();
-        match emit::service(model, self.default_codec, &types) {
+        // prost-build formats the whole package file afterwards.
+        match emit::service_unformatted(model, self.default_codec, &types) {
             Ok(code) => buf.push_str(&code),
             Err(error) => self.failures.borrow_mut().push(error),
         }

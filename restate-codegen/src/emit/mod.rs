@@ -82,11 +82,28 @@ pub fn service(
     types: &HashMap<String, MethodTypes>,
 ) -> Result<String, Error> {
     let tokens = service_tokens(service, default_codec, types)?;
-    let file = syn::parse2::<syn::File>(tokens).map_err(|source| Error::Unparsable {
+    Ok(prettyplease::unparse(&parse(service, tokens)?))
+}
+
+/// As [`service`], unformatted: for code that is formatted later together with its
+/// surroundings (prost-build lays out each package file once, services included).
+pub(crate) fn service_unformatted(
+    service: &Service,
+    default_codec: Codec,
+    types: &HashMap<String, MethodTypes>,
+) -> Result<String, Error> {
+    let tokens = service_tokens(service, default_codec, types)?;
+    let source = tokens.to_string();
+    parse(service, tokens)?;
+    Ok(source)
+}
+
+/// Parses the code of `service`, so that a mistake of the emitter is reported as such.
+fn parse(service: &Service, tokens: TokenStream) -> Result<syn::File, Error> {
+    syn::parse2::<syn::File>(tokens).map_err(|source| Error::Unparsable {
         service: service.full_name.clone(),
         source,
-    })?;
-    Ok(prettyplease::unparse(&file))
+    })
 }
 
 /// The items of [`service`], unformatted.
