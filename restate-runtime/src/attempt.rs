@@ -61,13 +61,37 @@ impl Attempt {
 
     /// Does all the work that can be done now, then yields the VM's output: `Some` bytes,
     /// `None` once the response is complete.
+    ///
+    /// A panic below (say in the VM on input it cannot handle) abandons the attempt: the
+    /// response ends without an end message, and Restate retries the invocation.
     pub(crate) fn poll_output(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| self.drive(cx))) {
+            Ok(poll) => poll,
+            Err(panic) => {
+                let message = vm_driver::panic_message(&*panic);
+                tracing::error!(%message, "the invocation attempt panicked; abandoning it");
+                let leftovers = {
+                    let mut state = self.driver.lock();
+                    state.abandon();
+                    state.take_leftover_runs()
+                };
+                drop(leftovers);
+                self.stop();
+                Poll::Ready(None)
+            }
+        }
+    }
+
+    fn drive(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
         self.driver.lock().attempt_polling();
         loop {
-            let mut progressed = self.poll_input(cx);
+            let input = self.poll_input(cx);
+            if self.driver.lock().is_ended() {
+                return self.end();
+            }
             self.poll_handler(cx);
-            progressed |= self.poll_runs(cx);
-            if progressed {
+            let runs = self.poll_runs(cx);
+            if input || runs {
                 continue;
             }
             let mut state = self.driver.lock();
@@ -77,26 +101,37 @@ impl Attempt {
             if self.runs.len() > running {
                 continue;
             }
+            if state.is_ended() {
+                drop(state);
+                return self.end();
+            }
             let output = state.vm.take_output();
-            let ended = state.is_ended();
-            if !ended {
-                state.attempt_idle(cx.waker());
-            }
-            drop(state);
-            if ended {
-                // A trap ends the response while the handler and its runs still wait: they
-                // will never be polled again.
-                self.handler = None;
-                self.runs.clear();
-            }
-            return if !output.is_empty() {
-                Poll::Ready(Some(output))
-            } else if ended {
-                Poll::Ready(None)
-            } else {
+            state.attempt_idle(cx.waker());
+            return if output.is_empty() {
                 Poll::Pending
+            } else {
+                Poll::Ready(Some(output))
             };
         }
+    }
+
+    /// The invocation has ended (or was trapped while its handler and runs still waited):
+    /// drops what will never be polled again, then yields the VM's last output.
+    fn end(&mut self) -> Poll<Option<Bytes>> {
+        self.stop();
+        let (output, leftovers) = {
+            let mut state = self.driver.lock();
+            (state.vm.take_output(), state.take_leftover_runs())
+        };
+        drop(leftovers);
+        Poll::Ready(Some(output).filter(|output| !output.is_empty()))
+    }
+
+    /// Stops reading the request and drops the handler and the running closures.
+    fn stop(&mut self) {
+        self.input = None;
+        self.handler = None;
+        self.runs.clear();
     }
 
     /// Feeds every request frame that has arrived to the VM; whether any did.
@@ -152,7 +187,7 @@ impl Attempt {
             let run = self.runs.swap_remove(index);
             progressed = true;
             let mut state = self.driver.lock();
-            if state.is_trapped() {
+            if state.is_ended() {
                 continue;
             }
             match state
@@ -171,7 +206,13 @@ impl Drop for Attempt {
     /// The response body is gone, and with it the connection to Restate: nothing the attempt
     /// does can reach Restate any more. Restate retries the invocation on a new attempt.
     fn drop(&mut self) {
-        self.driver.lock().abandon();
+        let leftovers = {
+            let mut state = self.driver.lock();
+            state.abandon();
+            state.take_leftover_runs()
+        };
+        // Closures may hold contexts: dropped once the lock is released.
+        drop(leftovers);
     }
 }
 
@@ -214,7 +255,8 @@ async fn run_handler(
     let service_name = service.definition().name;
     tracing::debug!(service = service_name, handler = handler.name, %invocation_id, "invocation started");
 
-    let outcome = AssertUnwindSafe(service.invoke(invocation))
+    // `invoke` itself may panic, before its future exists.
+    let outcome = AssertUnwindSafe(async move { service.invoke(invocation).await })
         .catch_unwind()
         .await;
 

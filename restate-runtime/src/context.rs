@@ -30,6 +30,11 @@ pub(crate) struct InvocationInfo {
 ///
 /// Every operation is journaled: on a retry, completed operations replay their recorded result
 /// instead of running again. Cloning is cheap; clones refer to the same invocation.
+///
+/// A clone may be moved into a task the handler spawns, as long as the handler waits for that
+/// task: operations from concurrent tasks are journaled in whatever order they happen to run,
+/// which a retry may not reproduce. Once the attempt ends (the handler returned, or the
+/// connection to Restate was lost), the context's futures never complete.
 #[derive(Clone)]
 pub struct Context {
     pub(crate) driver: Arc<Driver>,
@@ -225,10 +230,14 @@ impl Context {
         if state.is_trapped() {
             return None;
         }
-        // Output is flushed where the invocation waits (and when it ends), so commands issued
-        // back to back travel together instead of one frame each.
+        // The attempt sends output when it has polled everything it can, so commands issued
+        // back to back travel together; it only needs waking when idle, i.e. when this runs
+        // in a task the handler spawned.
         match call(&mut state) {
-            Ok(value) => Some(value),
+            Ok(value) => {
+                state.output_ready();
+                Some(value)
+            }
             Err(error) => {
                 self.driver.trap(&mut state, error);
                 None

@@ -221,14 +221,21 @@ impl DriverState {
         }
     }
 
-    /// Ends the invocation on this side: the response body closes and closures never started
-    /// are dropped.
+    /// Ends the invocation on this side: the response body closes. Closures never started
+    /// stay until the attempt takes them ([`DriverState::take_leftover_runs`]), so that they
+    /// are not dropped under the lock.
     pub(crate) fn finish(&mut self) {
         self.ended = true;
-        self.runs.clear();
-        self.started.clear();
         self.waiting.clear();
         self.output_ready();
+        self.attempt_waker = None;
+    }
+
+    /// The closures of `run`s that will never execute, once the invocation has ended.
+    pub(crate) fn take_leftover_runs(&mut self) -> Vec<Run> {
+        let mut runs = std::mem::take(&mut self.runs);
+        runs.append(&mut self.started);
+        runs
     }
 
     /// Wakes `waker` on the next input or run completion.

@@ -161,18 +161,24 @@ impl Misc for MiscService {
         ctx: Context,
         request: GreetRequest,
     ) -> Result<GreetResponse, HandlerError> {
+        let (awakeable_id, greeting) = ctx.awakeable::<String>();
+        let worker = ctx.clone();
         let task = tokio::spawn(async move {
-            let name: String = ctx
+            let name: String = worker
                 .run("shout", || async move { Ok(request.name.to_uppercase()) })
                 .await?;
-            ctx.sleep(Duration::from_millis(10)).await?;
-            let response = GreeterClient::new(&ctx)
+            worker.sleep(Duration::from_millis(10)).await?;
+            let response = GreeterClient::new(&worker)
                 .say_hello(HelloRequest { name })
                 .await?;
-            Ok::<_, HandlerError>(response.message)
+            // Let the handler's attempt go idle first: the resolution, which nothing waits
+            // for here, must wake it to be sent.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            worker.resolve_awakeable(&awakeable_id, &response.message);
+            Ok::<_, HandlerError>(())
         });
-        let greeting = task
-            .await
+        let greeting = greeting.await?;
+        task.await
             .map_err(|error| HandlerError::retryable(error.to_string()))??;
         Ok(GreetResponse { greeting })
     }

@@ -1,6 +1,7 @@
 //! Plain services end to end: through a real restate-server's ingress to the endpoint and back.
 
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use prost::Message;
 use restate_e2e::e2e::{EchoRequest, EchoResponse};
@@ -130,7 +131,20 @@ async fn a_service_calls_another_through_its_generated_client() {
 
 #[tokio::test]
 async fn a_context_moved_into_another_task_still_journals() {
-    let (status, body) = post_json("e2e.Misc/WorkElsewhere", r#"{"name":"Grace"}"#).await;
+    // Well within Restate's inactivity timeout (1 minute), which would otherwise flush
+    // output the invocation forgot to send.
+    let response = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("an HTTP client")
+        .post(url("e2e.Misc/WorkElsewhere"))
+        .header("content-type", "application/json")
+        .body(r#"{"name":"Grace"}"#)
+        .send()
+        .await
+        .expect("the invocation completes before the inactivity timeout");
+    let status = response.status().as_u16();
+    let body = response.text().await.expect("a body");
     assert_eq!(status, 200, "{body}");
     assert_eq!(parse(&body), json!({ "greeting": "Hello, GRACE!" }));
 }
