@@ -144,6 +144,7 @@ impl Attempt {
             };
             progressed = true;
             let mut state = self.driver.lock();
+            state.changed();
             match frame {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
@@ -190,6 +191,7 @@ impl Attempt {
             if state.is_ended() {
                 continue;
             }
+            state.changed();
             match state
                 .vm
                 .propose_run_completion(run.handle, result, run.retry_policy)

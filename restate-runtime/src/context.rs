@@ -233,6 +233,7 @@ impl Context {
         // The attempt sends output when it has polled everything it can, so commands issued
         // back to back travel together; it only needs waking when idle, i.e. when this runs
         // in a task the handler spawned.
+        state.changed();
         match call(&mut state) {
             Ok(value) => {
                 state.output_ready();

@@ -38,6 +38,8 @@ pub struct DurableFuture<T> {
     map: Option<Mapper<T>>,
     /// A result known without asking Restate (e.g. a request that could not be encoded).
     ready: Option<Result<T, TerminalError>>,
+    /// When it last waited (see [`DriverState::still_waiting`]).
+    waited_at: u64,
 }
 
 impl<T> DurableFuture<T> {
@@ -51,6 +53,7 @@ impl<T> DurableFuture<T> {
             handle,
             map: Some(Box::new(map)),
             ready: None,
+            waited_at: 0,
         }
     }
 
@@ -61,6 +64,7 @@ impl<T> DurableFuture<T> {
             handle: None,
             map: None,
             ready: Some(result),
+            waited_at: 0,
         }
     }
 
@@ -74,6 +78,7 @@ impl<T> DurableFuture<T> {
             handle,
             map,
             ready,
+            waited_at,
         } = self;
         match ready {
             Some(result) => DurableFuture {
@@ -81,12 +86,14 @@ impl<T> DurableFuture<T> {
                 handle,
                 map: None,
                 ready: Some(result.map(f)),
+                waited_at,
             },
             None => DurableFuture {
                 driver,
                 handle,
                 map: map.map(|map| Box::new(move |value| map(value).map(f)) as Mapper<U>),
                 ready: None,
+                waited_at,
             },
         }
     }
@@ -145,9 +152,13 @@ impl<T> Future for DurableFuture<T> {
         };
         let driver = Arc::clone(&this.driver);
         let mut state = driver.lock();
+        if state.still_waiting(this.waited_at, cx.waker()) {
+            return Poll::Pending;
+        }
         let tree = UnresolvedFuture::Single(handle);
+        let is_completed = |s: &DriverState| s.vm.is_completed(handle);
         let completion =
-            match driver.poll_progress(&mut state, &tree, cx, |s| s.vm.is_completed(handle)) {
+            match driver.poll_progress(&mut state, &tree, cx, &mut this.waited_at, is_completed) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Progress::Cancelled) => return Poll::Ready(Err(cancelled())),
                 Poll::Ready(Progress::Ready) => this.take_completed(&mut state),
@@ -215,6 +226,8 @@ struct Group<T> {
     futures: Vec<DurableFuture<T>>,
     results: Vec<Slot<T>>,
     combine: Combine,
+    /// When the group last waited (see [`DriverState::still_waiting`]).
+    waited_at: u64,
 }
 
 impl<T> Group<T> {
@@ -224,6 +237,7 @@ impl<T> Group<T> {
             futures,
             results,
             combine,
+            waited_at: 0,
         }
     }
 
@@ -238,6 +252,9 @@ impl<T> Group<T> {
         };
         loop {
             let mut state = driver.lock();
+            if state.still_waiting(self.waited_at, cx.waker()) {
+                return Poll::Pending;
+            }
             let completed: Vec<(usize, Completion<T>)> = self
                 .futures
                 .iter_mut()
@@ -292,7 +309,7 @@ impl<T> Group<T> {
                     .zip(results)
                     .any(|(future, result)| result.is_waiting() && future.is_settled(state))
             };
-            match driver.poll_progress(&mut state, &tree, cx, progressed) {
+            match driver.poll_progress(&mut state, &tree, cx, &mut self.waited_at, progressed) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Progress::Cancelled) => return Poll::Ready(Err(cancelled())),
                 Poll::Ready(Progress::Ready) => {}

@@ -59,6 +59,9 @@ pub(crate) struct DriverState {
     /// Whether the attempt's task is being polled right now; it then looks at the VM's
     /// output and at `started` before it goes idle, so nothing has to wake it.
     attempt_busy: bool,
+    /// Counts what can complete a handle: input, run completions, commands. A wait that found
+    /// nothing to do at one count need not ask the VM again until the count moves.
+    changes: u64,
     /// The response is complete: the VM's output is closed.
     ended: bool,
     trapped: bool,
@@ -74,6 +77,7 @@ impl Driver {
                 started: Vec::new(),
                 attempt_waker: None,
                 attempt_busy: true,
+                changes: 1,
                 ended: false,
                 trapped: false,
             }),
@@ -127,12 +131,14 @@ impl Driver {
 
     /// The progress loop: drives the VM on `tree` until `is_ready` holds, a cancellation
     /// arrives, or it must wait for Restate (then `cx` is woken on the next input or run
-    /// completion). Stays pending forever once the invocation is trapped.
+    /// completion, and `waited_at` records the wait for [`DriverState::still_waiting`]).
+    /// Stays pending forever once the invocation is trapped.
     pub(crate) fn poll_progress(
         self: &Arc<Self>,
         state: &mut DriverState,
         tree: &UnresolvedFuture,
         cx: &mut TaskContext<'_>,
+        waited_at: &mut u64,
         mut is_ready: impl FnMut(&DriverState) -> bool,
     ) -> Poll<Progress> {
         loop {
@@ -148,6 +154,7 @@ impl Driver {
                 Ok(AwaitResponse::WaitingExternalProgress { .. }) => {
                     state.output_ready();
                     state.wait(cx.waker());
+                    *waited_at = state.changes;
                     return Poll::Pending;
                 }
                 Ok(AwaitResponse::CancelSignalReceived) => {
@@ -236,6 +243,22 @@ impl DriverState {
         let mut runs = std::mem::take(&mut self.runs);
         runs.append(&mut self.started);
         runs
+    }
+
+    /// Something that can complete a handle happened (input, a run completion, a command).
+    pub(crate) fn changed(&mut self) {
+        self.changes += 1;
+    }
+
+    /// Whether nothing changed since a wait recorded at `waited_at` by
+    /// [`Driver::poll_progress`]; then the VM would answer the same, and `waker` is woken on
+    /// the next change instead. Keeps re-polls of a waiting handler from re-running the VM.
+    pub(crate) fn still_waiting(&mut self, waited_at: u64, waker: &Waker) -> bool {
+        if waited_at != self.changes {
+            return false;
+        }
+        self.wait(waker);
+        true
     }
 
     /// Wakes `waker` on the next input or run completion.
