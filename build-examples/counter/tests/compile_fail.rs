@@ -2,5 +2,5 @@
 
 #[test]
 fn shared_handlers_cannot_write_state() {
-    trybuild::TestCases::new().compile_fail("ui/*.rs");
+    trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
 }
