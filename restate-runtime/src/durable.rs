@@ -161,7 +161,9 @@ impl<T> Future for DurableFuture<T> {
             match driver.poll_progress(&mut state, &tree, cx, &mut this.waited_at, is_completed) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Progress::Cancelled) => return Poll::Ready(Err(cancelled())),
-                Poll::Ready(Progress::Ready) => this.take_completed(&mut state),
+                Poll::Ready(Progress::Ready) => driver
+                    .take_notification(&mut state, handle)
+                    .map(Completion::Value),
             };
         drop(state);
         match completion {

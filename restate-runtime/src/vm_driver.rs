@@ -148,9 +148,21 @@ impl Driver {
             if is_ready(state) {
                 return Poll::Ready(Progress::Ready);
             }
+            let single = matches!(tree, UnresolvedFuture::Single(_));
             match state.vm.do_await(tree.clone()) {
+                // A single handle's tree resolves when it completes.
+                Ok(AwaitResponse::AnyCompleted) if single => return Poll::Ready(Progress::Ready),
                 Ok(AwaitResponse::AnyCompleted) => {}
-                Ok(AwaitResponse::ExecuteRun(run)) => self.start_run(state, run),
+                Ok(AwaitResponse::ExecuteRun(run)) => {
+                    self.start_run(state, run);
+                    if single {
+                        // That run is all this waits for, and it has only just started: the
+                        // VM would answer "waiting" until the run completes.
+                        state.wait(cx.waker());
+                        *waited_at = state.changes;
+                        return Poll::Pending;
+                    }
+                }
                 Ok(AwaitResponse::WaitingExternalProgress { .. }) => {
                     state.output_ready();
                     state.wait(cx.waker());
