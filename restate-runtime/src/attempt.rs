@@ -105,7 +105,7 @@ impl Attempt {
                 drop(state);
                 return self.end();
             }
-            let output = state.vm.take_output();
+            let output = state.take_output();
             state.attempt_idle(cx.waker());
             return if output.is_empty() {
                 Poll::Pending
@@ -229,6 +229,7 @@ async fn run_handler(
     }
     let input = {
         let mut state = driver.lock();
+        state.changed();
         match state.vm.sys_input() {
             Ok(input) => input,
             Err(error) => {

@@ -62,6 +62,9 @@ pub(crate) struct DriverState {
     /// Counts what can complete a handle: input, run completions, commands. A wait that found
     /// nothing to do at one count need not ask the VM again until the count moves.
     changes: u64,
+    /// Whether the VM may have written output since the attempt last took it: set by every
+    /// call that can write, so that idle polls of the attempt skip the VM.
+    output_written: bool,
     /// The response is complete: the VM's output is closed.
     ended: bool,
     trapped: bool,
@@ -78,6 +81,7 @@ impl Driver {
                 attempt_waker: None,
                 attempt_busy: true,
                 changes: 1,
+                output_written: false,
                 ended: false,
                 trapped: false,
             }),
@@ -149,6 +153,7 @@ impl Driver {
                 return Poll::Ready(Progress::Ready);
             }
             let single = matches!(tree, UnresolvedFuture::Single(_));
+            state.output_written = true;
             match state.vm.do_await(tree.clone()) {
                 // A single handle's tree resolves when it completes.
                 Ok(AwaitResponse::AnyCompleted) if single => return Poll::Ready(Progress::Ready),
@@ -191,6 +196,7 @@ impl Driver {
         state: &mut DriverState,
         handle: NotificationHandle,
     ) -> Option<Value> {
+        state.output_written = true;
         match state.vm.take_notification(handle) {
             Ok(Some(value)) => Some(value),
             Ok(None) => {
@@ -245,6 +251,7 @@ impl DriverState {
     /// are not dropped under the lock.
     pub(crate) fn finish(&mut self) {
         self.ended = true;
+        self.output_written = true;
         self.waiting.clear();
         self.output_ready();
         self.attempt_waker = None;
@@ -260,6 +267,15 @@ impl DriverState {
     /// Something that can complete a handle happened (input, a run completion, a command).
     pub(crate) fn changed(&mut self) {
         self.changes += 1;
+        self.output_written = true;
+    }
+
+    /// What the VM wrote since the last call; empty if nothing was.
+    pub(crate) fn take_output(&mut self) -> Bytes {
+        if !std::mem::take(&mut self.output_written) {
+            return Bytes::new();
+        }
+        self.vm.take_output()
     }
 
     /// Whether nothing changed since a wait recorded at `waited_at` by
