@@ -141,6 +141,9 @@ fn prost_code(
 ) -> io::Result<Vec<(Module, String)>> {
     let mut config = prost_build::Config::new();
     config.compile_well_known_types();
+    // Journaled payloads must encode to the same bytes on every attempt: a map iterated in
+    // hash order would not, and its replay would be a journal mismatch.
+    config.btree_map(["."]);
     for (proto, rust) in extern_paths {
         config.extern_path(proto, rust);
     }
@@ -175,6 +178,8 @@ fn serde_code(
     prefixes: impl IntoIterator<Item = String>,
 ) -> io::Result<Vec<(String, String)>> {
     let mut builder = pbjson_build::Builder::new();
+    // As in `prost_code`: ordered maps, so that their JSON is the same on every attempt.
+    builder.btree_map(["."]);
     for file in files {
         builder.register_file_descriptor(file.clone());
     }

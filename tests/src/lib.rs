@@ -183,6 +183,34 @@ impl Misc for MiscService {
         Ok(GreetResponse { greeting })
     }
 
+    async fn forward_map(
+        &self,
+        ctx: Context,
+        request: MapRequest,
+    ) -> Result<MapResponse, HandlerError> {
+        let key = request.key.clone();
+        let counted = MiscClient::new(&ctx).count_entries(request).await?;
+        let attempts = self.count_attempt(key);
+        if attempts == 1 {
+            return Err(HandlerError::retryable("fail once, to replay the call"));
+        }
+        Ok(MapResponse {
+            entries: counted.entries,
+            attempts,
+        })
+    }
+
+    async fn count_entries(
+        &self,
+        _ctx: Context,
+        request: MapRequest,
+    ) -> Result<MapResponse, HandlerError> {
+        Ok(MapResponse {
+            entries: u32::try_from(request.entries.len())?,
+            attempts: 1,
+        })
+    }
+
     async fn fail_terminally(
         &self,
         _ctx: Context,

@@ -1102,7 +1102,7 @@ pub mod user_errors {
     fn failure(message: &str) -> FailureToPropagate {
         FailureToPropagate {
             error_message: message.to_owned(),
-            metadata: HashMap::new(),
+            metadata: Default::default(),
         }
     }
 

@@ -150,6 +150,17 @@ async fn a_context_moved_into_another_task_still_journals() {
 }
 
 #[tokio::test]
+async fn a_map_in_a_call_encodes_the_same_on_replay() {
+    let entries: serde_json::Map<String, Value> = (0..32)
+        .map(|i| (format!("key-{i}"), json!(format!("value-{i}"))))
+        .collect();
+    let request = json!({ "key": "map-replay", "entries": entries }).to_string();
+    let (status, body) = post_json("e2e.Misc/ForwardMap", &request).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(parse(&body), json!({ "entries": 32, "attempts": 2 }));
+}
+
+#[tokio::test]
 async fn durable_sleep_completes() {
     let (status, body) = post_json("e2e.Misc/Nap", r#"{"millis":"200"}"#).await;
     assert_eq!(status, 200, "{body}");
