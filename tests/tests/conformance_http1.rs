@@ -6,7 +6,6 @@ use std::sync::LazyLock;
 
 use restate_e2e::conformance::conformance_endpoint;
 use restate_e2e::raw_ingress::RawIngress;
-use restate_e2e::scenarios::run_flush;
 use restate_runtime::testing::TestEnvironment;
 
 static ENV: LazyLock<TestEnvironment> = LazyLock::new(|| {
@@ -18,11 +17,6 @@ static ENV: LazyLock<TestEnvironment> = LazyLock::new(|| {
 
 fn ingress() -> RawIngress {
     RawIngress::new(ENV.ingress_url(), ENV.admin_url())
-}
-
-#[tokio::test]
-async fn run_flush() {
-    run_flush::flush(&ingress()).await;
 }
 
 restate_e2e::core_scenario_tests!(ingress);

@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 
 use restate_e2e::conformance::conformance_endpoint;
 use restate_e2e::raw_ingress::RawIngress;
-use restate_e2e::scenarios::{non_determinism, run_flush};
+use restate_e2e::scenarios::non_determinism;
 use restate_runtime::testing::TestEnvironment;
 
 const INACTIVITY_TIMEOUT: (&str, &str) = ("RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT", "0s");
@@ -36,13 +36,6 @@ static NON_DETERMINISM_ENV: LazyLock<TestEnvironment> = LazyLock::new(|| {
 
 fn ingress() -> RawIngress {
     RawIngress::new(ENV.ingress_url(), ENV.admin_url())
-}
-
-// RunFlush
-
-#[tokio::test]
-async fn run_flush() {
-    run_flush::flush(&ingress()).await;
 }
 
 // NonDeterminismErrors
