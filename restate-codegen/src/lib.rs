@@ -13,7 +13,9 @@
 //!
 //! - the message types (prost) with proto3-JSON serde implementations (pbjson); `map` fields
 //!   are `BTreeMap`s, so a message encodes to the same bytes on every attempt of an invocation
-//!   (Restate compares a replayed call's parameter with the journal);
+//!   (Restate compares a replayed call's parameter with the journal). The well-known types come
+//!   from `pbjson-types`, whose `google.protobuf.Struct` keeps a `HashMap`: a `Struct` in a
+//!   journaled payload still encodes in hash order;
 //! - for each service of the listed files: a handler trait to implement (`Greeter`), a server
 //!   wrapper that binds an implementation to a `restate_runtime` endpoint (`GreeterServer`),
 //!   its discovery metadata (`GREETER_DEFINITION`), and a client for calls from inside other
