@@ -462,15 +462,19 @@ pub mod combinators {
         assert_eq!(result, "awk1-result");
     }
 
+    /// Sends, on a fresh key, a program that awaits signals `sig0`, `sig1` and `sig2` with
+    /// `combinator`; returns the invocation id.
+    async fn send_awaiting_three_signals(
+        ingress: &RawIngress,
+        combinator: fn(AwaitMany) -> C,
+    ) -> String {
+        let signals = many(vec![signal("sig0"), signal("sig1"), signal("sig2")]);
+        send(ingress, &random_key(), &program(combinator(signals))).await
+    }
+
     /// `signalFirstSuccessfulOrAllFailed`.
     pub async fn signal_first_successful_or_all_failed(ingress: &RawIngress) {
-        let key = random_key();
-        let request = program(C::AwaitAnySuccessful(many(vec![
-            signal("sig0"),
-            signal("sig1"),
-            signal("sig2"),
-        ])));
-        let id = send(ingress, &key, &request).await;
+        let id = send_awaiting_three_signals(ingress, C::AwaitAnySuccessful).await;
         reject_signal(ingress, &id, "sig0", "fail0").await;
         reject_signal(ingress, &id, "sig2", "fail2").await;
         resolve_signal(ingress, &id, "sig1", "success1").await;
@@ -480,13 +484,7 @@ pub mod combinators {
 
     /// `signalAllSuccessfulOrFirstFailed`.
     pub async fn signal_all_successful_or_first_failed(ingress: &RawIngress) {
-        let key = random_key();
-        let request = program(C::AwaitAllSucceededOrFirstFailed(many(vec![
-            signal("sig0"),
-            signal("sig1"),
-            signal("sig2"),
-        ])));
-        let id = send(ingress, &key, &request).await;
+        let id = send_awaiting_three_signals(ingress, C::AwaitAllSucceededOrFirstFailed).await;
         resolve_signal(ingress, &id, "sig0", "val0").await;
         resolve_signal(ingress, &id, "sig1", "val1").await;
         resolve_signal(ingress, &id, "sig2", "val2").await;
@@ -496,13 +494,7 @@ pub mod combinators {
 
     /// `signalAllCompleted`.
     pub async fn signal_all_completed(ingress: &RawIngress) {
-        let key = random_key();
-        let request = program(C::AwaitAllCompleted(many(vec![
-            signal("sig0"),
-            signal("sig1"),
-            signal("sig2"),
-        ])));
-        let id = send(ingress, &key, &request).await;
+        let id = send_awaiting_three_signals(ingress, C::AwaitAllCompleted).await;
         resolve_signal(ingress, &id, "sig0", "val0").await;
         reject_signal(ingress, &id, "sig1", "err1").await;
         resolve_signal(ingress, &id, "sig2", "val2").await;
@@ -512,13 +504,7 @@ pub mod combinators {
 
     /// `signalFirstCompleted`.
     pub async fn signal_first_completed(ingress: &RawIngress) {
-        let key = random_key();
-        let request = program(C::AwaitAny(many(vec![
-            signal("sig0"),
-            signal("sig1"),
-            signal("sig2"),
-        ])));
-        let id = send(ingress, &key, &request).await;
+        let id = send_awaiting_three_signals(ingress, C::AwaitAny).await;
         resolve_signal(ingress, &id, "sig1", "first").await;
         let result: String = expect_ok(ingress.attach(&id).await, "attach");
         assert_eq!(result, "first");
