@@ -30,6 +30,7 @@ pub struct Builder {
     pub(crate) field_attributes: Vec<(String, String)>,
     pub(crate) message_attributes: Vec<(String, String)>,
     pub(crate) emit_rerun_if_changed: bool,
+    pub(crate) serde_impls: bool,
 }
 
 impl Default for Builder {
@@ -42,6 +43,7 @@ impl Default for Builder {
             field_attributes: Vec::new(),
             message_attributes: Vec::new(),
             emit_rerun_if_changed: true,
+            serde_impls: false,
         }
     }
 }
@@ -102,6 +104,15 @@ impl Builder {
         self
     }
 
+    /// Whether to also generate proto3-JSON serde implementations (pbjson) for the messages,
+    /// for your own use (say, to embed messages in other JSON); off by default. The runtime
+    /// does not need them: it encodes ProtoJSON from the messages' descriptors. They make the
+    /// generated code several times larger and slower to compile.
+    pub fn serde_impls(mut self, enabled: bool) -> Self {
+        self.serde_impls = enabled;
+        self
+    }
+
     /// Whether to print `cargo:rerun-if-changed` for each proto file and include directory;
     /// on by default.
     pub fn emit_rerun_if_changed(mut self, enabled: bool) -> Self {
@@ -110,8 +121,9 @@ impl Builder {
     }
 
     /// Compiles `protos`, importing from `includes`, into one `<package>.rs` file per proto
-    /// package: the messages with their proto3-JSON serde implementations, and for each service
-    /// of `protos` its handler trait, server wrapper, discovery definition and client.
+    /// package: the messages (payloads in both codecs, through the package's embedded
+    /// descriptors), and for each service of `protos` its handler trait, server wrapper,
+    /// discovery definition and client (usable from a handler's context or from an ingress).
     ///
     /// The annotation protos (`restate/options.proto`, `dev/restate/sdk/go.proto`) and the
     /// well-known types need no include directory.

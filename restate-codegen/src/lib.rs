@@ -11,18 +11,23 @@
 //!
 //! For each proto package it writes `<package>.rs` to `OUT_DIR`, holding
 //!
-//! - the message types (prost) with proto3-JSON serde implementations (pbjson); `map` fields
-//!   are `BTreeMap`s, so a message encodes to the same bytes on every attempt of an invocation
+//! - the message types (prost), each a `restate_runtime::Payload` in both codecs: binary
+//!   Protobuf through prost, ProtoJSON (the proto3 JSON mapping) through the package's
+//!   descriptors, which the file embeds. `map` fields are `BTreeMap`s and maps are written in
+//!   key order, so a message encodes to the same bytes on every attempt of an invocation
 //!   (Restate compares a replayed call's parameter with the journal). The well-known types come
-//!   from `pbjson-types`, whose `google.protobuf.Struct` keeps a `HashMap`: a `Struct` in a
-//!   journaled payload still encodes in hash order;
+//!   from `pbjson-types`. Serde implementations for your own use are one switch away
+//!   ([`Builder::serde_impls`]);
 //! - for each service of the listed files: a handler trait to implement (`Greeter`), a server
 //!   wrapper that binds an implementation to a `restate_runtime` endpoint (`GreeterServer`),
-//!   its discovery metadata (`GREETER_DEFINITION`), and a client for calls from inside other
-//!   handlers (`GreeterClient`).
+//!   its discovery metadata (`GREETER_DEFINITION`), and a client (`GreeterClient`) that calls
+//!   the service from inside another handler, journaled, when made from a context, or from
+//!   outside Restate through its HTTP ingress when made from an `Ingress` (the alias
+//!   `GreeterIngressClient`).
 //!
-//! Include it with `restate_runtime::include_proto!("helloworld")`. The generated code needs
-//! `restate-runtime`, `prost`, `serde`, `pbjson` and `pbjson-types` as dependencies.
+//! Include it with `restate_runtime::include_proto!("helloworld")`. The generated code refers
+//! to `restate_runtime::codegen` only, so the crate that includes it needs `restate-runtime` as
+//! its one dependency (plus tokio for `main`).
 //!
 //! Services are plain services unless annotated; annotations come from
 //! `import "restate/options.proto";` or, for protos written for the Go SDK,

@@ -1,21 +1,35 @@
-//! Message types: prost-build writes the structs and enums, pbjson-build their proto3-JSON serde
-//! implementations, and both land in one `<package>.rs` file per proto package, next to the
-//! service code the [`ServiceGenerator`] adds.
+//! Message types: prost-build writes the structs and enums, and each package file gets its
+//! descriptors and the list that makes its messages payloads (ProtoJSON is applied at run time
+//! from the descriptors). All of it lands in one `<package>.rs` file per proto package, next to
+//! the service code the [`ServiceGenerator`] adds. On request, pbjson-build adds proto3-JSON
+//! serde implementations for the user's own use.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::io;
 use std::path::Path;
 
 use prost::Message;
 use prost_build::{Module, ServiceGenerator};
-use prost_types::{FileDescriptorProto, FileDescriptorSet};
+use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
 
-use crate::annotations;
 use crate::builder::Builder;
+use crate::emit::{self, PackageMessage};
+use crate::{annotations, naming};
 
-/// Where the well-known types come from: `pbjson-types` has them with serde implementations.
-const WELL_KNOWN_TYPES: (&str, &str) = (".google.protobuf", "::pbjson_types");
+/// Where the well-known types come from: `pbjson-types`, through the runtime's re-export.
+const WELL_KNOWN_TYPES: (&str, &str) = (
+    ".google.protobuf",
+    "::restate_runtime::codegen::pbjson_types",
+);
+
+/// Where prost's own items are, for the derives and paths prost writes.
+const PROST_PATH: &str = "::restate_runtime::codegen::prost";
+
+/// Puts the crates pbjson's serde implementations name in scope, from the runtime's
+/// re-exports.
+const SERDE_PRELUDE: &str =
+    "#[allow(unused_imports)]\nuse ::restate_runtime::codegen::{pbjson, serde};\n";
 
 /// The name prost gives the file of a package-less proto file.
 const DEFAULT_FILE_NAME: &str = "_";
@@ -72,15 +86,37 @@ pub(crate) fn generate(
 
     let mut modules = prost_code(builder, &extern_paths, &fds.file, service_generator)?;
     modules.retain(|(module, _)| packages.contains(&module_package(module)));
-    let prefixes = generated.iter().map(|file| format!(".{}", file.package()));
-    for (package, code) in serde_code(&extern_paths, &fds.file, prefixes)? {
-        // Types of sub-packages that are not generated are left out.
-        let module = modules
-            .iter_mut()
-            .find(|(module, _)| module_package(module) == package);
-        if let Some((_, buf)) = module {
-            buf.push('\n');
-            buf.push_str(&code);
+    for (module, buf) in &mut modules {
+        let files: Vec<&FileDescriptorProto> = generated
+            .iter()
+            .copied()
+            .filter(|file| {
+                module_package(&Module::from_protobuf_package_name(file.package()))
+                    == module_package(module)
+            })
+            .collect();
+        let Some(package) = files.first().map(|file| file.package().to_owned()) else {
+            continue;
+        };
+        let messages = package_messages(&files, &extern_paths);
+        let descriptors = package_descriptors(&fds, &files);
+        let items = emit::package_items(&package, &descriptors, &messages)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        buf.push('\n');
+        buf.push_str(&items);
+    }
+    if builder.serde_impls {
+        let prefixes = generated.iter().map(|file| format!(".{}", file.package()));
+        for (package, code) in serde_code(&extern_paths, &fds.file, prefixes)? {
+            // Types of sub-packages that are not generated are left out.
+            let module = modules
+                .iter_mut()
+                .find(|(module, _)| module_package(module) == package);
+            if let Some((_, buf)) = module {
+                buf.push('\n');
+                buf.push_str(SERDE_PRELUDE);
+                buf.push_str(&code);
+            }
         }
     }
     Ok(modules
@@ -117,13 +153,96 @@ fn extern_paths(builder: &Builder) -> Vec<(String, String)> {
 
 /// Whether an extern path covers all of `package`.
 fn is_extern(package: &str, extern_paths: &[(String, String)]) -> bool {
-    let package = format!(".{package}");
+    is_extern_name(&format!(".{package}"), extern_paths)
+}
+
+/// Whether an extern path covers the package or type `name` (with a leading dot).
+fn is_extern_name(name: &str, extern_paths: &[(String, String)]) -> bool {
     extern_paths.iter().any(|(proto, _)| {
-        package == *proto
-            || package
+        name == proto
+            || name
                 .strip_prefix(proto.as_str())
                 .is_some_and(|rest| rest.starts_with('.'))
     })
+}
+
+/// The messages prost generates for `files` (all of one package), nested ones included; map
+/// entries and messages mapped elsewhere by an extern path are left out.
+fn package_messages(
+    files: &[&FileDescriptorProto],
+    extern_paths: &[(String, String)],
+) -> Vec<PackageMessage> {
+    fn walk<'a>(
+        package: &str,
+        nesting: &mut Vec<&'a str>,
+        message: &'a DescriptorProto,
+        extern_paths: &[(String, String)],
+        out: &mut Vec<PackageMessage>,
+    ) {
+        if message.options.as_ref().and_then(|o| o.map_entry) == Some(true) {
+            return;
+        }
+        let mut full_name = package.to_owned();
+        for part in nesting.iter().chain(std::iter::once(&message.name())) {
+            if !full_name.is_empty() {
+                full_name.push('.');
+            }
+            full_name.push_str(part);
+        }
+        if is_extern_name(&format!(".{full_name}"), extern_paths) {
+            return;
+        }
+        out.push(PackageMessage {
+            rust_path: naming::prost_type_path(nesting, message.name()),
+            full_name,
+        });
+        nesting.push(message.name());
+        for nested in &message.nested_type {
+            walk(package, nesting, nested, extern_paths, out);
+        }
+        nesting.pop();
+    }
+    let mut messages = Vec::new();
+    for file in files {
+        for message in &file.message_type {
+            walk(
+                file.package(),
+                &mut Vec::new(),
+                message,
+                extern_paths,
+                &mut messages,
+            );
+        }
+    }
+    messages
+}
+
+/// The encoded descriptors of `files` and of everything they import, without source info
+/// (comments are not needed at run time).
+fn package_descriptors(fds: &FileDescriptorSet, files: &[&FileDescriptorProto]) -> Vec<u8> {
+    let by_name: HashMap<&str, &FileDescriptorProto> =
+        fds.file.iter().map(|file| (file.name(), file)).collect();
+    let mut needed = BTreeSet::new();
+    let mut pending: Vec<&str> = files.iter().map(|file| file.name()).collect();
+    while let Some(name) = pending.pop() {
+        if !needed.insert(name) {
+            continue;
+        }
+        if let Some(file) = by_name.get(name) {
+            pending.extend(file.dependency.iter().map(String::as_str));
+        }
+    }
+    // protoc lists dependencies before the files that import them; the pool needs that order.
+    let file = fds
+        .file
+        .iter()
+        .filter(|file| needed.contains(file.name()))
+        .map(|file| FileDescriptorProto {
+            source_code_info: None,
+            ..file.clone()
+        })
+        .collect();
+    FileDescriptorSet { file }.encode_to_vec()
 }
 
 /// The dotted package name of a prost module, in prost's snake_case spelling (as pbjson spells
@@ -140,6 +259,7 @@ fn prost_code(
     service_generator: Box<dyn ServiceGenerator>,
 ) -> io::Result<Vec<(Module, String)>> {
     let mut config = prost_build::Config::new();
+    config.prost_path(PROST_PATH);
     config.compile_well_known_types();
     // Journaled payloads must encode to the same bytes on every attempt: a map iterated in
     // hash order would not, and its replay would be a journal mismatch.

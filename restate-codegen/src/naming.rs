@@ -35,6 +35,34 @@ fn escape(name: String) -> String {
     }
 }
 
+/// The Rust path prost gives a message, relative to the module of its package: the
+/// snake_case modules of the messages it is nested in, then its UpperCamelCase name
+/// (`Outer.Inner` becomes `outer::Inner`).
+pub(crate) fn prost_type_path(nesting: &[&str], name: &str) -> String {
+    nesting
+        .iter()
+        .map(|outer| prost_sanitize(outer.to_snake_case()))
+        .chain(std::iter::once(prost_type_name(name)))
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+/// The Rust name prost gives a message or enum.
+pub(crate) fn prost_type_name(name: &str) -> String {
+    prost_sanitize(name.to_upper_camel_case())
+}
+
+/// Makes `ident` an identifier the way prost-build does: raw identifiers for keywords, a
+/// trailing underscore for those that cannot be raw, a leading one before a digit.
+fn prost_sanitize(ident: String) -> String {
+    match ident.as_str() {
+        "_" | "super" | "self" | "Self" | "extern" | "crate" => ident + "_",
+        s if s.starts_with(|c: char| c.is_numeric()) => format!("_{ident}"),
+        s if RAW_KEYWORDS.contains(&s) && s != "extern" => format!("r#{ident}"),
+        _ => ident,
+    }
+}
+
 /// The names of the items generated for one service, all in the module of its proto package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ServiceItems {
@@ -44,12 +72,11 @@ pub(crate) struct ServiceItems {
     pub(crate) server: String,
     /// The in-handler client, e.g. `GreeterClient`.
     pub(crate) client: String,
-    /// The client for calls through Restate's ingress, e.g. `GreeterIngressClient`.
+    /// The alias of the client for calls through Restate's ingress, e.g.
+    /// `GreeterIngressClient`.
     pub(crate) ingress_client: String,
     /// The discovery metadata, e.g. `GREETER_DEFINITION`.
     pub(crate) definition: String,
-    /// The private payload format constant, e.g. `GREETER_FORMAT`.
-    pub(crate) format: String,
 }
 
 impl ServiceItems {
@@ -62,7 +89,6 @@ impl ServiceItems {
             client: format!("{rust_name}Client"),
             ingress_client: format!("{rust_name}IngressClient"),
             definition: format!("{shouty}_DEFINITION"),
-            format: format!("{shouty}_FORMAT"),
         }
     }
 
@@ -103,6 +129,17 @@ mod tests {
         assert_eq!(items.client, "UserApiClient");
         assert_eq!(items.ingress_client, "UserApiIngressClient");
         assert_eq!(items.definition, "USER_API_DEFINITION");
-        assert_eq!(items.format, "USER_API_FORMAT");
+    }
+
+    #[test]
+    fn message_paths_follow_prost() {
+        assert_eq!(prost_type_path(&[], "HelloRequest"), "HelloRequest");
+        assert_eq!(
+            prost_type_path(&["Outer", "MidLevel"], "inner_msg"),
+            "outer::mid_level::InnerMsg"
+        );
+        assert_eq!(prost_type_path(&["Type"], "Self"), "r#type::Self_");
+        assert_eq!(prost_type_path(&[], "self"), "Self_");
+        assert_eq!(prost_type_path(&["Crate"], "_2x"), "crate_::_2x");
     }
 }

@@ -68,39 +68,96 @@ message Greeting { string message = 1; }
 "#;
 
 #[test]
-fn writes_one_file_per_package_with_messages_serde_and_services() {
+fn writes_one_file_per_package_with_messages_descriptors_and_services() {
     let (dir, result) = compile(
         &[("greeter.proto", GREETER), ("common.proto", COMMON)],
         &["greeter.proto"],
     );
     result.unwrap();
-    // No code for the annotation protos or the well-known types, and no separate serde files.
+    // No code for the annotation protos or the well-known types.
     assert_eq!(output_files(dir.path()), ["common.rs", "helloworld.rs"]);
 
     let code = fs::read_to_string(dir.path().join("out/helloworld.rs")).unwrap();
     syn::parse_file(&code).unwrap();
     for expected in [
         "pub struct HelloRequest",
-        "::core::option::Option<::pbjson_types::Timestamp>",
-        "impl serde::Serialize for HelloRequest",
-        "impl serde::Serialize for Mood",
+        "::restate_runtime::codegen::prost::Message",
+        "::core::option::Option<::restate_runtime::codegen::pbjson_types::Timestamp>",
+        "static DESCRIPTORS: ::restate_runtime::codegen::Descriptors",
+        "HelloRequest = \"helloworld.HelloRequest\"",
         "/// Greets people.\npub trait Greeter",
         "request: HelloRequest,",
         "super::common::Greeting",
         "pub struct GreeterServer<T>",
         "pub static GREETER_DEFINITION",
         "pub struct CounterClient",
-        "::restate_runtime::ServiceType::VirtualObject",
+        "pub type CounterIngressClient",
+        "::restate_runtime::codegen::ServiceType::VirtualObject",
     ] {
         assert!(code.contains(expected), "missing `{expected}` in\n{code}");
     }
+    // Nothing names a crate other than the runtime, and no serde code unless asked for.
+    for krate in ["prost", "pbjson_types"] {
+        let anywhere = code.matches(&format!("::{krate}::")).count();
+        let re_exported = code
+            .matches(&format!("::restate_runtime::codegen::{krate}::"))
+            .count();
+        assert_eq!(anywhere, re_exported, "`{krate}` named directly in\n{code}");
+    }
+    assert!(!code.contains("serde::Serialize"), "{code}");
 
     let common = fs::read_to_string(dir.path().join("out/common.rs")).unwrap();
     assert!(common.contains("pub struct Greeting"));
-    assert!(common.contains("impl serde::Serialize for Greeting"));
+    assert!(common.contains("Greeting = \"common.Greeting\""));
     assert!(
         !common.contains("trait"),
         "imported files get no service code"
+    );
+}
+
+#[test]
+fn serde_impls_are_generated_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let proto_dir = dir.path().join("proto");
+    fs::create_dir_all(&proto_dir).unwrap();
+    fs::write(proto_dir.join("common.proto"), COMMON).unwrap();
+    restate_codegen::configure()
+        .out_dir(dir.path())
+        .emit_rerun_if_changed(false)
+        .serde_impls(true)
+        .compile(&[proto_dir.join("common.proto")], &[&proto_dir])
+        .unwrap();
+    let common = fs::read_to_string(dir.path().join("common.rs")).unwrap();
+    assert!(common.contains("use ::restate_runtime::codegen::{pbjson, serde};"));
+    assert!(common.contains("impl serde::Serialize for Greeting"));
+}
+
+#[test]
+fn nested_messages_are_payloads_under_prost_s_paths() {
+    let nested = r#"
+        syntax = "proto3";
+        package shop;
+        message Order {
+          message Line { string sku = 1; }
+          message type { message self { int32 n = 1; } }
+          repeated Line lines = 1;
+          map<string, Line> by_sku = 2;
+        }
+    "#;
+    let (dir, result) = compile(&[("shop.proto", nested)], &["shop.proto"]);
+    result.unwrap();
+    let code = fs::read_to_string(dir.path().join("out/shop.rs")).unwrap();
+    for expected in [
+        "Order = \"shop.Order\"",
+        "order::Line = \"shop.Order.Line\"",
+        "order::Type = \"shop.Order.type\"",
+        "order::r#type::Self_ = \"shop.Order.type.self\"",
+    ] {
+        assert!(code.contains(expected), "missing `{expected}` in\n{code}");
+    }
+    assert!(
+        !code.contains("BySkuEntry = "),
+        "map entries are not messages of their own"
     );
 }
 

@@ -2,8 +2,8 @@
 //!
 //! A handler receives a [`Context`] whose operations are journaled by Restate: a `run` side
 //! effect, a timer, or a call to another service happens once, and replays its recorded result
-//! when the invocation is retried. Generated server wrappers implement [`Service`]; bind them to
-//! an [`Endpoint`] and serve it:
+//! when the invocation is retried. Generated server wrappers bind your implementation of the
+//! generated trait to an [`Endpoint`]; serve it:
 //!
 //! ```ignore
 //! mod helloworld {
@@ -25,45 +25,48 @@
 //!     Endpoint::builder()
 //!         .bind(GreeterServer::new(MyGreeter))
 //!         .build()
-//!         .serve("0.0.0.0:9080".parse().unwrap())
+//!         .serve_from_env() // 0.0.0.0:$PORT (9080), logs to stderr, stops on SIGTERM / Ctrl-C
 //!         .await
 //! }
 //! ```
+//!
+//! What is where:
+//!
+//! - handlers: [`Context`] and the keyed contexts ([`ObjectContext`], [`WorkflowContext`], ...),
+//!   [`DurableFuture`] and its combinators, [`HandlerError`] and [`TerminalError`];
+//! - calls: generated clients build a [`Request`], journaled through a context or sent over HTTP
+//!   through an [`ingress::Ingress`];
+//! - serving: [`Endpoint`];
+//! - payloads: [`Payload`] and [`Codec`];
+//! - tests: [`testing`] (feature `testing`) starts a real `restate-server`.
+//!
+//! The code `restate-codegen` generates relies on the module `codegen` alone, which also re-exports the
+//! crates it needs, so a service crate depends on `restate-runtime` (and tokio for `main`).
 
-mod attempt;
-mod awakeable;
-pub mod client;
-pub mod codec;
+mod call;
+mod codec;
+#[doc(hidden)]
+pub mod codegen;
 mod context;
-mod discovery;
-mod durable;
 mod endpoint;
+mod engine;
 mod error;
 pub mod ingress;
-mod invocation;
-mod keyed;
-mod retry;
-mod server;
-mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
-mod vm_driver;
 
-pub use client::{Request, WorkflowHandle};
-pub use codec::{Format, Payload};
-pub use context::Context;
-pub use durable::{Completions, DurableFuture, all_settled, any, join_all, race, select};
-pub use endpoint::{Endpoint, EndpointBuilder, IdentityKeyError, ResponseBody};
-pub use error::{HandlerError, TerminalError};
-pub use invocation::{CallFuture, InvocationHandle, SendHandle};
-pub use keyed::{ObjectContext, ObjectSharedContext, WorkflowContext, WorkflowSharedContext};
-pub use retry::RunRetryPolicy;
-pub use server::shutdown_signal;
-pub use service::{
-    Config, HandlerDefinition, HandlerFuture, HandlerType, Invocation, OnMaxAttempts,
-    PayloadDefinition, RetryConfig, Service, ServiceDefinition, ServiceType, encode_output,
+pub use call::{Caller, IntoCaller, Request, Target, WorkflowHandle};
+pub use codec::{Codec, CodecError, Payload};
+pub use context::{
+    CallFuture, Context, InvocationHandle, ObjectContext, ObjectSharedContext, RunRetryPolicy,
+    SendHandle, WorkflowContext, WorkflowSharedContext,
 };
+pub use endpoint::{Endpoint, EndpointBuilder, IdentityKeyError, ResponseBody, shutdown_signal};
+pub use engine::{Completions, DurableFuture, all_settled, any, join_all, race, select};
+pub use error::{HandlerError, TerminalError};
 
+/// Raw payloads, for [`Request::raw`].
+pub use bytes::Bytes;
 /// The `rand` crate, for the traits [`Context::rand`]'s generator implements.
 pub use rand;
 /// The `uuid` crate, for [`Context::random_uuid`].

@@ -23,7 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::endpoint::Endpoint;
+use crate::Endpoint;
 
 /// The restate-server version the harness installs.
 pub const RESTATE_SERVER_VERSION: &str = "1.7.12";
@@ -52,6 +52,7 @@ pub enum TestError {
 }
 
 /// A running `restate-server` on loopback, stopped on drop.
+#[derive(Debug)]
 pub struct RestateServer {
     child: Option<Child>,
     data_dir: PathBuf,
@@ -109,7 +110,7 @@ impl RestateServerBuilder {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 struct ServerPorts {
     ingress: u16,
     admin: u16,
@@ -279,6 +280,7 @@ impl Drop for RestateServer {
 ///
 /// The endpoint runs on a runtime of its own, so an environment can be created from sync code,
 /// from inside an async test, or once per test binary in a `static`.
+#[derive(Debug)]
 pub struct TestEnvironment {
     server: RestateServer,
     runtime: Option<tokio::runtime::Runtime>,
@@ -289,12 +291,14 @@ pub struct TestEnvironment {
 }
 
 /// The endpoint's server task and the switch that stops it.
+#[derive(Debug)]
 struct Serving {
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<io::Result<()>>,
 }
 
 /// Configures a [`TestEnvironment`] before it starts.
+#[derive(Debug)]
 pub struct TestEnvironmentBuilder {
     endpoint: Endpoint,
     server: RestateServerBuilder,

@@ -12,9 +12,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use pbjson_types::{BoolValue, BytesValue, Int32Value, Int64Value, ListValue, StringValue, Struct};
 use restate_runtime::{
-    Context, DurableFuture, Endpoint, EndpointBuilder, HandlerError, IdentityKeyError,
-    ObjectContext, ObjectSharedContext, Request, RunRetryPolicy, TerminalError, WorkflowContext,
-    WorkflowSharedContext,
+    Codec, Context, DurableFuture, Endpoint, EndpointBuilder, HandlerError, IdentityKeyError,
+    ObjectContext, ObjectSharedContext, Request, RunRetryPolicy, Target, TerminalError,
+    WorkflowContext, WorkflowSharedContext,
 };
 
 /// The code generated from `proto/conformance.proto`.
@@ -86,17 +86,18 @@ impl Counter for CounterImpl {
 pub struct ProxyImpl;
 
 /// The request a [`ProxyRequest`] describes; scopes and limit keys are not supported.
-fn proxied(ctx: &Context, request: ProxyRequest) -> Result<Request<Bytes>, HandlerError> {
+fn proxied(
+    ctx: &Context,
+    request: ProxyRequest,
+) -> Result<Request<Context, Bytes, Bytes>, HandlerError> {
     if request.scope.is_some() || request.limit_key.is_some() {
         return Err(TerminalError::new(501, "scopes and limit keys are not supported").into());
     }
-    let mut outgoing = Request::raw(
-        ctx,
-        request.service_name,
-        request.handler_name,
-        request.virtual_object_key,
-        request.message.into(),
-    );
+    let mut target = Target::new(request.service_name, request.handler_name, Codec::Json);
+    if let Some(key) = request.virtual_object_key {
+        target = target.with_key(key);
+    }
+    let mut outgoing = Request::raw(ctx, target, request.message.into());
     if let Some(key) = request.idempotency_key {
         outgoing = outgoing.idempotency_key(key);
     }

@@ -1331,8 +1331,6 @@ macro_rules! core_scenario_tests {
         user_errors_invocation_with_eventual_success: $crate::scenarios::user_errors::invocation_with_eventual_success;
 
         workflow_api_set_and_resolve: $crate::scenarios::workflow_api::set_and_resolve;
-
-        run_flush: $crate::scenarios::run_flush::flush;
         }
     };
 }

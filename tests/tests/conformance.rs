@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use restate_e2e::conformance::conformance_endpoint;
 use restate_e2e::raw_ingress::{RawIngress, random_key};
-use restate_e2e::scenarios::cancellation::From;
 use restate_e2e::scenarios::*;
 use restate_runtime::testing::{RestateServer, TestEnvironment};
 
@@ -39,95 +38,6 @@ async fn call_ordering_two_sends_first() {
     call_ordering::ordering(&ingress(), [true, true, false]).await;
 }
 
-// Cancellation
-
-#[tokio::test]
-async fn cancel_from_admin_api_call() {
-    cancellation::cancel(&ingress(), From::AdminApi, "CALL").await;
-}
-
-#[tokio::test]
-async fn cancel_from_admin_api_sleep() {
-    cancellation::cancel(&ingress(), From::AdminApi, "SLEEP").await;
-}
-
-#[tokio::test]
-async fn cancel_from_admin_api_awakeable() {
-    cancellation::cancel(&ingress(), From::AdminApi, "AWAKEABLE").await;
-}
-
-#[tokio::test]
-async fn cancel_from_context_call() {
-    cancellation::cancel(&ingress(), From::Context, "CALL").await;
-}
-
-#[tokio::test]
-async fn cancel_from_context_sleep() {
-    cancellation::cancel(&ingress(), From::Context, "SLEEP").await;
-}
-
-#[tokio::test]
-async fn cancel_from_context_awakeable() {
-    cancellation::cancel(&ingress(), From::Context, "AWAKEABLE").await;
-}
-
-// Combinators
-
-#[tokio::test]
-async fn combinators_awakeable_or_timeout_using_await_any() {
-    combinators::awakeable_or_timeout_using_await_any(&ingress()).await;
-}
-
-#[tokio::test]
-async fn combinators_awakeable_or_timeout_using_awakeable_timeout_command() {
-    combinators::awakeable_or_timeout_using_awakeable_timeout_command(&ingress()).await;
-}
-
-#[tokio::test]
-async fn combinators_first_successful_completed_awakeable() {
-    combinators::first_successful_completed_awakeable(&ingress()).await;
-}
-
-#[tokio::test]
-async fn combinators_signal_first_successful_or_all_failed() {
-    combinators::signal_first_successful_or_all_failed(&ingress()).await;
-}
-
-#[tokio::test]
-async fn combinators_signal_all_successful_or_first_failed() {
-    combinators::signal_all_successful_or_first_failed(&ingress()).await;
-}
-
-#[tokio::test]
-async fn combinators_signal_all_completed() {
-    combinators::signal_all_completed(&ingress()).await;
-}
-
-#[tokio::test]
-async fn combinators_signal_first_completed() {
-    combinators::signal_first_completed(&ingress()).await;
-}
-
-#[tokio::test]
-async fn combinators_mixed_run_wins_race_against_signal() {
-    combinators::mixed_run_wins_race_against_signal(&ingress()).await;
-}
-
-#[tokio::test]
-async fn combinators_mixed_signal_wins_after_run_fails() {
-    combinators::mixed_signal_wins_after_run_fails(&ingress()).await;
-}
-
-#[tokio::test]
-async fn combinators_mixed_all_succeeded_run_and_signal() {
-    combinators::mixed_all_succeeded_run_and_signal(&ingress()).await;
-}
-
-#[tokio::test]
-async fn combinators_mixed_all_completed_run_signal_and_failed_run() {
-    combinators::mixed_all_completed_run_signal_and_failed_run(&ingress()).await;
-}
-
 // RawIngress
 
 #[tokio::test]
@@ -140,74 +50,6 @@ async fn ingress_headers_pass_through() {
 #[tokio::test]
 async fn kill_invocation() {
     kill_invocation::kill(&ingress()).await;
-}
-
-// RunRetry
-
-#[tokio::test]
-async fn run_retry_with_success() {
-    run_retry::with_success(&ingress()).await;
-}
-
-#[tokio::test]
-async fn run_retry_executed_only_once() {
-    run_retry::executed_only_once(&ingress()).await;
-}
-
-#[tokio::test]
-async fn run_retry_with_exhausted_attempts() {
-    run_retry::with_exhausted_attempts(&ingress()).await;
-}
-
-// ServiceToServiceCommunication
-
-#[tokio::test]
-async fn service_to_service_regular_call() {
-    service_to_service::regular_call(&ingress()).await;
-}
-
-#[tokio::test]
-async fn service_to_service_one_way_call() {
-    service_to_service::one_way_call(&ingress()).await;
-}
-
-#[tokio::test]
-async fn service_to_service_one_way_call_with_idempotency_key() {
-    service_to_service::one_way_call_with_idempotency_key(&ingress()).await;
-}
-
-#[tokio::test]
-async fn service_to_service_call_with_idempotency_key() {
-    service_to_service::call_with_idempotency_key(&ingress()).await;
-}
-
-#[tokio::test]
-async fn service_to_service_one_way_call_with_delay() {
-    service_to_service::one_way_call_with_delay(&ingress()).await;
-}
-
-// Signals
-
-#[tokio::test]
-async fn signals_resolve() {
-    signals::resolve(&ingress()).await;
-}
-
-#[tokio::test]
-async fn signals_reject() {
-    signals::reject(&ingress()).await;
-}
-
-// Sleep
-
-#[tokio::test]
-async fn sleep() {
-    sleep::sleep(&ingress()).await;
-}
-
-#[tokio::test]
-async fn sleep_many_sleeps() {
-    sleep::many_sleeps(&ingress()).await;
 }
 
 // SleepWithFailures
@@ -295,78 +137,6 @@ async fn sleep_with_failures_terminate_service_endpoint() {
     serving.abort();
 }
 
-// State
+// The core scenarios, shared with the suspending and HTTP/1.1 suites.
 
-#[tokio::test]
-async fn state_add() {
-    state::add(&ingress()).await;
-}
-
-#[tokio::test]
-async fn state_proxy_one_way_add() {
-    state::proxy_one_way_add(&ingress()).await;
-}
-
-#[tokio::test]
-async fn state_list_state_and_clear_all() {
-    state::list_state_and_clear_all(&ingress()).await;
-}
-
-// UserErrors
-
-#[tokio::test]
-async fn user_errors_invoke_terminally_failing_call() {
-    user_errors::invoke_terminally_failing_call(&ingress()).await;
-}
-
-#[tokio::test]
-async fn user_errors_fail_several_times() {
-    user_errors::fail_several_times(&ingress()).await;
-}
-
-#[tokio::test]
-async fn user_errors_internal_call_failure_propagation() {
-    user_errors::internal_call_failure_propagation(&ingress()).await;
-}
-
-#[tokio::test]
-async fn user_errors_side_effect_with_terminal_error() {
-    user_errors::side_effect_with_terminal_error(&ingress()).await;
-}
-
-#[tokio::test]
-async fn user_errors_invoke_terminally_failing_call_with_metadata() {
-    user_errors::invoke_terminally_failing_call_with_metadata(&ingress()).await;
-}
-
-#[tokio::test]
-async fn user_errors_fail_several_times_with_metadata() {
-    user_errors::fail_several_times_with_metadata(&ingress()).await;
-}
-
-#[tokio::test]
-async fn user_errors_internal_call_failure_propagation_with_metadata() {
-    user_errors::internal_call_failure_propagation_with_metadata(&ingress()).await;
-}
-
-#[tokio::test]
-async fn user_errors_side_effect_with_terminal_error_with_metadata() {
-    user_errors::side_effect_with_terminal_error_with_metadata(&ingress()).await;
-}
-
-#[tokio::test]
-async fn user_errors_set_state_then_fail_should_persist_state() {
-    user_errors::set_state_then_fail_should_persist_state(&ingress()).await;
-}
-
-#[tokio::test]
-async fn user_errors_invocation_with_eventual_success() {
-    user_errors::invocation_with_eventual_success(&ingress()).await;
-}
-
-// WorkflowAPI
-
-#[tokio::test]
-async fn workflow_api_set_and_resolve() {
-    workflow_api::set_and_resolve(&ingress()).await;
-}
+restate_e2e::core_scenario_tests!(ingress);

@@ -21,6 +21,11 @@ fn ingress() -> RawIngress {
 
 restate_e2e::core_scenario_tests!(ingress);
 
+// `RunFlush` holds only when every wait is a suspension.
+restate_e2e::scenario_tests! { ingress;
+    run_flush: restate_e2e::scenarios::run_flush::flush;
+}
+
 /// The scenarios above ran over HTTP/1.1 only if Restate recorded the deployment so.
 #[tokio::test]
 async fn the_deployment_is_request_response() {

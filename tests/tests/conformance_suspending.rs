@@ -92,3 +92,8 @@ async fn non_determinism_set_different_key() {
 // The core scenarios again, every wait a suspension.
 
 restate_e2e::core_scenario_tests!(ingress);
+
+// `RunFlush` holds only when every wait is a suspension.
+restate_e2e::scenario_tests! { ingress;
+    run_flush: restate_e2e::scenarios::run_flush::flush;
+}

@@ -9,7 +9,7 @@ use greeter::helloworld::{GreeterIngressClient, HelloRequest};
 use restate_e2e::e2e::{FailRequest, MiscIngressClient};
 use restate_runtime::ingress::{Ingress, IngressError, SendStatus};
 use restate_runtime::testing::TestEnvironment;
-use restate_runtime::{Endpoint, Format};
+use restate_runtime::{Codec, Endpoint};
 
 static ENV: LazyLock<TestEnvironment> = LazyLock::new(|| {
     let endpoint = Endpoint::builder()
@@ -60,9 +60,9 @@ async fn send_returns_an_invocation_id_to_attach_to() {
     assert!(sent.invocation_id.starts_with("inv_"), "{sent:?}");
     assert_eq!(sent.status, SendStatus::Accepted);
     let invocation = ingress.invocation(&sent.invocation_id);
-    let value: CounterValue = invocation.attach(Format::Json).await.unwrap();
+    let value: CounterValue = invocation.attach(Codec::Json).await.unwrap();
     assert_eq!(value, CounterValue { value: 5 });
-    let output: Option<CounterValue> = invocation.get_output(Format::Json).await.unwrap();
+    let output: Option<CounterValue> = invocation.get_output(Codec::Json).await.unwrap();
     assert_eq!(output, Some(CounterValue { value: 5 }));
 }
 
@@ -76,9 +76,9 @@ async fn send_after_a_delay_runs_later() {
         .await
         .unwrap();
     let invocation = ingress.invocation(&sent.invocation_id);
-    let early: Option<CounterValue> = invocation.get_output(Format::Json).await.unwrap();
+    let early: Option<CounterValue> = invocation.get_output(Codec::Json).await.unwrap();
     assert_eq!(early, None, "the delayed invocation ran before its delay");
-    let value: CounterValue = invocation.attach(Format::Json).await.unwrap();
+    let value: CounterValue = invocation.attach(Codec::Json).await.unwrap();
     assert_eq!(value, CounterValue { value: 1 });
 }
 

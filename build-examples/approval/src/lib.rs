@@ -19,7 +19,7 @@ const DECISION: &str = "decision";
 const STATUS: &str = "status";
 
 /// Runs approvals, counting how often each approval's body actually executed.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct MyApproval {
     executions: Arc<Mutex<HashMap<String, u32>>>,
 }

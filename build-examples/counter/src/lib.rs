@@ -15,6 +15,7 @@ use counter::{AddRequest, CounterValue, SlowAddRequest};
 const COUNT: &str = "count";
 
 /// Keeps one count per object key.
+#[derive(Debug)]
 pub struct MyCounter;
 
 impl counter::Counter for MyCounter {

@@ -11,6 +11,7 @@ pub mod helloworld {
 use helloworld::{Greeter, HelloRequest, HelloResponse};
 
 /// Greets by name; the greeting is composed once, in a journaled `run`.
+#[derive(Debug)]
 pub struct MyGreeter;
 
 impl Greeter for MyGreeter {

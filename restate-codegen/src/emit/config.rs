@@ -1,16 +1,18 @@
-//! Restate settings in the discovery definition: a `::restate_runtime::Config` expression per
-//! service and handler.
+//! Restate settings in the discovery definition: a `Config` expression of the runtime's
+//! `codegen` module per service and handler.
 
 use std::time::Duration;
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::runtime;
 use crate::model::{Config, OnMaxAttempts, RetryPolicy};
 
 /// The `Config` expression for `config`: only the fields that are set, the rest from
 /// `Config::NONE`.
 pub(super) fn tokens(config: &Config) -> TokenStream {
+    let rt = runtime();
     let mut fields = Vec::new();
     let mut duration = |name: &str, value: Option<Duration>| {
         if let Some(value) = value {
@@ -47,17 +49,18 @@ pub(super) fn tokens(config: &Config) -> TokenStream {
         fields.push(quote!(metadata: &[#(#entries),*]));
     }
     if fields.is_empty() {
-        return quote!(::restate_runtime::Config::NONE);
+        return quote!(#rt::Config::NONE);
     }
     quote! {
-        ::restate_runtime::Config {
+        #rt::Config {
             #(#fields,)*
-            ..::restate_runtime::Config::NONE
+            ..#rt::Config::NONE
         }
     }
 }
 
 fn retry_policy(policy: &RetryPolicy) -> TokenStream {
+    let rt = runtime();
     let option = |value: Option<TokenStream>| match value {
         Some(value) => quote!(::core::option::Option::Some(#value)),
         None => quote!(::core::option::Option::None),
@@ -73,11 +76,11 @@ fn retry_policy(policy: &RetryPolicy) -> TokenStream {
     let factor = option(policy.factor.map(|f| quote!(#f)));
     let max_attempts = option(policy.max_attempts.map(|n| quote!(#n)));
     let on_max_attempts = option(policy.on_max_attempts.map(|on| match on {
-        OnMaxAttempts::Pause => quote!(::restate_runtime::OnMaxAttempts::Pause),
-        OnMaxAttempts::Kill => quote!(::restate_runtime::OnMaxAttempts::Kill),
+        OnMaxAttempts::Pause => quote!(#rt::OnMaxAttempts::Pause),
+        OnMaxAttempts::Kill => quote!(#rt::OnMaxAttempts::Kill),
     }));
     quote! {
-        ::restate_runtime::RetryConfig {
+        #rt::RetryPolicy {
             initial_interval: #initial_interval,
             max_interval: #max_interval,
             factor: #factor,

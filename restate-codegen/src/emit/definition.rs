@@ -5,17 +5,22 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::view::{MethodView, ServiceView};
-use super::{config, docs};
-use crate::model::{Config, HandlerType, ServiceType};
+use super::{config, docs, runtime};
+use crate::model::{Codec, Config, HandlerType, ServiceType};
 
 /// The static, e.g. `pub static GREETER_DEFINITION: ServiceDefinition = ...;`.
 pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
+    let rt = runtime();
     let name = &view.definition;
     let service_name = view.name();
     let ty = match view.service.ty {
-        ServiceType::Service => quote!(::restate_runtime::ServiceType::Service),
-        ServiceType::VirtualObject => quote!(::restate_runtime::ServiceType::VirtualObject),
-        ServiceType::Workflow => quote!(::restate_runtime::ServiceType::Workflow),
+        ServiceType::Service => quote!(#rt::ServiceType::Service),
+        ServiceType::VirtualObject => quote!(#rt::ServiceType::VirtualObject),
+        ServiceType::Workflow => quote!(#rt::ServiceType::Workflow),
+    };
+    let codec = match view.codec {
+        Codec::Json => quote!(#rt::Codec::Json),
+        Codec::Protobuf => quote!(#rt::Codec::Protobuf),
     };
     let documentation = docs::option_str(view.service.docs.as_deref());
     let handlers = view.methods.iter().map(|method| handler(view, method));
@@ -29,10 +34,11 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
     );
     quote! {
         #[doc = #doc]
-        pub static #name: ::restate_runtime::ServiceDefinition =
-            ::restate_runtime::ServiceDefinition {
+        pub static #name: #rt::ServiceDefinition =
+            #rt::ServiceDefinition {
                 name: #service_name,
                 ty: #ty,
+                codec: #codec,
                 documentation: #documentation,
                 handlers: &[#(#handlers),*],
                 config: #config,
@@ -42,14 +48,14 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
 
 /// One `HandlerDefinition` expression.
 fn handler(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
+    let rt = runtime();
     let name = method.name();
-    let format = &view.format;
-    let mut tokens = quote!(::restate_runtime::HandlerDefinition::new(#name, #format));
+    let mut tokens = quote!(#rt::HandlerDefinition::new(#name));
     if let Some(ty) = method.method.handler_type {
         let ty = match ty {
-            HandlerType::Exclusive => quote!(::restate_runtime::HandlerType::Exclusive),
-            HandlerType::Shared => quote!(::restate_runtime::HandlerType::Shared),
-            HandlerType::WorkflowRun => quote!(::restate_runtime::HandlerType::Workflow),
+            HandlerType::Exclusive => quote!(#rt::HandlerType::Exclusive),
+            HandlerType::Shared => quote!(#rt::HandlerType::Shared),
+            HandlerType::WorkflowRun => quote!(#rt::HandlerType::WorkflowRun),
         };
         tokens.extend(quote!(.with_type(#ty)));
     }

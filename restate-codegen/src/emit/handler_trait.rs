@@ -4,8 +4,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::docs;
 use super::view::{MethodView, ServiceView};
+use super::{docs, runtime};
 
 /// The trait, e.g. `pub trait Greeter { fn say_hello(...) ... }`.
 pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
@@ -24,11 +24,12 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
 
 /// One handler method with its default body.
 fn handler(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
+    let rt = runtime();
     let docs = docs::attrs(method.method.docs.as_deref(), || {
         format!("The handler `{}`.", method.name())
     });
     let ident = &method.ident;
-    let context = &method.context.ty;
+    let context = &method.context;
     let output = method.output_type();
     let (request_param, unused) = match &method.input {
         Some(input) => (quote!(, request: #input), quote!((ctx, request))),
@@ -39,15 +40,10 @@ fn handler(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
     quote! {
         #docs
         fn #ident(&self, ctx: #context #request_param) -> impl ::core::future::Future<
-            Output = ::core::result::Result<#output, ::restate_runtime::HandlerError>
+            Output = ::core::result::Result<#output, #rt::HandlerError>
         > + ::core::marker::Send {
-            async move {
-                let _ = #unused;
-                ::core::result::Result::Err(
-                    ::restate_runtime::TerminalError::not_implemented(#service_name, #handler_name)
-                        .into()
-                )
-            }
+            let _ = #unused;
+            #rt::not_implemented(#service_name, #handler_name)
         }
     }
 }

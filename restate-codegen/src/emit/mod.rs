@@ -1,8 +1,10 @@
 //! Rust for the model: for each service a handler trait, a server wrapper, a discovery
-//! definition and an in-handler client, built with `quote` and laid out with `prettyplease`.
+//! definition and a client, built with `quote` and laid out with `prettyplease`; for each
+//! package its descriptors and the list that makes its messages payloads.
 //!
-//! The generated code names everything by absolute path (`::restate_runtime::...`,
-//! `::core::...`), so it compiles inside any module without imports.
+//! The generated code names everything by absolute path (`::restate_runtime::codegen::...`,
+//! `::core::...`), so it compiles inside any module without imports, and it refers to the
+//! runtime's `codegen` module only.
 
 mod client;
 mod config;
@@ -10,7 +12,7 @@ mod context;
 mod definition;
 mod docs;
 mod handler_trait;
-mod ingress_client;
+mod package;
 mod server;
 #[cfg(test)]
 mod tests;
@@ -22,6 +24,13 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::model::{Codec, Service};
+
+pub(crate) use package::{PackageMessage, package_items};
+
+/// The runtime module generated code refers to.
+fn runtime() -> TokenStream {
+    quote!(::restate_runtime::codegen)
+}
 
 /// The Rust types prost generated for an rpc's input and output, as paths relative to the
 /// module of the service's package (e.g. `HelloRequest` or `super::common::Page`).
@@ -64,10 +73,28 @@ pub enum Error {
         /// Where parsing failed.
         source: syn::Error,
     },
+    /// The Rust path of a message does not parse; a bug in the generator.
+    #[error("message {message}: `{path}` is not a Rust path: {source}")]
+    InvalidMessagePath {
+        /// The fully qualified message name.
+        message: String,
+        /// The text that did not parse.
+        path: String,
+        /// Why it did not parse.
+        source: syn::Error,
+    },
+    /// The emitted package items are not a valid Rust file; a bug in the emitter.
+    #[error("the code generated for package {package} does not parse: {source}")]
+    UnparsablePackage {
+        /// The proto package.
+        package: String,
+        /// Where parsing failed.
+        source: syn::Error,
+    },
 }
 
-/// The Rust code of one service, formatted: its handler trait, server wrapper, discovery
-/// definition and client, plus the private constant holding its payload format.
+/// The Rust code of one service, formatted: its handler trait, discovery definition, server
+/// wrapper and client (with the ingress client's alias).
 ///
 /// `types` maps each rpc name to the Rust types of its input and output; rpcs taking and
 /// returning `google.protobuf.Empty` need no entry. `default_codec` applies when the service
@@ -113,18 +140,14 @@ fn service_tokens(
     types: &HashMap<String, MethodTypes>,
 ) -> Result<TokenStream, Error> {
     let view = view::ServiceView::new(service, default_codec, types)?;
-    let format_const = view.format_const();
     let handler_trait = handler_trait::tokens(&view);
     let definition = definition::tokens(&view);
     let server = server::tokens(&view);
     let client = client::tokens(&view);
-    let ingress_client = ingress_client::tokens(&view);
     Ok(quote! {
-        #format_const
         #handler_trait
         #definition
         #server
         #client
-        #ingress_client
     })
 }

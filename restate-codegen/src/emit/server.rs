@@ -1,13 +1,15 @@
 //! The server wrapper: binds an implementation of the handler trait to an endpoint by
-//! implementing `restate_runtime::Service`.
+//! implementing the runtime's `Service`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use super::runtime;
 use super::view::{MethodView, ServiceView};
 
 /// The wrapper struct, its constructors and its `Service` implementation.
 pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
+    let rt = runtime();
     let server = &view.server;
     let handlers = &view.handlers;
     let definition = &view.definition;
@@ -15,6 +17,7 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
     let invoke = invoke_body(view);
     quote! {
         #[doc = #doc]
+        #[derive(Debug)]
         pub struct #server<T> {
             inner: ::std::sync::Arc<T>,
         }
@@ -39,73 +42,49 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
             }
         }
 
-        impl<T: #handlers> ::restate_runtime::Service for #server<T> {
-            fn definition(&self) -> &'static ::restate_runtime::ServiceDefinition {
+        impl<T: #handlers> #rt::Service for #server<T> {
+            fn definition(&self) -> &'static #rt::ServiceDefinition {
                 &#definition
             }
 
-            fn invoke(&self, invocation: ::restate_runtime::Invocation) -> ::restate_runtime::HandlerFuture {
+            fn invoke(&self, invocation: #rt::Invocation) -> #rt::HandlerFuture {
                 #invoke
             }
         }
     }
 }
 
-/// Dispatches on the handler name; unknown names answer 404.
+/// Dispatches on the handler name; the endpoint only passes names the definition lists.
 fn invoke_body(view: &ServiceView<'_>) -> TokenStream {
-    let message = format!("service {} has no handler {{}}", view.name());
-    let not_found = quote! {
-        let error = ::restate_runtime::TerminalError::new(
-            404,
-            ::std::format!(#message, invocation.handler())
-        );
-        ::std::boxed::Box::pin(async move {
-            ::core::result::Result::Err(::restate_runtime::HandlerError::from(error))
-        })
-    };
     if view.methods.is_empty() {
-        return not_found;
+        return quote!(invocation.unknown_handler());
     }
-    let arms = view.methods.iter().map(|method| arm(view, method));
+    let arms = view.methods.iter().map(arm);
     quote! {
         let inner = ::std::sync::Arc::clone(&self.inner);
         match invocation.handler() {
             #(#arms)*
-            _ => { #not_found }
+            _ => invocation.unknown_handler(),
         }
     }
 }
 
-/// The match arm that decodes the input, calls the handler and encodes its output.
-fn arm(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
+/// The match arm that runs one handler: the runtime decodes the input, makes the context and
+/// encodes the output.
+fn arm(method: &MethodView<'_>) -> TokenStream {
     let name = method.name();
     let ident = &method.ident;
-    let format = &view.format;
-    let (decode, request_arg) = match &method.input {
-        Some(input) => (
-            quote!(let request: #input = invocation.decode_input(#format)?;),
-            quote!(, request),
-        ),
-        None => (TokenStream::new(), TokenStream::new()),
+    let context = &method.context;
+    let input = method.input_type();
+    let call = match &method.input {
+        Some(_) => quote!(inner.#ident(ctx, request)),
+        None => quote!(inner.#ident(ctx)),
     };
-    let into_context = &method.context.from_invocation;
-    let call = quote!(inner.#ident(invocation.#into_context() #request_arg).await?);
-    let respond = match &method.output {
-        Some(_) => quote! {
-            let response = #call;
-            ::restate_runtime::encode_output(#format, &response)
-        },
-        None => quote! {
-            #call;
-            ::core::result::Result::<_, ::restate_runtime::HandlerError>::Ok(
-                ::restate_runtime::codec::encode_empty(#format)
-            )
-        },
+    let request = match &method.input {
+        Some(_) => quote!(request),
+        None => quote!(_),
     };
     quote! {
-        #name => ::std::boxed::Box::pin(async move {
-            #decode
-            #respond
-        }),
+        #name => invocation.run(move |ctx: #context, #request: #input| async move { #call.await }),
     }
 }

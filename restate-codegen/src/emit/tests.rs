@@ -115,17 +115,17 @@ fn handler_trait_signatures() {
     assert_eq!(
         signature(greeter, "say_hello"),
         tokens(
-            "fn say_hello(&self, ctx: ::restate_runtime::Context, request: HelloRequest) \
+            "fn say_hello(&self, ctx: ::restate_runtime::codegen::Context, request: HelloRequest) \
              -> impl ::core::future::Future<Output = ::core::result::Result<HelloResponse, \
-             ::restate_runtime::HandlerError>> + ::core::marker::Send"
+             ::restate_runtime::codegen::HandlerError>> + ::core::marker::Send"
         )
     );
     assert_eq!(
         signature(greeter, "ping"),
         tokens(
-            "fn ping(&self, ctx: ::restate_runtime::Context) \
+            "fn ping(&self, ctx: ::restate_runtime::codegen::Context) \
              -> impl ::core::future::Future<Output = ::core::result::Result<(), \
-             ::restate_runtime::HandlerError>> + ::core::marker::Send"
+             ::restate_runtime::codegen::HandlerError>> + ::core::marker::Send"
         )
     );
 }
@@ -150,8 +150,8 @@ fn default_bodies_answer_not_implemented() {
     let (_, _, emitted) = emit("Greeter", Codec::Json);
     let code = squash(&emitted.to_string());
     let expected = tokens(
-        "::core::result::Result::Err(::restate_runtime::TerminalError::not_implemented(\
-         \"helloworld.Greeter\", \"SayHello\").into())",
+        "let _ = (ctx, request); \
+         ::restate_runtime::codegen::not_implemented(\"helloworld.Greeter\", \"SayHello\")",
     );
     assert!(code.contains(&expected), "{code}");
 }
@@ -161,19 +161,20 @@ fn plain_service_items() {
     let (_, _, emitted) = emit("Greeter", Codec::Json);
     let code = squash(&emitted.to_string());
     for expected in [
-        "const GREETER_FORMAT : :: restate_runtime :: Format = :: restate_runtime :: Format :: Json ;",
-        "pub static GREETER_DEFINITION : :: restate_runtime :: ServiceDefinition",
-        "ty : :: restate_runtime :: ServiceType :: Service",
+        "pub static GREETER_DEFINITION : :: restate_runtime :: codegen :: ServiceDefinition",
+        "ty : :: restate_runtime :: codegen :: ServiceType :: Service , codec : :: restate_runtime :: codegen :: Codec :: Json",
         "pub struct GreeterServer < T >",
-        "impl < T : Greeter > :: restate_runtime :: Service for GreeterServer < T >",
-        "\"SayHello\" => :: std :: boxed :: Box :: pin",
-        "let request : HelloRequest = invocation . decode_input (GREETER_FORMAT) ? ;",
-        ":: restate_runtime :: HandlerDefinition :: new (\"Ping\" , GREETER_FORMAT) . without_input () . without_output ()",
-        "pub struct GreeterClient { ctx : :: restate_runtime :: Context , }",
-        "pub fn say_hello (& self , request : HelloRequest) -> :: restate_runtime :: Request < HelloResponse >",
-        ":: core :: option :: Option :: None , GREETER_FORMAT , :: restate_runtime :: codec :: encode (GREETER_FORMAT , & request) , :: restate_runtime :: codec :: decode :: < HelloResponse >",
-        "pub fn ping (& self) -> :: restate_runtime :: Request < () >",
-        ":: restate_runtime :: codec :: decode_empty",
+        "impl < T : Greeter > :: restate_runtime :: codegen :: Service for GreeterServer < T >",
+        "\"SayHello\" => invocation . run (move | ctx : :: restate_runtime :: codegen :: Context , request : HelloRequest | async move { inner . say_hello (ctx , request) . await }) ,",
+        "\"Ping\" => invocation . run (move | ctx : :: restate_runtime :: codegen :: Context , _ : () | async move { inner . ping (ctx) . await }) ,",
+        "_ => invocation . unknown_handler () ,",
+        ":: restate_runtime :: codegen :: HandlerDefinition :: new (\"Ping\") . without_input () . without_output ()",
+        "pub struct GreeterClient < C = :: restate_runtime :: codegen :: Context > { inner : :: restate_runtime :: codegen :: Client < C > , }",
+        "pub type GreeterIngressClient = GreeterClient < :: restate_runtime :: codegen :: Ingress > ;",
+        "impl < C : :: restate_runtime :: codegen :: Caller > GreeterClient < C >",
+        "pub fn new (caller : & impl :: restate_runtime :: codegen :: IntoCaller < Caller = C >) -> Self { Self { inner : :: restate_runtime :: codegen :: Client :: new (caller , & GREETER_DEFINITION) } }",
+        "pub fn say_hello (& self , request : HelloRequest) -> :: restate_runtime :: codegen :: Request < C , HelloRequest , HelloResponse > { self . inner . request (\"SayHello\" , request) }",
+        "pub fn ping (& self) -> :: restate_runtime :: codegen :: Request < C , () , () > { self . inner . request (\"Ping\" , ()) }",
     ] {
         assert!(
             code.contains(&tokens(expected)),
@@ -192,16 +193,17 @@ fn virtual_object_items() {
     let code = squash(&emitted.to_string());
     let counter = trait_item(&file, "Counter");
     assert!(signature(counter, "add").contains("request:HelloRequest"));
-    assert!(signature(counter, "add").contains("ctx:::restate_runtime::ObjectContext,"));
-    assert!(signature(counter, "get").contains("ctx:::restate_runtime::ObjectSharedContext"));
+    assert!(signature(counter, "add").contains("ctx:::restate_runtime::codegen::ObjectContext,"));
+    assert!(
+        signature(counter, "get").contains("ctx:::restate_runtime::codegen::ObjectSharedContext")
+    );
     for expected in [
-        ":: restate_runtime :: Format :: Protobuf",
-        "ty : :: restate_runtime :: ServiceType :: VirtualObject",
-        "HandlerDefinition :: new (\"Add\" , COUNTER_FORMAT) . with_type (:: restate_runtime :: HandlerType :: Exclusive) . without_output ()",
-        "HandlerDefinition :: new (\"Get\" , COUNTER_FORMAT) . with_type (:: restate_runtime :: HandlerType :: Shared) . without_input ()",
-        "pub struct CounterClient { ctx : :: restate_runtime :: Context , key : :: std :: string :: String , }",
-        "key : impl :: core :: convert :: Into < :: std :: string :: String >",
-        ":: core :: option :: Option :: Some (self . key . clone ())",
+        "codec : :: restate_runtime :: codegen :: Codec :: Protobuf",
+        "ty : :: restate_runtime :: codegen :: ServiceType :: VirtualObject",
+        "HandlerDefinition :: new (\"Add\") . with_type (:: restate_runtime :: codegen :: HandlerType :: Exclusive) . without_output ()",
+        "HandlerDefinition :: new (\"Get\") . with_type (:: restate_runtime :: codegen :: HandlerType :: Shared) . without_input ()",
+        "key : impl :: core :: convert :: Into < :: std :: string :: String > ,",
+        ":: restate_runtime :: codegen :: Client :: keyed (caller , & COUNTER_DEFINITION , key . into ())",
     ] {
         assert!(
             code.contains(&tokens(expected)),
@@ -213,9 +215,10 @@ fn virtual_object_items() {
 #[test]
 fn the_default_codec_applies_without_an_annotation() {
     let (code, _, _) = emit("Greeter", Codec::Protobuf);
-    assert!(code.contains(
-        "const GREETER_FORMAT: ::restate_runtime::Format = ::restate_runtime::Format::Protobuf;"
-    ));
+    assert!(
+        code.contains("codec: ::restate_runtime::codegen::Codec::Protobuf,"),
+        "{code}"
+    );
 }
 
 #[test]
@@ -239,7 +242,6 @@ fn a_service_without_rpcs_has_no_client_and_no_dispatch() {
     assert!(code.contains("pub trait Idle"), "{code}");
     assert!(code.contains("pub struct IdleServer"), "{code}");
     assert!(!code.contains("IdleClient"), "{code}");
-    assert!(!code.contains("IDLE_FORMAT"), "{code}");
     assert!(!code.contains("match"), "{code}");
 }
 
@@ -248,16 +250,17 @@ fn workflow_items() {
     let (_, file, emitted) = emit("Signup", Codec::Json);
     let code = squash(&emitted.to_string());
     let signup = trait_item(&file, "Signup");
-    assert!(signature(signup, "run").contains("ctx:::restate_runtime::WorkflowContext,"));
-    assert!(signature(signup, "confirm").contains("ctx:::restate_runtime::WorkflowSharedContext,"));
+    assert!(signature(signup, "run").contains("ctx:::restate_runtime::codegen::WorkflowContext,"));
+    assert!(
+        signature(signup, "confirm")
+            .contains("ctx:::restate_runtime::codegen::WorkflowSharedContext,")
+    );
     for expected in [
-        "invocation . into_workflow_context ()",
-        "invocation . into_workflow_shared_context ()",
-        "HandlerDefinition :: new (\"Run\" , SIGNUP_FORMAT) . with_type (:: restate_runtime :: HandlerType :: Workflow)",
-        "pub fn handle (& self) -> :: restate_runtime :: WorkflowHandle < HelloResponse >",
-        "pub struct SignupIngressClient { ingress : :: restate_runtime :: ingress :: Ingress , key : :: std :: string :: String , }",
-        "pub fn run (& self , request : HelloRequest) -> :: restate_runtime :: ingress :: IngressRequest < HelloResponse >",
-        "pub fn handle (& self) -> :: restate_runtime :: ingress :: IngressWorkflowHandle < HelloResponse > { self . ingress . workflow_handle (\"helloworld.Signup\" , & self . key , SIGNUP_FORMAT , :: restate_runtime :: codec :: decode :: < HelloResponse >) }",
+        "move | ctx : :: restate_runtime :: codegen :: WorkflowContext , request : HelloRequest |",
+        "move | ctx : :: restate_runtime :: codegen :: WorkflowSharedContext , request : HelloRequest |",
+        "HandlerDefinition :: new (\"Run\") . with_type (:: restate_runtime :: codegen :: HandlerType :: WorkflowRun)",
+        "pub fn handle (& self) -> :: restate_runtime :: codegen :: WorkflowHandle < C , HelloResponse > { self . inner . workflow_handle () }",
+        "pub type SignupIngressClient = SignupClient < :: restate_runtime :: codegen :: Ingress > ;",
     ] {
         assert!(
             code.contains(&tokens(expected)),
@@ -288,8 +291,8 @@ fn definitions_carry_schemas_and_config() {
             .to_string(),
     );
     for expected in [
-        "config : :: restate_runtime :: Config { journal_retention : :: core :: option :: Option :: Some (:: core :: time :: Duration :: from_millis (60000u64)) , metadata : & [(\"k\" , \"v\")] , .. :: restate_runtime :: Config :: NONE }",
-        ".with_config (:: restate_runtime :: Config { retry_policy : :: restate_runtime :: RetryConfig { initial_interval : :: core :: option :: Option :: Some (:: core :: time :: Duration :: from_millis (10u64)) , max_interval : :: core :: option :: Option :: None , factor : :: core :: option :: Option :: None , max_attempts : :: core :: option :: Option :: Some (3u32) , on_max_attempts : :: core :: option :: Option :: Some (:: restate_runtime :: OnMaxAttempts :: Pause) , } , .. :: restate_runtime :: Config :: NONE })",
+        "config : :: restate_runtime :: codegen :: Config { journal_retention : :: core :: option :: Option :: Some (:: core :: time :: Duration :: from_millis (60000u64)) , metadata : & [(\"k\" , \"v\")] , .. :: restate_runtime :: codegen :: Config :: NONE }",
+        ".with_config (:: restate_runtime :: codegen :: Config { retry_policy : :: restate_runtime :: codegen :: RetryPolicy { initial_interval : :: core :: option :: Option :: Some (:: core :: time :: Duration :: from_millis (10u64)) , max_interval : :: core :: option :: Option :: None , factor : :: core :: option :: Option :: None , max_attempts : :: core :: option :: Option :: Some (3u32) , on_max_attempts : :: core :: option :: Option :: Some (:: restate_runtime :: codegen :: OnMaxAttempts :: Pause) , } , .. :: restate_runtime :: codegen :: Config :: NONE })",
     ] {
         assert!(
             code.contains(&tokens(expected)),

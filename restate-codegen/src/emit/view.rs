@@ -1,12 +1,12 @@
 //! A service as the emitters see it: the model plus resolved identifiers, Rust types and
-//! payload format.
+//! codec.
 
 use std::collections::HashMap;
 
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use super::context::{HandlerContext, context_type};
+use super::context::context_type;
 use super::{Error, MethodTypes};
 use crate::model::{Codec, HandlerType, Method, Service};
 use crate::naming::ServiceItems;
@@ -21,15 +21,14 @@ pub(super) struct ServiceView<'a> {
     pub(super) server: Ident,
     /// The client.
     pub(super) client: Ident,
-    /// The ingress client.
+    /// The alias of the client that calls through the ingress.
     pub(super) ingress_client: Ident,
     /// The static holding the discovery definition.
     pub(super) definition: Ident,
-    /// The private constant holding the payload format.
-    pub(super) format: Ident,
     /// The handlers.
     pub(super) methods: Vec<MethodView<'a>>,
-    codec: Codec,
+    /// The codec of the payloads.
+    pub(super) codec: Codec,
 }
 
 /// A handler ready to be emitted.
@@ -42,8 +41,8 @@ pub(super) struct MethodView<'a> {
     pub(super) input: Option<syn::Type>,
     /// The output type; `None` when the handler returns `()`.
     pub(super) output: Option<syn::Type>,
-    /// The context the handler receives.
-    pub(super) context: HandlerContext,
+    /// The type of the context the handler receives.
+    pub(super) context: TokenStream,
 }
 
 impl<'a> ServiceView<'a> {
@@ -66,7 +65,6 @@ impl<'a> ServiceView<'a> {
             client: format_ident!("{}", items.client),
             ingress_client: format_ident!("{}", items.ingress_client),
             definition: format_ident!("{}", items.definition),
-            format: format_ident!("{}", items.format),
             methods,
             codec: service.codec.unwrap_or(default_codec),
         })
@@ -82,23 +80,6 @@ impl<'a> ServiceView<'a> {
         self.methods
             .iter()
             .find(|m| m.method.handler_type == Some(HandlerType::WorkflowRun))
-    }
-
-    /// The private constant holding the payload format, when a handler uses it.
-    pub(super) fn format_const(&self) -> TokenStream {
-        if self.methods.is_empty() {
-            return TokenStream::new();
-        }
-        let format = &self.format;
-        let value = match self.codec {
-            Codec::Json => quote!(::restate_runtime::Format::Json),
-            Codec::Protobuf => quote!(::restate_runtime::Format::Protobuf),
-        };
-        let doc = format!(" The payload format of `{}`.", self.service.full_name);
-        quote! {
-            #[doc = #doc]
-            const #format: ::restate_runtime::Format = #value;
-        }
     }
 }
 
@@ -143,6 +124,14 @@ impl<'a> MethodView<'a> {
     /// The type a successful call returns: the output message, or `()`.
     pub(super) fn output_type(&self) -> TokenStream {
         match &self.output {
+            Some(ty) => quote!(#ty),
+            None => quote!(()),
+        }
+    }
+
+    /// The type of the request: the input message, or `()`.
+    pub(super) fn input_type(&self) -> TokenStream {
+        match &self.input {
             Some(ty) => quote!(#ty),
             None => quote!(()),
         }

@@ -49,7 +49,7 @@ pub(super) fn method_names(ty: ServiceType, methods: &[Method]) -> Vec<Violation
 }
 
 /// Services whose generated items (`Greeter`, `GreeterServer`, `GreeterClient`,
-/// `GREETER_DEFINITION`, ...) collide with a message or enum of their package, or with the items
+/// `GreeterIngressClient`, `GREETER_DEFINITION`) collide with a message or enum of their package, or with the items
 /// of another service of the package.
 pub(super) fn item_names(pool: &DescriptorPool, services: &[Service]) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
@@ -66,7 +66,7 @@ pub(super) fn item_names(pool: &DescriptorPool, services: &[Service]) -> Vec<Dia
         let names = items
             .type_names()
             .into_iter()
-            .chain([items.definition.as_str(), items.format.as_str()]);
+            .chain([items.definition.as_str()]);
         for name in names {
             let owner = format!("an item generated for service {}", service.full_name);
             if let Some(other) = taken.insert((package, name.to_owned()), owner) {
@@ -90,13 +90,13 @@ fn package_types(pool: &DescriptorPool, package: &str) -> Vec<(String, String)> 
     for file in files {
         for message in file.messages() {
             types.push((
-                naming::type_name(message.name()),
+                naming::prost_type_name(message.name()),
                 format!("message {}", message.full_name()),
             ));
         }
         for enumeration in file.enums() {
             types.push((
-                naming::type_name(enumeration.name()),
+                naming::prost_type_name(enumeration.name()),
                 format!("enum {}", enumeration.full_name()),
             ));
         }

@@ -1,4 +1,12 @@
-//! The endpoint: the services bound to it, and how an HTTP request reaches one of them.
+//! Serving: the endpoint (the services bound to it, and how an HTTP request reaches one of
+//! them), the discovery manifest, one invocation attempt per `/invoke` request, and the HTTP
+//! server.
+
+mod attempt;
+mod discovery;
+mod server;
+
+pub use server::shutdown_signal;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -11,18 +19,20 @@ use http::{Method, Request, Response, StatusCode, header};
 use http_body::{Body, Frame};
 use restate_sdk_shared_core::{CoreVM, IdentityVerifier, KeyError, VM, VMOptions};
 
-use crate::attempt::Attempt;
-use crate::discovery::{self, Manifest, ProtocolMode};
-use crate::service::Service;
-use crate::vm_driver::Driver;
+use attempt::Attempt;
+use discovery::{Manifest, ProtocolMode};
+
+use crate::codegen::Service;
+use crate::engine::Driver;
 
 /// A set of bound services, ready to be served over HTTP (see [`Endpoint::serve`]).
 ///
 /// ```no_run
+/// # use restate_runtime::codegen::{HandlerFuture, Invocation, Service, ServiceDefinition};
 /// # struct GreeterServer;
-/// # impl restate_runtime::Service for GreeterServer {
-/// #     fn definition(&self) -> &'static restate_runtime::ServiceDefinition { unimplemented!() }
-/// #     fn invoke(&self, _: restate_runtime::Invocation) -> restate_runtime::HandlerFuture { unimplemented!() }
+/// # impl Service for GreeterServer {
+/// #     fn definition(&self) -> &'static ServiceDefinition { unimplemented!() }
+/// #     fn invoke(&self, _: Invocation) -> HandlerFuture { unimplemented!() }
 /// # }
 /// # async fn example() -> std::io::Result<()> {
 /// let endpoint = restate_runtime::Endpoint::builder()
@@ -34,6 +44,20 @@ use crate::vm_driver::Driver;
 #[derive(Clone)]
 pub struct Endpoint {
     inner: Arc<EndpointInner>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let services: Vec<&str> = self
+            .inner
+            .services
+            .iter()
+            .map(|s| s.definition().name)
+            .collect();
+        f.debug_struct("Endpoint")
+            .field("services", &services)
+            .finish_non_exhaustive()
+    }
 }
 
 struct EndpointInner {
@@ -48,6 +72,15 @@ struct EndpointInner {
 pub struct EndpointBuilder {
     services: Vec<Arc<dyn Service>>,
     identity: IdentityVerifier,
+}
+
+impl std::fmt::Debug for EndpointBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let services: Vec<&str> = self.services.iter().map(|s| s.definition().name).collect();
+        f.debug_struct("EndpointBuilder")
+            .field("services", &services)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A request identity key that is not a valid `publickeyv1_…` key.
@@ -167,7 +200,7 @@ impl Endpoint {
         let Some(bound) = self.inner.by_name.get(service) else {
             return plain(StatusCode::NOT_FOUND, &format!("no service {service}"));
         };
-        let Some(definition) = bound.definition().handler(handler) else {
+        let Some(handler) = bound.definition().handler(handler) else {
             return plain(
                 StatusCode::NOT_FOUND,
                 &format!("service {service} has no handler {handler}"),
@@ -186,7 +219,7 @@ impl Endpoint {
         };
         let head = vm.get_response_head();
         let driver = Driver::new(vm);
-        let attempt = Attempt::new(driver, body, Arc::clone(bound), definition);
+        let attempt = Attempt::new(driver, body, Arc::clone(bound), handler);
 
         let mut response = Response::builder()
             .status(StatusCode::from_u16(head.status_code).unwrap_or(StatusCode::OK));
@@ -210,6 +243,16 @@ fn plain(status: StatusCode, message: &str) -> Response<ResponseBody> {
 /// The body of an endpoint response: a fixed payload, or an invocation's output as it is
 /// produced (polling it runs the invocation).
 pub struct ResponseBody(BodyInner);
+
+impl std::fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.0 {
+            BodyInner::Full(_) => "full",
+            BodyInner::Attempt(_) => "invocation attempt",
+        };
+        f.debug_tuple("ResponseBody").field(&kind).finish()
+    }
+}
 
 enum BodyInner {
     Full(Option<Bytes>),

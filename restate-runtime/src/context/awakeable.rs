@@ -2,17 +2,17 @@
 
 use restate_sdk_shared_core::{NonEmptyValue, PayloadOptions, VM, Value};
 
-use crate::codec::{self, Format, Payload};
-use crate::context::{Context, unexpected};
-use crate::durable::DurableFuture;
+use super::Context;
+use crate::codec::{Codec, Payload};
+use crate::engine::{DurableFuture, unexpected};
 use crate::error::TerminalError;
 
 /// Awakeable and signal payloads travel as JSON, the encoding every Restate SDK understands.
-const SIGNAL_FORMAT: Format = Format::Json;
+const SIGNAL_CODEC: Codec = Codec::Json;
 
 fn decode_completion<T: Payload>(what: &'static str, value: Value) -> Result<T, TerminalError> {
     match value {
-        Value::Success(bytes) => codec::decode(SIGNAL_FORMAT, &bytes)
+        Value::Success(bytes) => T::decode_payload(SIGNAL_CODEC, &bytes)
             .map_err(|e| TerminalError::new(500, format!("cannot decode the {what} value: {e}"))),
         Value::Void => Ok(T::default()),
         Value::Failure(failure) => Err(failure.into()),
@@ -27,7 +27,7 @@ impl Context {
     pub fn awakeable<T: Payload>(&self) -> (String, DurableFuture<T>) {
         let awakeable = self.with_vm(|vm| vm.sys_awakeable());
         let id = awakeable.as_ref().map(|a| a.id.clone()).unwrap_or_default();
-        let future = DurableFuture::new(self, awakeable.map(|a| a.handle), |value| {
+        let future = DurableFuture::new(&self.driver, awakeable.map(|a| a.handle), |value| {
             decode_completion("awakeable", value)
         });
         (id, future)
@@ -35,7 +35,7 @@ impl Context {
 
     /// Resolves the awakeable `id` with `value`.
     pub fn resolve_awakeable<T: Payload>(&self, id: &str, value: &T) {
-        if let Some(bytes) = self.encode_or_trap(SIGNAL_FORMAT, value, "the awakeable value") {
+        if let Some(bytes) = self.encode_or_trap(SIGNAL_CODEC, value, "the awakeable value") {
             let id = id.to_owned();
             self.with_vm(|vm| {
                 vm.sys_complete_awakeable(
@@ -64,12 +64,14 @@ impl Context {
     pub fn signal<T: Payload>(&self, name: &str) -> DurableFuture<T> {
         let name = name.to_owned();
         let handle = self.with_vm(|vm| vm.create_signal_handle(name));
-        DurableFuture::new(self, handle, |value| decode_completion("signal", value))
+        DurableFuture::new(&self.driver, handle, |value| {
+            decode_completion("signal", value)
+        })
     }
 
     /// Sends the signal `name` with `value` to the invocation `invocation_id`.
     pub fn resolve_signal<T: Payload>(&self, invocation_id: &str, name: &str, value: &T) {
-        if let Some(bytes) = self.encode_or_trap(SIGNAL_FORMAT, value, "the signal value") {
+        if let Some(bytes) = self.encode_or_trap(SIGNAL_CODEC, value, "the signal value") {
             let (target, name) = (invocation_id.to_owned(), name.to_owned());
             self.with_vm(|vm| vm.sys_complete_signal(target, name, NonEmptyValue::Success(bytes)));
         }

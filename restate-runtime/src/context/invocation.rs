@@ -6,12 +6,13 @@ use std::task::{Context as TaskContext, Poll};
 
 use restate_sdk_shared_core::{AttachInvocationTarget, NotificationHandle, VM, Value};
 
-use crate::codec::{self, Format, Payload};
-use crate::context::{Context, unexpected};
-use crate::durable::DurableFuture;
+use super::Context;
+use crate::codec::{Codec, Payload};
+use crate::engine::{DurableFuture, unexpected};
 use crate::error::TerminalError;
 
 /// The invocation id a call or send receives, once Restate has assigned it.
+#[derive(Debug)]
 struct InvocationId {
     ctx: Context,
     handle: Option<NotificationHandle>,
@@ -38,7 +39,7 @@ impl InvocationId {
             ));
         };
         // The handle stays until the id is known: an await cut short can be repeated.
-        let id = DurableFuture::new(&self.ctx, Some(handle), |value| match value {
+        let id = DurableFuture::new(&self.ctx.driver, Some(handle), |value| match value {
             Value::InvocationId(id) => Ok(id),
             Value::Failure(failure) => Err(failure.into()),
             other => Err(unexpected(&other)),
@@ -57,6 +58,7 @@ impl InvocationId {
 
 /// A call in flight: await it for the response, or ask for its invocation id or cancel it.
 #[must_use = "a call is made either way; await it to get the response"]
+#[derive(Debug)]
 pub struct CallFuture<Res> {
     response: DurableFuture<Res>,
     invocation_id: InvocationId,
@@ -100,6 +102,7 @@ impl<Res> From<CallFuture<Res>> for DurableFuture<Res> {
 }
 
 /// A request enqueued with `send`: ask for its invocation id, or cancel it.
+#[derive(Debug)]
 pub struct SendHandle {
     invocation_id: InvocationId,
 }
@@ -123,6 +126,7 @@ impl SendHandle {
 }
 
 /// Any invocation, by id: cancel it, wait for its result, or peek at it.
+#[derive(Debug, Clone)]
 pub struct InvocationHandle {
     ctx: Context,
     id: String,
@@ -150,28 +154,34 @@ impl InvocationHandle {
         self.ctx.with_vm(|vm| vm.sys_cancel_invocation(id));
     }
 
-    /// Waits for the invocation to finish and returns its output, decoded from `format`.
-    pub fn attach<T: Payload>(&self, format: Format) -> DurableFuture<T> {
+    /// Waits for the invocation to finish and returns its output, decoded from `codec`.
+    pub fn attach<T: Payload>(&self, codec: Codec) -> DurableFuture<T> {
         let target = AttachInvocationTarget::InvocationId(self.id.clone());
         let handle = self.ctx.with_vm(|vm| vm.sys_attach_invocation(target));
-        DurableFuture::new(&self.ctx, handle, move |value| {
-            decode_output(format, value)?
+        DurableFuture::new(&self.ctx.driver, handle, move |value| {
+            decode_output(codec, value)?
                 .ok_or_else(|| TerminalError::new(500, "the invocation finished without an output"))
         })
     }
 
     /// The invocation's output if it finished, `None` if it has not.
-    pub fn get_output<T: Payload>(&self, format: Format) -> DurableFuture<Option<T>> {
+    pub fn get_output<T: Payload>(&self, codec: Codec) -> DurableFuture<Option<T>> {
         let target = AttachInvocationTarget::InvocationId(self.id.clone());
         let handle = self.ctx.with_vm(|vm| vm.sys_get_invocation_output(target));
-        DurableFuture::new(&self.ctx, handle, move |value| decode_output(format, value))
+        DurableFuture::new(&self.ctx.driver, handle, move |value| {
+            decode_output(codec, value)
+        })
     }
 }
 
-fn decode_output<T: Payload>(format: Format, value: Value) -> Result<Option<T>, TerminalError> {
+/// The output of a finished invocation, `None` if it has not finished.
+pub(crate) fn decode_output<T: Payload>(
+    codec: Codec,
+    value: Value,
+) -> Result<Option<T>, TerminalError> {
     match value {
         Value::Void => Ok(None),
-        Value::Success(bytes) => codec::decode(format, &bytes)
+        Value::Success(bytes) => T::decode_payload(codec, &bytes)
             .map(Some)
             .map_err(|e| TerminalError::new(500, format!("cannot decode the output: {e}"))),
         Value::Failure(failure) => Err(failure.into()),

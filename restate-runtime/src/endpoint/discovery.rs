@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::service::{
+use crate::codec::Codec;
+use crate::codegen::{
     Config, HandlerDefinition, HandlerType, OnMaxAttempts, PayloadDefinition, ServiceDefinition,
     ServiceType,
 };
@@ -175,41 +176,45 @@ impl<'a> ServiceManifest<'a> {
                 ServiceType::Workflow => "WORKFLOW",
             },
             documentation: service.documentation,
-            handlers: service.handlers.iter().map(HandlerManifest::new).collect(),
+            handlers: service
+                .handlers
+                .iter()
+                .map(|handler| HandlerManifest::new(handler, service.codec))
+                .collect(),
             config: ConfigManifest::from(&service.config),
         }
     }
 }
 
 impl<'a> HandlerManifest<'a> {
-    fn new(handler: &'a HandlerDefinition) -> Self {
+    fn new(handler: &'a HandlerDefinition, codec: Codec) -> Self {
         Self {
             name: handler.name,
             ty: handler.ty.map(|ty| match ty {
                 HandlerType::Exclusive => "EXCLUSIVE",
                 HandlerType::Shared => "SHARED",
-                HandlerType::Workflow => "WORKFLOW",
+                HandlerType::WorkflowRun => "WORKFLOW",
             }),
             documentation: handler.documentation,
-            input: input_manifest(handler.input),
-            output: output_manifest(handler.output),
+            input: input_manifest(handler.input, codec),
+            output: output_manifest(handler.output, codec),
             config: ConfigManifest::from(&handler.config),
         }
     }
 }
 
 /// Inputs are never required: an empty body decodes to the default message, as in Protobuf.
-fn input_manifest(payload: PayloadDefinition) -> InputManifest {
+fn input_manifest(payload: PayloadDefinition, codec: Codec) -> InputManifest {
     InputManifest {
-        content_type: payload.content_type,
+        content_type: codec.content_type(),
         required: false,
         json_schema: schema(payload),
     }
 }
 
-fn output_manifest(payload: PayloadDefinition) -> OutputManifest {
+fn output_manifest(payload: PayloadDefinition, codec: Codec) -> OutputManifest {
     OutputManifest {
-        content_type: payload.content_type,
+        content_type: codec.content_type(),
         set_content_type_if_empty: false,
         json_schema: schema(payload),
     }
@@ -224,13 +229,13 @@ fn schema(payload: PayloadDefinition) -> Option<Box<RawValue>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::Format;
 
     static GREETER: ServiceDefinition = ServiceDefinition {
         name: "helloworld.Greeter",
         ty: ServiceType::Service,
+        codec: Codec::Json,
         documentation: Some("Greets people."),
-        handlers: &[HandlerDefinition::new("SayHello", Format::Json)
+        handlers: &[HandlerDefinition::new("SayHello")
             .with_input_schema(r#"{"type":"object"}"#)
             .with_config(Config {
                 inactivity_timeout: Some(Duration::from_secs(30)),

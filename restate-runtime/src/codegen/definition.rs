@@ -1,14 +1,10 @@
-//! What a bound service is: its discovery metadata and the entry point the endpoint dispatches to.
+//! The discovery metadata of a service, as generated code declares it: names, kinds, codec,
+//! documentation, JSON Schemas and Restate settings. The same names as the code generator's
+//! model (`ServiceType`, `HandlerType`, `Codec`, `Config`, `RetryPolicy`, `OnMaxAttempts`).
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use futures::future::BoxFuture;
-
-use crate::codec::{self, Format, Payload};
-use crate::context::Context;
-use crate::error::{HandlerError, TerminalError};
-use crate::keyed::{ObjectContext, ObjectSharedContext, WorkflowContext, WorkflowSharedContext};
+use crate::codec::Codec;
 
 /// Restate's kind of service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,14 +25,13 @@ pub enum HandlerType {
     /// Runs concurrently with others on the same key and only reads state.
     Shared,
     /// The run handler of a workflow.
-    Workflow,
+    WorkflowRun,
 }
 
-/// The shape of a handler's input or output, as the discovery manifest describes it.
+/// The shape of a handler's input or output, as the discovery manifest describes it; the
+/// content type follows the service's [`Codec`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PayloadDefinition {
-    /// The content type of the payload.
-    pub content_type: &'static str,
     /// Whether the payload is `google.protobuf.Empty`: a handler without input accepts an empty
     /// body (or an empty message), one without output answers with an empty message.
     pub empty: bool,
@@ -45,23 +40,11 @@ pub struct PayloadDefinition {
 }
 
 impl PayloadDefinition {
-    /// A payload encoded in `format`.
-    pub const fn of(format: Format) -> Self {
-        Self {
-            content_type: format.content_type(),
-            empty: false,
-            json_schema: None,
-        }
-    }
-
-    /// `google.protobuf.Empty`, encoded in `format`.
-    pub const fn empty(format: Format) -> Self {
-        Self {
-            content_type: format.content_type(),
-            empty: true,
-            json_schema: None,
-        }
-    }
+    /// A message payload, schema unknown.
+    pub const MESSAGE: Self = Self {
+        empty: false,
+        json_schema: None,
+    };
 }
 
 /// What Restate does once a retry policy's attempts are used up.
@@ -75,7 +58,7 @@ pub enum OnMaxAttempts {
 
 /// How Restate retries failed attempts of an invocation; `None` keeps the server's default.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryConfig {
+pub struct RetryPolicy {
     /// The wait before the first retry.
     pub initial_interval: Option<Duration>,
     /// The longest wait between retries.
@@ -88,7 +71,7 @@ pub struct RetryConfig {
     pub on_max_attempts: Option<OnMaxAttempts>,
 }
 
-impl RetryConfig {
+impl RetryPolicy {
     /// Nothing set.
     pub const NONE: Self = Self {
         initial_interval: None,
@@ -119,7 +102,7 @@ pub struct Config {
     /// Whether state is fetched on demand instead of sent with each invocation.
     pub enable_lazy_state: Option<bool>,
     /// How failed attempts are retried.
-    pub retry_policy: RetryConfig,
+    pub retry_policy: RetryPolicy,
     /// Custom metadata, shown by the admin API.
     pub metadata: &'static [(&'static str, &'static str)],
 }
@@ -134,7 +117,7 @@ impl Config {
         workflow_completion_retention: None,
         ingress_private: None,
         enable_lazy_state: None,
-        retry_policy: RetryConfig::NONE,
+        retry_policy: RetryPolicy::NONE,
         metadata: &[],
     };
 }
@@ -157,14 +140,14 @@ pub struct HandlerDefinition {
 }
 
 impl HandlerDefinition {
-    /// A handler named `name` taking and returning payloads in `format`.
-    pub const fn new(name: &'static str, format: Format) -> Self {
+    /// A handler named `name` taking and returning messages.
+    pub const fn new(name: &'static str) -> Self {
         Self {
             name,
             ty: None,
             documentation: None,
-            input: PayloadDefinition::of(format),
-            output: PayloadDefinition::of(format),
+            input: PayloadDefinition::MESSAGE,
+            output: PayloadDefinition::MESSAGE,
             config: Config::NONE,
         }
     }
@@ -219,6 +202,8 @@ pub struct ServiceDefinition {
     pub name: &'static str,
     /// The kind of service.
     pub ty: ServiceType,
+    /// The codec of the handlers' payloads.
+    pub codec: Codec,
     /// The service's proto comment.
     pub documentation: Option<&'static str>,
     /// The handlers, in proto order.
@@ -232,78 +217,11 @@ impl ServiceDefinition {
     pub fn handler(&self, name: &str) -> Option<&HandlerDefinition> {
         self.handlers.iter().find(|h| h.name == name)
     }
-}
 
-/// The future a handler invocation runs: the encoded output, or the error it failed with.
-pub type HandlerFuture = BoxFuture<'static, Result<Bytes, HandlerError>>;
-
-/// A service implementation bound to an endpoint.
-///
-/// Generated server wrappers (`GreeterServer`) implement it; users rarely do by hand.
-pub trait Service: Send + Sync + 'static {
-    /// The discovery metadata.
-    fn definition(&self) -> &'static ServiceDefinition;
-
-    /// Runs the handler the invocation names. The endpoint only dispatches names that
-    /// [`ServiceDefinition::handlers`] lists.
-    fn invoke(&self, invocation: Invocation) -> HandlerFuture;
-}
-
-/// One invocation of a handler, as the endpoint hands it to a [`Service`].
-pub struct Invocation {
-    pub(crate) handler: &'static str,
-    pub(crate) context: Context,
-    pub(crate) input: Bytes,
-}
-
-impl Invocation {
-    /// The handler name.
-    pub fn handler(&self) -> &'static str {
-        self.handler
+    /// The run handler, for workflows.
+    pub fn workflow_run(&self) -> Option<&HandlerDefinition> {
+        self.handlers
+            .iter()
+            .find(|h| h.ty == Some(HandlerType::WorkflowRun))
     }
-
-    /// The raw input bytes.
-    pub fn input(&self) -> &Bytes {
-        &self.input
-    }
-
-    /// Decodes the input; malformed input is a terminal error with code 400.
-    pub fn decode_input<T: Payload>(&self, format: Format) -> Result<T, TerminalError> {
-        codec::decode(format, &self.input).map_err(|e| {
-            TerminalError::new(
-                400,
-                format!("cannot decode the input of handler {}: {e}", self.handler),
-            )
-        })
-    }
-
-    /// The context of the invocation.
-    pub fn into_context(self) -> Context {
-        self.context
-    }
-
-    /// The context of an exclusive virtual-object handler.
-    pub fn into_object_context(self) -> ObjectContext {
-        ObjectContext::new(self.context)
-    }
-
-    /// The context of a shared virtual-object handler.
-    pub fn into_object_shared_context(self) -> ObjectSharedContext {
-        ObjectSharedContext::new(self.context)
-    }
-
-    /// The context of a workflow's run handler.
-    pub fn into_workflow_context(self) -> WorkflowContext {
-        WorkflowContext::new(self.context)
-    }
-
-    /// The context of a workflow's shared handler.
-    pub fn into_workflow_shared_context(self) -> WorkflowSharedContext {
-        WorkflowSharedContext::new(self.context)
-    }
-}
-
-/// Encodes a handler's output.
-pub fn encode_output<T: Payload>(format: Format, value: &T) -> Result<Bytes, HandlerError> {
-    codec::encode(format, value).map_err(|e| TerminalError::new(500, e.to_string()).into())
 }

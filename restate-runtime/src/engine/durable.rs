@@ -9,15 +9,20 @@ use std::task::{Context as TaskContext, Poll};
 
 use restate_sdk_shared_core::{NotificationHandle, UnresolvedFuture, VM, Value};
 
-use crate::context::Context;
+use super::driver::{Driver, DriverState, Progress};
 use crate::error::TerminalError;
-use crate::vm_driver::{Driver, DriverState, Progress};
 
 type Mapper<T> = Box<dyn FnOnce(Value) -> Result<T, TerminalError> + Send>;
 
 /// The error an await returns once Restate cancelled the invocation.
 pub(crate) fn cancelled() -> TerminalError {
     TerminalError::new(409, "the invocation was cancelled")
+}
+
+/// The error for a completion of a kind the operation never produces.
+pub(crate) fn unexpected(value: &Value) -> TerminalError {
+    let kind: &'static str = value.into();
+    TerminalError::new(500, format!("unexpected completion of kind {kind}"))
 }
 
 /// The result of a journaled operation (a call, a timer, a `run`, an awakeable...), completed by
@@ -44,12 +49,12 @@ pub struct DurableFuture<T> {
 
 impl<T> DurableFuture<T> {
     pub(crate) fn new(
-        ctx: &Context,
+        driver: &Arc<Driver>,
         handle: Option<NotificationHandle>,
         map: impl FnOnce(Value) -> Result<T, TerminalError> + Send + 'static,
     ) -> Self {
         Self {
-            driver: Arc::clone(&ctx.driver),
+            driver: Arc::clone(driver),
             handle,
             map: Some(Box::new(map)),
             ready: None,
@@ -58,9 +63,9 @@ impl<T> DurableFuture<T> {
     }
 
     /// A future that resolves to `result` without touching the journal.
-    pub(crate) fn ready(ctx: &Context, result: Result<T, TerminalError>) -> Self {
+    pub(crate) fn ready(driver: &Arc<Driver>, result: Result<T, TerminalError>) -> Self {
         Self {
-            driver: Arc::clone(&ctx.driver),
+            driver: Arc::clone(driver),
             handle: None,
             map: None,
             ready: Some(result),
@@ -175,6 +180,15 @@ impl<T> Future for DurableFuture<T> {
 
 // The future never pins `T` itself: it only holds it by value once it is ready.
 impl<T> Unpin for DurableFuture<T> {}
+
+impl<T> std::fmt::Debug for DurableFuture<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DurableFuture")
+            .field("handle", &self.handle)
+            .field("ready", &self.ready.is_some())
+            .finish_non_exhaustive()
+    }
+}
 
 /// Which of the VM's combinators a wait uses; it is recorded when the invocation suspends.
 #[derive(Clone, Copy)]
@@ -422,6 +436,20 @@ pub async fn any<T>(futures: Vec<DurableFuture<T>>) -> Result<(usize, T), Termin
 /// ```
 pub struct Completions<T> {
     group: Group<T>,
+}
+
+impl<T> std::fmt::Debug for Completions<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pending = self
+            .group
+            .results
+            .iter()
+            .filter(|slot| !matches!(slot, Slot::HandedOut))
+            .count();
+        f.debug_struct("Completions")
+            .field("not_yielded", &pending)
+            .finish()
+    }
 }
 
 impl<T> Completions<T> {

@@ -9,16 +9,16 @@
 use bytes::Bytes;
 use restate_sdk_shared_core::{NonEmptyValue, PayloadOptions, VM, Value};
 
-use crate::codec::{self, Format, Payload};
-use crate::context::{Context, unexpected};
-use crate::durable::DurableFuture;
+use super::Context;
+use crate::codec::{Codec, Payload};
+use crate::engine::{DurableFuture, unexpected};
 use crate::error::TerminalError;
 
 /// State and promise values are stored as JSON, so `restate kv get` shows them readably.
-const STATE_FORMAT: Format = Format::Json;
+const STATE_CODEC: Codec = Codec::Json;
 
 fn decode_stored<T: Payload>(what: &str, bytes: &Bytes) -> Result<T, TerminalError> {
-    codec::decode(STATE_FORMAT, bytes)
+    T::decode_payload(STATE_CODEC, bytes)
         .map_err(|e| TerminalError::new(500, format!("cannot decode {what}: {e}")))
 }
 
@@ -27,7 +27,7 @@ impl Context {
         let key = name.to_owned();
         let handle = self.with_vm(|vm| vm.sys_state_get(key, None, PayloadOptions::default()));
         let what = format!("state '{name}'");
-        DurableFuture::new(self, handle, move |value| match value {
+        DurableFuture::new(&self.driver, handle, move |value| match value {
             Value::Void => Ok(None),
             Value::Success(bytes) => decode_stored(&what, &bytes).map(Some),
             Value::Failure(failure) => Err(failure.into()),
@@ -37,7 +37,7 @@ impl Context {
 
     fn state_keys(&self) -> DurableFuture<Vec<String>> {
         let handle = self.with_vm(|vm| vm.sys_state_get_keys(None));
-        DurableFuture::new(self, handle, |value| match value {
+        DurableFuture::new(&self.driver, handle, |value| match value {
             Value::StateKeys(keys) => Ok(keys),
             Value::Failure(failure) => Err(failure.into()),
             other => Err(unexpected(&other)),
@@ -45,7 +45,7 @@ impl Context {
     }
 
     fn state_set<T: Payload>(&self, name: &str, value: &T) {
-        let Some(bytes) = self.encode_or_trap(STATE_FORMAT, value, name) else {
+        let Some(bytes) = self.encode_or_trap(STATE_CODEC, value, name) else {
             return;
         };
         let key = name.to_owned();
@@ -65,7 +65,7 @@ impl Context {
         let key = name.to_owned();
         let handle = self.with_vm(|vm| vm.sys_get_promise(key));
         let what = format!("promise '{name}'");
-        DurableFuture::new(self, handle, move |value| match value {
+        DurableFuture::new(&self.driver, handle, move |value| match value {
             Value::Success(bytes) => decode_stored(&what, &bytes),
             Value::Failure(failure) => Err(failure.into()),
             other => Err(unexpected(&other)),
@@ -76,7 +76,7 @@ impl Context {
         let key = name.to_owned();
         let handle = self.with_vm(|vm| vm.sys_peek_promise(key));
         let what = format!("promise '{name}'");
-        DurableFuture::new(self, handle, move |value| match value {
+        DurableFuture::new(&self.driver, handle, move |value| match value {
             Value::Void => Ok(None),
             Value::Success(bytes) => decode_stored(&what, &bytes).map(Some),
             Value::Failure(failure) => Err(failure.into()),
@@ -88,7 +88,7 @@ impl Context {
         let key = name.to_owned();
         let handle =
             self.with_vm(|vm| vm.sys_complete_promise(key, value, PayloadOptions::default()));
-        DurableFuture::new(self, handle, |value| match value {
+        DurableFuture::new(&self.driver, handle, |value| match value {
             Value::Void | Value::Success(_) => Ok(()),
             Value::Failure(failure) => Err(failure.into()),
             other => Err(unexpected(&other)),
@@ -100,14 +100,13 @@ impl Context {
 macro_rules! keyed_context {
     ($(#[$doc:meta])* $name:ident, key = $key_doc:literal) => {
         $(#[$doc])*
-        #[derive(Clone)]
+        #[derive(Clone, Debug)]
         pub struct $name {
             ctx: Context,
         }
 
         impl $name {
-            #[doc(hidden)]
-            pub fn new(ctx: Context) -> Self {
+            pub(crate) fn new(ctx: Context) -> Self {
                 Self { ctx }
             }
 
@@ -182,12 +181,12 @@ macro_rules! promises {
 
             /// Resolves the durable promise `name`. Fails if it was already completed.
             pub fn resolve_promise<T: Payload>(&self, name: &str, value: &T) -> DurableFuture<()> {
-                match self.ctx.encode_or_trap(STATE_FORMAT, value, name) {
+                match self.ctx.encode_or_trap(STATE_CODEC, value, name) {
                     Some(bytes) => self
                         .ctx
                         .complete_promise(name, NonEmptyValue::Success(bytes)),
                     // Encoding failed and trapped the invocation: never resolves.
-                    None => DurableFuture::new(&self.ctx, None, |_| Ok(())),
+                    None => DurableFuture::new(&self.ctx.driver, None, |_| Ok(())),
                 }
             }
 

@@ -13,12 +13,51 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::endpoint::Endpoint;
+use super::Endpoint;
 
 /// How long in-flight invocations get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// The port [`Endpoint::serve_from_env`] serves on when `PORT` is not set.
+const DEFAULT_PORT: u16 = 9080;
+
 impl Endpoint {
+    /// The `main` of an endpoint binary: serves on `0.0.0.0:$PORT` (9080 when `PORT` is not
+    /// set) until SIGTERM or Ctrl-C. With the `tracing-subscriber` feature (on by default) it
+    /// also logs to stderr, filtered by `RUST_LOG` (`info` when unset), unless the program
+    /// installed a subscriber of its own.
+    ///
+    /// ```no_run
+    /// # fn endpoint() -> restate_runtime::Endpoint { unimplemented!() }
+    /// #[tokio::main]
+    /// async fn main() -> std::io::Result<()> {
+    ///     endpoint().serve_from_env().await
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `PORT` is not a port number, or the address cannot be bound.
+    pub async fn serve_from_env(self) -> std::io::Result<()> {
+        #[cfg(feature = "tracing-subscriber")]
+        {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            // A subscriber the program set up itself stays.
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+        }
+        let port = match std::env::var("PORT") {
+            Ok(port) => port.parse().map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("PORT is not a port number: {port}"),
+                )
+            })?,
+            Err(_) => DEFAULT_PORT,
+        };
+        self.serve(SocketAddr::from(([0, 0, 0, 0], port))).await
+    }
+
     /// Serves the endpoint on `addr` until SIGTERM or Ctrl-C.
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<()> {
         let listener = TcpListener::bind(addr).await?;

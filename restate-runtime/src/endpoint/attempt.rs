@@ -20,9 +20,9 @@ use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 use restate_sdk_shared_core::{Error as VmError, NonEmptyValue, PayloadOptions, VM};
 
+use crate::codegen::{HandlerDefinition, Invocation, Service};
 use crate::context::{Context, InvocationInfo};
-use crate::service::{HandlerDefinition, Invocation, Service};
-use crate::vm_driver::{self, Driver, Run};
+use crate::engine::{self, Driver, Run};
 
 /// The request body, its error already turned into text.
 type RequestBody = UnsyncBoxBody<Bytes, String>;
@@ -68,7 +68,7 @@ impl Attempt {
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.drive(cx))) {
             Ok(poll) => poll,
             Err(panic) => {
-                let message = vm_driver::panic_message(&*panic);
+                let message = engine::panic_message(&*panic);
                 tracing::error!(%message, "the invocation attempt panicked; abandoning it");
                 let leftovers = {
                     let mut state = self.driver.lock();
@@ -250,12 +250,13 @@ async fn run_handler(
         random_seed: input.random_seed,
         rng: std::sync::OnceLock::new(),
     };
+    let service_name = service.definition().name;
     let invocation = Invocation {
-        handler: handler.name,
+        service: service.definition(),
+        handler,
         context: Context::new(Arc::clone(&driver), info),
         input: input.input,
     };
-    let service_name = service.definition().name;
     tracing::debug!(service = service_name, handler = handler.name, %invocation_id, "invocation started");
 
     // `invoke` itself may panic, before its future exists.
@@ -289,7 +290,7 @@ async fn run_handler(
             }
         },
         Err(panic) => {
-            let message = vm_driver::panic_message(&*panic);
+            let message = engine::panic_message(&*panic);
             tracing::error!(%invocation_id, %message, "handler panicked, Restate retries it");
             Err(VmError::new(500u16, format!("handler panicked: {message}")))
         }

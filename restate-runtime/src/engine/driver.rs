@@ -1,6 +1,6 @@
 //! The VM driver: owns one invocation's protocol state machine (`CoreVM` of
 //! `restate-sdk-shared-core`) and runs the progress loop for the durable futures of the layer
-//! above. [`crate::attempt`] feeds it request bytes and moves its output to the response body.
+//! above. The endpoint's attempt (`endpoint::attempt`) feeds it request bytes and moves its output to the response body.
 //!
 //! Every VM call goes through [`Driver::lock`], so the VM is only ever touched by one task at a
 //! time. A VM error "traps" the invocation: the error is reported, the response ends, and every
@@ -54,7 +54,7 @@ pub(crate) struct DriverState {
     runs: Vec<Run>,
     /// Closures the VM asked to execute, not yet picked up by the attempt's task.
     started: Vec<Run>,
-    /// Wakes the attempt's task (see [`crate::attempt`]) while it is idle.
+    /// Wakes the attempt's task (see `endpoint::attempt`) while it is idle.
     attempt_waker: Option<Waker>,
     /// Whether the attempt's task is being polled right now; it then looks at the VM's
     /// output and at `started` before it goes idle, so nothing has to wake it.

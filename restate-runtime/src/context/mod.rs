@@ -1,5 +1,16 @@
-//! The context a handler receives: durable side effects, timers, calls, and facts about the
-//! invocation.
+//! The user API: the contexts handlers receive. [`Context`] has durable side effects, timers,
+//! randomness and facts about the invocation; the keyed contexts add state and promises; calls
+//! to other services go through the generated clients (see [`crate::Request`]).
+
+mod awakeable;
+mod invocation;
+mod keyed;
+mod retry;
+
+pub(crate) use invocation::decode_output;
+pub use invocation::{CallFuture, InvocationHandle, SendHandle};
+pub use keyed::{ObjectContext, ObjectSharedContext, WorkflowContext, WorkflowSharedContext};
+pub use retry::RunRetryPolicy;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -9,11 +20,9 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use restate_sdk_shared_core::{RetryPolicy, VM, Value};
 
-use crate::codec::{self, Format, Payload};
-use crate::durable::DurableFuture;
+use crate::codec::{Codec, Payload};
+use crate::engine::{self, Driver, DriverState, DurableFuture, Run, unexpected};
 use crate::error::{HandlerError, TerminalError};
-use crate::retry::RunRetryPolicy;
-use crate::vm_driver::{self, Driver, Run};
 
 /// Facts about the running invocation that never change during it.
 pub(crate) struct InvocationInfo {
@@ -39,6 +48,15 @@ pub(crate) struct InvocationInfo {
 pub struct Context {
     pub(crate) driver: Arc<Driver>,
     pub(crate) info: Arc<InvocationInfo>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("invocation_id", &self.info.id)
+            .field("key", &self.info.key)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AsRef<Context> for Context {
@@ -102,10 +120,10 @@ impl Context {
     /// Sleeps durably: the timer lives in Restate, so the invocation may suspend and resume on
     /// another attempt when it fires.
     pub fn sleep(&self, duration: Duration) -> DurableFuture<()> {
-        let now = vm_driver::now_since_unix_epoch();
+        let now = engine::now_since_unix_epoch();
         let Some(wake_up) = now.checked_add(duration) else {
             return DurableFuture::ready(
-                self,
+                &self.driver,
                 Err(TerminalError::new(
                     400,
                     format!("cannot sleep for {duration:?}"),
@@ -113,7 +131,7 @@ impl Context {
             );
         };
         let handle = self.with_vm(|vm| vm.sys_sleep(String::new(), wake_up, Some(now)));
-        DurableFuture::new(self, handle, |value| match value {
+        DurableFuture::new(&self.driver, handle, |value| match value {
             Value::Failure(failure) => Err(failure.into()),
             _ => Ok(()),
         })
@@ -171,9 +189,11 @@ impl Context {
         let handle = self.with_vm_state(|state| {
             let run = state.vm.sys_run(name)?;
             if !run.replayed {
-                let closure = Box::pin(vm_driver::execute_run(async move {
+                let closure = Box::pin(engine::execute_run(async move {
                     let value = action().await?;
-                    codec::encode(Format::Json, &value).map_err(HandlerError::from)
+                    value
+                        .encode_payload(Codec::Json)
+                        .map_err(HandlerError::from)
                 }));
                 Driver::register_run(
                     state,
@@ -186,8 +206,8 @@ impl Context {
             }
             Ok(run.handle)
         });
-        DurableFuture::new(self, handle, |value| match value {
-            Value::Success(bytes) => codec::decode(Format::Json, &bytes)
+        DurableFuture::new(&self.driver, handle, |value| match value {
+            Value::Success(bytes) => T::decode_payload(Codec::Json, &bytes)
                 .map_err(|e| TerminalError::new(500, format!("cannot decode a run result: {e}"))),
             Value::Void => Ok(T::default()),
             Value::Failure(failure) => Err(failure.into()),
@@ -198,11 +218,11 @@ impl Context {
     /// Encodes a value to journal; an encoding failure fails the attempt (it is retried).
     pub(crate) fn encode_or_trap<T: Payload>(
         &self,
-        format: Format,
+        codec: Codec,
         value: &T,
         what: &str,
     ) -> Option<bytes::Bytes> {
-        match codec::encode(format, value) {
+        match value.encode_payload(codec) {
             Ok(bytes) => Some(bytes),
             Err(error) => {
                 let message = format!("cannot encode {what}: {error}");
@@ -224,7 +244,7 @@ impl Context {
 
     pub(crate) fn with_vm_state<T>(
         &self,
-        call: impl FnOnce(&mut vm_driver::DriverState) -> Result<T, restate_sdk_shared_core::Error>,
+        call: impl FnOnce(&mut DriverState) -> Result<T, restate_sdk_shared_core::Error>,
     ) -> Option<T> {
         let mut state = self.driver.lock();
         if state.is_trapped() {
@@ -245,9 +265,4 @@ impl Context {
             }
         }
     }
-}
-
-pub(crate) fn unexpected(value: &Value) -> TerminalError {
-    let kind: &'static str = value.into();
-    TerminalError::new(500, format!("unexpected completion of kind {kind}"))
 }

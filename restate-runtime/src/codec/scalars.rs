@@ -1,0 +1,119 @@
+//! [`Payload`] for the types that are not generated from the user's protos: scalars, `()`,
+//! raw [`Bytes`] and the well-known types of `pbjson-types`.
+
+use bytes::Bytes;
+use prost::Message;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::reflect::{decode_well_known, encode_well_known};
+use super::{Codec, CodecError, Payload};
+
+/// ProtoJSON through the type's serde implementation, Protobuf through prost.
+fn encode_serde<T: Message + Serialize>(value: &T, codec: Codec) -> Result<Bytes, CodecError> {
+    match codec {
+        Codec::Json => Ok(Bytes::from(serde_json::to_vec(value)?)),
+        Codec::Protobuf => Ok(Bytes::from(value.encode_to_vec())),
+    }
+}
+
+fn decode_serde<T: Message + Default + DeserializeOwned>(
+    codec: Codec,
+    bytes: &[u8],
+) -> Result<T, CodecError> {
+    match codec {
+        Codec::Json if bytes.is_empty() => Ok(T::default()),
+        Codec::Json => Ok(serde_json::from_slice(bytes)?),
+        Codec::Protobuf => Ok(T::decode(bytes)?),
+    }
+}
+
+/// Implements [`Payload`] through serde and prost.
+macro_rules! serde_payload {
+    ($($ty:ty),* $(,)?) => {$(
+        impl Payload for $ty {
+            fn encode_payload(&self, codec: Codec) -> Result<Bytes, CodecError> {
+                encode_serde(self, codec)
+            }
+
+            fn decode_payload(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
+                decode_serde(codec, bytes)
+            }
+        }
+    )*};
+}
+
+// Scalars: prost treats them as the wrapper messages (`StringValue`, ...); in JSON they are
+// plain JSON values, as serde writes them.
+serde_payload!(String, bool, i32, i64, u32, u64, f32, f64, Vec<u8>);
+
+/// Implements [`Payload`] for well-known types through their descriptors, as for generated
+/// messages.
+macro_rules! well_known_payload {
+    ($($ty:ident),* $(,)?) => {$(
+        impl Payload for pbjson_types::$ty {
+            fn encode_payload(&self, codec: Codec) -> Result<Bytes, CodecError> {
+                encode_well_known(self, codec, concat!("google.protobuf.", stringify!($ty)))
+            }
+
+            fn decode_payload(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
+                decode_well_known(codec, bytes, concat!("google.protobuf.", stringify!($ty)))
+            }
+        }
+    )*};
+}
+
+well_known_payload!(
+    Any,
+    Api,
+    BoolValue,
+    BytesValue,
+    DoubleValue,
+    Duration,
+    Empty,
+    Enum,
+    EnumValue,
+    Field,
+    FieldMask,
+    FloatValue,
+    Int32Value,
+    Int64Value,
+    ListValue,
+    Method,
+    Mixin,
+    Option,
+    SourceContext,
+    StringValue,
+    Struct,
+    Timestamp,
+    Type,
+    UInt32Value,
+    UInt64Value,
+    Value,
+);
+
+/// `google.protobuf.Empty`, which generated code writes as `()`: `{}` in JSON, no bytes in
+/// Protobuf. Whatever comes in, there is nothing to read.
+impl Payload for () {
+    fn encode_payload(&self, codec: Codec) -> Result<Bytes, CodecError> {
+        Ok(match codec {
+            Codec::Json => Bytes::from_static(b"{}"),
+            Codec::Protobuf => Bytes::new(),
+        })
+    }
+
+    fn decode_payload(_codec: Codec, _bytes: &[u8]) -> Result<Self, CodecError> {
+        Ok(())
+    }
+}
+
+/// Raw bytes, passed through untouched in both codecs.
+impl Payload for Bytes {
+    fn encode_payload(&self, _codec: Codec) -> Result<Bytes, CodecError> {
+        Ok(self.clone())
+    }
+
+    fn decode_payload(_codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
+        Ok(Bytes::copy_from_slice(bytes))
+    }
+}

@@ -1,0 +1,12 @@
+//! The protocol engine: one invocation's state machine (`CoreVM` of `restate-sdk-shared-core`,
+//! the one every official SDK uses), the progress loop that drives it, and the durable futures
+//! the contexts hand out. Nothing here knows about services, contexts or HTTP.
+
+pub(crate) mod driver;
+pub(crate) mod durable;
+
+pub(crate) use driver::{
+    Driver, DriverState, Run, execute_run, now_since_unix_epoch, panic_message,
+};
+pub(crate) use durable::unexpected;
+pub use durable::{Completions, DurableFuture, all_settled, any, join_all, race, select};

@@ -1,0 +1,306 @@
+//! Calling services from outside Restate, through its HTTP ingress: the same typed requests as
+//! inside a handler (see [`crate::Request`]), for web backends, jobs and tests.
+//!
+//! Generated ingress clients (`GreeterIngressClient`) are made from an [`Ingress`]; the HTTP
+//! client itself comes with the `ingress-client` feature ([`Ingress::new`]), so a binary that
+//! only serves an endpoint carries none. Any other HTTP stack plugs in through [`Transport`].
+//!
+//! ```no_run
+//! # #[cfg(feature = "ingress-client")]
+//! # async fn example() -> Result<(), restate_runtime::ingress::IngressError> {
+//! use restate_runtime::ingress::Ingress;
+//!
+//! let ingress = Ingress::new("http://localhost:8080");
+//! let output: Option<String> = ingress
+//!     .invocation("inv_1gdJBtdVEcM942bjcDmb1c1khoaJe11Hbz")
+//!     .get_output(restate_runtime::Codec::Json)
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+#[cfg(feature = "ingress-client")]
+mod reqwest_transport;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http::{Method, StatusCode};
+use serde::Deserialize;
+
+use crate::codec::{Codec, CodecError, Payload};
+use crate::error::TerminalError;
+
+/// An HTTP request to the ingress, as a [`Transport`] sends it.
+#[derive(Debug, Clone)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: Method,
+    /// The full URL.
+    pub url: String,
+    /// Headers, content type included.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Bytes,
+}
+
+/// The ingress's answer.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: StatusCode,
+    /// The body.
+    pub body: Bytes,
+}
+
+/// Sends HTTP requests to the ingress: plug in any HTTP client.
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `request`; an error means no answer came back (connection refused, reset, ...).
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> BoxFuture<'_, Result<HttpResponse, Box<dyn std::error::Error + Send + Sync>>>;
+}
+
+/// Why an ingress request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IngressError {
+    /// The invocation failed for good; the error carries the handler's code and message.
+    #[error(transparent)]
+    Terminal(#[from] TerminalError),
+    /// The ingress refused the request before any handler ran: unknown service or handler,
+    /// a private service, a malformed request, or an overloaded server.
+    #[error("the Restate ingress refused the request ({status}): {message}")]
+    Rejected {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The ingress's explanation.
+        message: String,
+    },
+    /// No answer from Restate: it is not running, unreachable, or the connection broke.
+    #[error("cannot reach the Restate ingress: {0}")]
+    Connection(Box<dyn std::error::Error + Send + Sync>),
+    /// An answer that is not what the ingress sends (e.g. not JSON where JSON was due).
+    #[error("unexpected answer from the Restate ingress: {0}")]
+    Protocol(String),
+    /// The response payload did not decode.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+}
+
+/// A handle on Restate's ingress: where it is, and how to reach it.
+#[derive(Clone)]
+pub struct Ingress {
+    base_url: Arc<str>,
+    transport: Arc<dyn Transport>,
+}
+
+impl fmt::Debug for Ingress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ingress")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ingress {
+    /// The ingress at `base_url` (e.g. `http://localhost:8080`), reached with `transport`.
+    pub fn with_transport(base_url: impl AsRef<str>, transport: impl Transport) -> Self {
+        Self {
+            base_url: base_url.as_ref().trim_end_matches('/').into(),
+            transport: Arc::new(transport),
+        }
+    }
+
+    /// The ingress URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The invocation `id`: wait for its result or peek at it.
+    pub fn invocation(&self, id: impl Into<String>) -> IngressInvocation {
+        IngressInvocation {
+            ingress: self.clone(),
+            path: format!("restate/invocation/{}", encode_segment(&id.into())),
+        }
+    }
+
+    /// The workflow `service` with id `key`: wait for its result or peek at it.
+    pub fn workflow(&self, service: &str, key: &str) -> IngressInvocation {
+        IngressInvocation {
+            ingress: self.clone(),
+            path: format!(
+                "restate/workflow/{}/{}",
+                encode_segment(service),
+                encode_segment(key)
+            ),
+        }
+    }
+
+    pub(crate) async fn send(&self, request: HttpRequest) -> Result<HttpResponse, IngressError> {
+        self.transport
+            .send(request)
+            .await
+            .map_err(IngressError::Connection)
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.base_url)
+    }
+}
+
+/// What `send` returns: the id of the enqueued invocation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendResponse {
+    /// The invocation id.
+    pub invocation_id: String,
+    /// `Accepted`, or `PreviouslyAccepted` when an idempotency key (or workflow id) was seen
+    /// before and this request ran nothing new.
+    pub status: SendStatus,
+}
+
+/// Whether a sent request started a new invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum SendStatus {
+    /// A new invocation.
+    Accepted,
+    /// An earlier invocation with the same idempotency key or workflow id.
+    PreviouslyAccepted,
+}
+
+/// An invocation seen through the ingress: by id, by idempotency key, or a workflow by id.
+#[derive(Debug, Clone)]
+pub struct IngressInvocation {
+    ingress: Ingress,
+    path: String,
+}
+
+impl IngressInvocation {
+    pub(crate) fn new(ingress: Ingress, path: String) -> Self {
+        Self { ingress, path }
+    }
+
+    /// Waits for the invocation to finish and returns its output, decoded from `codec`.
+    pub async fn attach<T: Payload>(&self, codec: Codec) -> Result<T, IngressError> {
+        let response = self.get("attach").await?;
+        let body = success_body(response)?;
+        Ok(T::decode_payload(codec, &body)?)
+    }
+
+    /// The invocation's output if it finished, `None` if it has not.
+    pub async fn get_output<T: Payload>(&self, codec: Codec) -> Result<Option<T>, IngressError> {
+        let response = self.get("output").await?;
+        if response.status.as_u16() == NOT_READY {
+            return Ok(None);
+        }
+        let body = success_body(response)?;
+        Ok(Some(T::decode_payload(codec, &body)?))
+    }
+
+    async fn get(&self, verb: &str) -> Result<HttpResponse, IngressError> {
+        let request = HttpRequest {
+            method: Method::GET,
+            url: self.ingress.url(&format!("{}/{verb}", self.path)),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
+        self.ingress.send(request).await
+    }
+}
+
+/// The status the ingress answers `output` with while the invocation is still running.
+const NOT_READY: u16 = 470;
+
+/// The body of a successful response, or the terminal error an unsuccessful one carries.
+pub(crate) fn success_body(response: HttpResponse) -> Result<Bytes, IngressError> {
+    if response.status.is_success() {
+        return Ok(response.body);
+    }
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        code: Option<u16>,
+        message: Option<String>,
+        #[serde(default)]
+        metadata: std::collections::BTreeMap<String, String>,
+    }
+    let error: ErrorBody = serde_json::from_slice(&response.body).map_err(|_| {
+        IngressError::Protocol(format!(
+            "{}: {}",
+            response.status,
+            String::from_utf8_lossy(&response.body)
+        ))
+    })?;
+    // Invocation failures carry the handler's code; the ingress's own refusals do not.
+    let Some(code) = error.code else {
+        return Err(IngressError::Rejected {
+            status: response.status,
+            message: error.message.unwrap_or_default(),
+        });
+    };
+    let mut terminal = TerminalError::new(code, error.message.unwrap_or_default());
+    for (key, value) in error.metadata {
+        terminal = terminal.with_metadata(key, value);
+    }
+    Err(IngressError::Terminal(terminal))
+}
+
+/// Escapes a path segment (keys may contain `/`, spaces, ...).
+pub(crate) fn encode_segment(segment: &str) -> Cow<'_, str> {
+    const UNRESERVED: &[u8] = b"-._~";
+    if segment
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || UNRESERVED.contains(&b))
+    {
+        return Cow::Borrowed(segment);
+    }
+    let mut encoded = String::with_capacity(segment.len() * 3);
+    for byte in segment.bytes() {
+        if byte.is_ascii_alphanumeric() || UNRESERVED.contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Cow::Owned(encoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(encode_segment("plain-key_1.x~"), "plain-key_1.x~");
+        assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(encode_segment("ü"), "%C3%BC");
+    }
+
+    #[test]
+    fn error_bodies_become_terminal_errors() {
+        let response = HttpResponse {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            body: Bytes::from_static(
+                br#"{"code":422,"message":"no such thing","metadata":{"k":"v"}}"#,
+            ),
+        };
+        match success_body(response) {
+            Err(IngressError::Terminal(error)) => {
+                assert_eq!(error.code(), 422);
+                assert_eq!(error.message(), "no such thing");
+                assert_eq!(error.metadata(), &[("k".to_owned(), "v".to_owned())]);
+            }
+            other => panic!("expected a terminal error, got {other:?}"),
+        }
+        let garbage = HttpResponse {
+            status: StatusCode::BAD_GATEWAY,
+            body: Bytes::from_static(b"<html>"),
+        };
+        assert!(matches!(
+            success_body(garbage),
+            Err(IngressError::Protocol(_))
+        ));
+    }
+}
