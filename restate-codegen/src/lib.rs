@@ -16,7 +16,10 @@
 //!   descriptors, which the file embeds. `map` fields are `BTreeMap`s and maps are written in
 //!   key order, so a message encodes to the same bytes on every attempt of an invocation
 //!   (Restate compares a replayed call's parameter with the journal). The well-known types come
-//!   from `pbjson-types`. Serde implementations for your own use are one switch away
+//!   from `pbjson-types`, whose `google.protobuf.Struct` keeps a `HashMap`: in binary Protobuf
+//!   a `Struct` still encodes in hash order (its ProtoJSON is sorted like every map). An `Any`
+//!   field's ProtoJSON needs the packed type among the package's descriptors (its files and
+//!   their imports). Serde implementations for your own use are one switch away
 //!   ([`Builder::serde_impls`]);
 //! - for each service of the listed files: a handler trait to implement (`Greeter`), a server
 //!   wrapper that binds an implementation to a `restate_runtime` endpoint (`GreeterServer`),

@@ -276,6 +276,16 @@ fn prost_code(
     for (path, attribute) in &builder.message_attributes {
         config.message_attribute(path, attribute);
     }
+    // prost-derive's Debug implementation of a `BTreeMap` field names `prost::alloc` by a
+    // relative path, which does not resolve in a crate that depends on restate-runtime alone:
+    // messages with map fields get the standard derive instead.
+    let with_maps = messages_with_maps(files);
+    if !with_maps.is_empty() {
+        config.skip_debug(&with_maps);
+        for path in &with_maps {
+            config.type_attribute(path, "#[derive(Debug)]");
+        }
+    }
     config.service_generator(service_generator);
     let requests = files
         .iter()
@@ -289,6 +299,36 @@ fn prost_code(
     let mut modules: Vec<_> = config.generate(requests)?.into_iter().collect();
     modules.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(modules)
+}
+
+/// The fully qualified names (with a leading dot) of the messages that declare map fields.
+fn messages_with_maps(files: &[FileDescriptorProto]) -> Vec<String> {
+    fn walk(prefix: &str, message: &DescriptorProto, out: &mut Vec<String>) {
+        let name = format!("{prefix}.{}", message.name());
+        let is_map_entry = |nested: &DescriptorProto| {
+            nested.options.as_ref().and_then(|o| o.map_entry) == Some(true)
+        };
+        if message.nested_type.iter().any(is_map_entry) {
+            out.push(name.clone());
+        }
+        for nested in &message.nested_type {
+            if !is_map_entry(nested) {
+                walk(&name, nested, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for file in files {
+        let prefix = if file.package().is_empty() {
+            String::new()
+        } else {
+            format!(".{}", file.package())
+        };
+        for message in &file.message_type {
+            walk(&prefix, message, &mut out);
+        }
+    }
+    out
 }
 
 /// The pbjson serde code of the types under `prefixes` (`.package` names), by package.

@@ -3,8 +3,8 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use prost::Message;
 use restate_e2e::e2e::{EchoRequest, EchoResponse};
+use restate_runtime::codegen::prost::Message;
 use restate_runtime::testing::TestEnvironment;
 use serde_json::{Value, json};
 

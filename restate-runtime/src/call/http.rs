@@ -123,10 +123,7 @@ impl<Res: Payload> WorkflowHandle<Ingress, Res> {
     }
 
     fn invocation(&self) -> IngressInvocation {
-        self.caller.workflow(
-            &self.target.service,
-            self.target.key.as_deref().unwrap_or_default(),
-        )
+        self.caller.workflow(&self.target.service, self.key())
     }
 }
 

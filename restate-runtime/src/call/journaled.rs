@@ -140,7 +140,7 @@ impl<Res: Payload> WorkflowHandle<Context, Res> {
     fn attach_target(&self) -> AttachInvocationTarget {
         AttachInvocationTarget::WorkflowId {
             name: self.target.service.clone().into_owned(),
-            key: self.target.key.clone().unwrap_or_default(),
+            key: self.key().to_owned(),
             scope: None,
         }
     }

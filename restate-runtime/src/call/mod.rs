@@ -239,12 +239,20 @@ impl<C: fmt::Debug, Res> fmt::Debug for WorkflowHandle<C, Res> {
 }
 
 impl<C: Caller, Res> WorkflowHandle<C, Res> {
-    /// The workflow instance `target` names (its service and key; the handler is the run
-    /// handler), through `caller`.
-    pub fn new(caller: &impl IntoCaller<Caller = C>, target: Target) -> Self {
+    /// The workflow `service` (fully qualified, e.g. `approval.Approval`) with id `key`, whose
+    /// run handler's output travels in `codec`, through `caller`. Generated clients hand these
+    /// out (`ApprovalClient::new(&ctx, id).handle()`).
+    pub fn new(
+        caller: &impl IntoCaller<Caller = C>,
+        service: impl Into<Cow<'static, str>>,
+        key: impl Into<String>,
+        codec: Codec,
+    ) -> Self {
+        let target = Target::new(service, "", codec).with_key(key);
         Self::from_caller(caller.caller(), target)
     }
 
+    /// Made by generated clients, whose target names the run handler and carries the key.
     pub(crate) fn from_caller(caller: C, target: Target) -> Self {
         Self {
             caller,
@@ -256,5 +264,10 @@ impl<C: Caller, Res> WorkflowHandle<C, Res> {
     /// The workflow's service, key and codec.
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// The workflow id.
+    pub fn key(&self) -> &str {
+        self.target.key.as_deref().unwrap_or_default()
     }
 }

@@ -11,6 +11,7 @@
 
 mod reflect;
 mod scalars;
+mod sorted_json;
 
 use bytes::Bytes;
 

@@ -12,9 +12,11 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use prost::Message;
 use prost_reflect::{
-    DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions, Value,
+    DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor, ReflectMessage,
+    SerializeOptions, Value,
 };
 
+use super::sorted_json::SortedObjects;
 use super::{Codec, CodecError};
 
 /// The encoded descriptors of a generated package and of everything it imports, decoded on
@@ -62,17 +64,18 @@ impl Descriptors {
 fn protobuf_to_json(descriptor: MessageDescriptor, binary: &[u8]) -> Result<Vec<u8>, CodecError> {
     let message = DynamicMessage::decode(descriptor, binary)?;
     let options = SerializeOptions::new();
-    if !has_unordered_map(&message) {
-        let mut json = Vec::with_capacity(binary.len() * 2 + 2);
+    let mut json = Vec::with_capacity(binary.len() * 2 + 2);
+    if has_unordered_map(&message) {
+        // Map fields are hash maps in a dynamic message: their entries would come out in a
+        // different order on every attempt, and Restate compares a replayed call's parameter
+        // with its journal. Objects written in key order make the JSON the same every time.
+        let formatter = SortedObjects::default();
+        let mut serializer = serde_json::Serializer::with_formatter(&mut json, formatter);
+        message.serialize_with_options(&mut serializer, &options)?;
+    } else {
         message.serialize_with_options(&mut serde_json::Serializer::new(&mut json), &options)?;
-        return Ok(json);
     }
-    // Map fields are hash maps in a dynamic message: their entries would come out in a
-    // different order on every attempt, and Restate compares a replayed call's parameter with
-    // its journal. Sorted objects make the JSON the same every time.
-    let mut value = message.serialize_with_options(serde_json::value::Serializer, &options)?;
-    sort_objects(&mut value);
-    Ok(serde_json::to_vec(&value)?)
+    Ok(json)
 }
 
 /// The binary encoding of the message of type `descriptor` whose ProtoJSON is `json`.
@@ -140,7 +143,9 @@ pub fn decode_message<T: Message + Default>(
 
 /// The descriptor of the well-known type `name` (`google.protobuf.Timestamp`, ...).
 fn well_known(name: &str) -> Result<MessageDescriptor, CodecError> {
-    DescriptorPool::global()
+    static WELL_KNOWN_TYPES: OnceLock<DescriptorPool> = OnceLock::new();
+    WELL_KNOWN_TYPES
+        .get_or_init(DescriptorPool::global)
         .get_message_by_name(name)
         .ok_or_else(|| CodecError::MissingDescriptor(name.to_owned()))
 }
@@ -163,11 +168,15 @@ pub(crate) fn decode_well_known<T: Message + Default>(
     decode_with(codec, bytes, || well_known(name))
 }
 
-/// Whether `message` holds, at any depth, a map with more than one entry.
+/// The message type whose JSON packs another message, which may hold maps of its own.
+const ANY: &str = "google.protobuf.Any";
+
+/// Whether `message` may hold, at any depth, a map with more than one entry.
 fn has_unordered_map(message: &DynamicMessage) -> bool {
-    message
-        .fields()
-        .any(|(_, value)| value_has_unordered_map(value))
+    message.descriptor().full_name() == ANY
+        || message
+            .fields()
+            .any(|(_, value)| value_has_unordered_map(value))
 }
 
 fn value_has_unordered_map(value: &Value) -> bool {
@@ -178,19 +187,6 @@ fn value_has_unordered_map(value: &Value) -> bool {
         _ => false,
     }
 }
-
-/// Sorts the keys of every JSON object in `value`.
-fn sort_objects(value: &mut serde_json::Value) {
-    match value {
-        serde_json::Value::Object(object) => {
-            object.sort_keys();
-            object.values_mut().for_each(sort_objects);
-        }
-        serde_json::Value::Array(values) => values.iter_mut().for_each(sort_objects),
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

@@ -6,8 +6,8 @@ use std::future::Future;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 
-use super::definition::{HandlerDefinition, ServiceDefinition};
-use crate::codec::Payload;
+use super::definition::{HandlerDefinition, HandlerType, ServiceDefinition, ServiceType};
+use crate::codec::{CodecError, Payload};
 use crate::context::{
     Context, ObjectContext, ObjectSharedContext, WorkflowContext, WorkflowSharedContext,
 };
@@ -51,6 +51,9 @@ impl Invocation {
     /// Runs `handler` with the context its type asks for and the decoded input, and encodes
     /// its output, both in the service's codec. Input that does not decode is a terminal
     /// error with code 400, and `handler` does not run.
+    ///
+    /// A context of the wrong kind for the handler (a generated server never asks for one)
+    /// fails the attempt instead.
     pub fn run<Ctx, Req, Res, Fut>(self, handler: impl FnOnce(Ctx, Req) -> Fut) -> HandlerFuture
     where
         Ctx: HandlerContext,
@@ -59,20 +62,26 @@ impl Invocation {
         Fut: Future<Output = Result<Res, HandlerError>> + Send + 'static,
     {
         let codec = self.service.codec;
+        if !Ctx::fits(self.service.ty, self.handler.ty) {
+            return failed(HandlerError::retryable(format!(
+                "handler {}/{} was given the context of another kind of handler",
+                self.service.name, self.handler.name
+            )));
+        }
         let request = match Req::decode_payload(codec, &self.input) {
             Ok(request) => request,
+            // The generated code and the runtime disagree: a deployment problem, which a
+            // retry on a fixed deployment gets past.
+            Err(error @ CodecError::MissingDescriptor(_)) => {
+                return failed(HandlerError::retryable(error.to_string()));
+            }
             Err(error) => {
-                let error = TerminalError::new(
-                    400,
-                    format!(
-                        "cannot decode the input of handler {}: {error}",
-                        self.handler.name
-                    ),
-                );
-                return Box::pin(std::future::ready(Err(error.into())));
+                let name = self.handler.name;
+                let message = format!("cannot decode the input of handler {name}: {error}");
+                return failed(TerminalError::new(400, message).into());
             }
         };
-        let response = handler(Ctx::from_context(self.context), request);
+        let response = handler(Ctx::from_context(self.context, sealed::Token(())), request);
         Box::pin(async move {
             let response = response.await?;
             response.encode_payload(codec).map_err(|e| {
@@ -83,15 +92,15 @@ impl Invocation {
 
     /// The answer to a handler name the service does not have: a terminal error with code 404.
     pub fn unknown_handler(self) -> HandlerFuture {
-        let error = TerminalError::new(
-            404,
-            format!(
-                "service {} has no handler {}",
-                self.service.name, self.handler.name
-            ),
-        );
-        Box::pin(std::future::ready(Err(error.into())))
+        let (service, handler) = (self.service.name, self.handler.name);
+        let message = format!("service {service} has no handler {handler}");
+        failed(TerminalError::new(404, message).into())
     }
+}
+
+/// A handler future that fails at once with `error`.
+fn failed(error: HandlerError) -> HandlerFuture {
+    Box::pin(std::future::ready(Err(error)))
 }
 
 /// The context types a handler can receive. Only the runtime makes them, so a shared handler
@@ -100,38 +109,68 @@ pub trait HandlerContext: sealed::FromContext + Send + 'static {}
 
 #[allow(unreachable_pub)]
 mod sealed {
+    use crate::codegen::{HandlerType, ServiceType};
     use crate::context::Context;
 
-    pub trait FromContext {
-        fn from_context(ctx: Context) -> Self;
+    /// Proof that the runtime asks: no code outside it can make one, so no code outside it
+    /// can call [`FromContext::from_context`], not even through a generic bound.
+    #[derive(Debug)]
+    pub struct Token(pub(super) ());
+
+    pub trait FromContext: Sized {
+        /// Whether a handler of type `handler` in a service of type `service` gets this
+        /// context.
+        fn fits(service: ServiceType, handler: Option<HandlerType>) -> bool;
+
+        /// The context of an invocation.
+        fn from_context(ctx: Context, token: Token) -> Self;
     }
 }
 
-macro_rules! handler_contexts {
-    ($($context:ident),*) => {$(
+/// Implements [`HandlerContext`] for a context type: the handlers it is for, and how it is
+/// made from a [`Context`].
+macro_rules! handler_context {
+    ($context:ty, $fits:pat, $make:expr) => {
         impl sealed::FromContext for $context {
-            fn from_context(ctx: Context) -> Self {
-                $context::new(ctx)
+            fn fits(service: ServiceType, handler: Option<HandlerType>) -> bool {
+                matches!((service, handler), $fits)
+            }
+
+            fn from_context(ctx: Context, _: sealed::Token) -> Self {
+                $make(ctx)
             }
         }
 
         impl HandlerContext for $context {}
-    )*};
+    };
 }
 
-impl sealed::FromContext for Context {
-    fn from_context(ctx: Context) -> Self {
-        ctx
-    }
-}
-
-impl HandlerContext for Context {}
-
-handler_contexts!(
+handler_context!(Context, (ServiceType::Service, _), |ctx| ctx);
+handler_context!(
     ObjectContext,
+    (
+        ServiceType::VirtualObject,
+        None | Some(HandlerType::Exclusive)
+    ),
+    ObjectContext::new
+);
+handler_context!(
     ObjectSharedContext,
+    (ServiceType::VirtualObject, Some(HandlerType::Shared)),
+    ObjectSharedContext::new
+);
+handler_context!(
     WorkflowContext,
-    WorkflowSharedContext
+    (ServiceType::Workflow, Some(HandlerType::WorkflowRun)),
+    WorkflowContext::new
+);
+handler_context!(
+    WorkflowSharedContext,
+    (
+        ServiceType::Workflow,
+        None | Some(HandlerType::Shared | HandlerType::Exclusive)
+    ),
+    WorkflowSharedContext::new
 );
 
 /// The body of a handler method left unimplemented: a terminal error with code 501.
