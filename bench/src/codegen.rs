@@ -20,8 +20,35 @@ pub struct CodegenResult {
     pub tonic_generate: Vec<Duration>,
     pub ours_lines: usize,
     pub tonic_lines: usize,
-    pub ours_compile: Vec<Duration>,
-    pub tonic_compile: Vec<Duration>,
+    /// Rebuild times of the output, per profile.
+    pub compiles: Vec<ProfileCompiles>,
+}
+
+/// The Cargo profiles the generated code is compiled in.
+pub const PROFILES: [Profile; 2] = [Profile::Dev, Profile::Release];
+
+/// A Cargo profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Dev,
+    Release,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Dev => "dev",
+            Profile::Release => "release",
+        }
+    }
+}
+
+/// The rebuild times of both outputs in one profile.
+#[derive(Debug, Clone)]
+pub struct ProfileCompiles {
+    pub profile: Profile,
+    pub ours: Vec<Duration>,
+    pub tonic: Vec<Duration>,
 }
 
 /// The median of some durations.
@@ -164,8 +191,9 @@ pub fn run(work: &Path, generate_runs: usize, compile_runs: usize) -> io::Result
     let ours_crate = Crate {
         dir: work.join("crate-ours"),
         target: work.join("target-ours"),
+        // All the generated code needs.
         dependencies: format!(
-            "restate-runtime = {{ path = {:?} }}\nprost = \"0.14\"\npbjson = \"0.9\"\npbjson-types = \"0.9\"\nserde = \"1\"\n",
+            "restate-runtime = {{ path = {:?} }}\n",
             runtime_path.display().to_string()
         ),
         generated: ours_out.join(&generated),
@@ -178,14 +206,24 @@ pub fn run(work: &Path, generate_runs: usize, compile_runs: usize) -> io::Result
                 .to_owned(),
         generated: tonic_out.join(&generated),
     };
-    let (mut ours_compile, mut tonic_compile) = (Vec::new(), Vec::new());
+    let mut compiles = Vec::new();
     if compile_runs > 0 {
-        ours_crate.prepare()?;
-        tonic_crate.prepare()?;
-    }
-    for _ in 0..compile_runs {
-        ours_compile.push(ours_crate.rebuild()?);
-        tonic_compile.push(tonic_crate.rebuild()?);
+        ours_crate.write()?;
+        tonic_crate.write()?;
+        for profile in PROFILES {
+            ours_crate.build(profile)?;
+            tonic_crate.build(profile)?;
+            let mut times = ProfileCompiles {
+                profile,
+                ours: Vec::new(),
+                tonic: Vec::new(),
+            };
+            for _ in 0..compile_runs {
+                times.ours.push(ours_crate.rebuild(profile)?);
+                times.tonic.push(tonic_crate.rebuild(profile)?);
+            }
+            compiles.push(times);
+        }
     }
     Ok(CodegenResult {
         messages,
@@ -193,8 +231,7 @@ pub fn run(work: &Path, generate_runs: usize, compile_runs: usize) -> io::Result
         tonic_generate,
         ours_lines,
         tonic_lines,
-        ours_compile,
-        tonic_compile,
+        compiles,
     })
 }
 
@@ -207,8 +244,8 @@ struct Crate {
 }
 
 impl Crate {
-    /// Writes the crate and builds it once, dependencies included.
-    fn prepare(&self) -> io::Result<()> {
+    /// Writes the crate; the first build of each profile also builds its dependencies.
+    fn write(&self) -> io::Result<()> {
         let src = self.dir.join("src");
         std::fs::create_dir_all(&src)?;
         std::fs::write(
@@ -232,25 +269,26 @@ impl Crate {
                 "#![allow(clippy::all, dead_code, unused)]\n\npub mod {PACKAGE} {{\n    include!(\"{PACKAGE}.rs\");\n}}\n"
             ),
         )?;
-        self.build().map(|_| ())
+        Ok(())
     }
 
     /// Touches the crate's source and times a rebuild of only the crate.
-    fn rebuild(&self) -> io::Result<Duration> {
+    fn rebuild(&self, profile: Profile) -> io::Result<Duration> {
         let lib = self.dir.join("src").join("lib.rs");
         std::fs::File::options()
             .write(true)
             .open(&lib)?
             .set_modified(std::time::SystemTime::now())?;
-        self.build()
+        self.build(profile)
     }
 
-    fn build(&self) -> io::Result<Duration> {
+    fn build(&self, profile: Profile) -> io::Result<Duration> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(cargo);
         command
             .arg("build")
             .arg("--quiet")
+            .args(["--profile", profile.name()])
             .arg("--manifest-path")
             .arg(self.dir.join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", &self.target);
