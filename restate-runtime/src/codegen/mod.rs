@@ -41,6 +41,10 @@ pub use serde;
 /// Makes the generated messages of a package [`Payload`]s: `Type = "full.proto.Name"` pairs,
 /// encoded to ProtoJSON through the descriptors in the named [`Descriptors`] static.
 ///
+/// The methods are `#[inline]`: like any generic code, they are compiled where a message is
+/// used as a payload, not for every message of every package (prost's encoding and decoding of
+/// each message would otherwise be compiled and optimized in the crate that includes it).
+///
 /// ```ignore
 /// ::restate_runtime::codegen::messages!(DESCRIPTORS {
 ///     HelloRequest = "helloworld.HelloRequest",
@@ -54,6 +58,7 @@ pub use crate::__restate_messages as messages;
 macro_rules! __restate_messages {
     ($descriptors:ident { $($ty:ty = $name:literal),* $(,)? }) => {$(
         impl $crate::codegen::Payload for $ty {
+            #[inline]
             fn encode_payload(
                 &self,
                 codec: $crate::codegen::Codec,
@@ -61,6 +66,7 @@ macro_rules! __restate_messages {
                 $crate::codegen::encode_message(self, codec, &$descriptors, $name)
             }
 
+            #[inline]
             fn decode_payload(
                 codec: $crate::codegen::Codec,
                 bytes: &[u8],
