@@ -1,5 +1,7 @@
-//! Generates the approval's Rust code from `proto/approval.proto`.
+//! Generates the approval's Rust code from `proto/approval.proto`, with its gRPC gateway.
 
 fn main() -> std::io::Result<()> {
-    restate_codegen::compile(&["proto/approval.proto"], &["proto"])
+    restate_codegen::configure()
+        .grpc_gateway(true)
+        .compile(&["proto/approval.proto"], &["proto"])
 }

@@ -1,5 +1,7 @@
-//! Generates the counter's Rust code from `proto/counter.proto`.
+//! Generates the counter's Rust code from `proto/counter.proto`, with its gRPC gateway.
 
 fn main() -> std::io::Result<()> {
-    restate_codegen::compile(&["proto/counter.proto"], &["proto"])
+    restate_codegen::configure()
+        .grpc_gateway(true)
+        .compile(&["proto/counter.proto"], &["proto"])
 }

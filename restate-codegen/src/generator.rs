@@ -16,18 +16,25 @@ pub(crate) type Failures = Rc<RefCell<Vec<emit::Error>>>;
 pub(crate) struct RestateServiceGenerator {
     services: HashMap<String, Service>,
     default_codec: Codec,
+    grpc_gateway: bool,
     failures: Failures,
 }
 
 impl RestateServiceGenerator {
     /// A generator for `services`; emitter errors are pushed to `failures`.
-    pub(crate) fn new(services: Vec<Service>, default_codec: Codec, failures: Failures) -> Self {
+    pub(crate) fn new(
+        services: Vec<Service>,
+        default_codec: Codec,
+        grpc_gateway: bool,
+        failures: Failures,
+    ) -> Self {
         Self {
             services: services
                 .into_iter()
                 .map(|service| (service.full_name.clone(), service))
                 .collect(),
             default_codec,
+            grpc_gateway,
             failures,
         }
     }
@@ -56,7 +63,7 @@ impl prost_build::ServiceGenerator for RestateServiceGenerator {
             })
             .collect();
         // prost-build formats the whole package file afterwards.
-        match emit::service_unformatted(model, self.default_codec, &types) {
+        match emit::service_unformatted(model, self.default_codec, &types, self.grpc_gateway) {
             Ok(code) => buf.push_str(&code),
             Err(error) => self.failures.borrow_mut().push(error),
         }

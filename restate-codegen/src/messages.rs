@@ -52,6 +52,7 @@ pub(crate) fn generate(
     builder: &Builder,
     fds: &[u8],
     listed: &[String],
+    gateway_packages: &[String],
     service_generator: Box<dyn ServiceGenerator>,
 ) -> io::Result<Vec<RustFile>> {
     let fds = FileDescriptorSet::decode(fds).map_err(|e| {
@@ -100,7 +101,8 @@ pub(crate) fn generate(
         };
         let messages = package_messages(&files, &extern_paths);
         let descriptors = package_descriptors(&fds, &files);
-        let items = emit::package_items(&package, &descriptors, &messages)
+        let needs_descriptors = gateway_packages.contains(&package);
+        let items = emit::package_items(&package, &descriptors, &messages, needs_descriptors)
             .map_err(|e| io::Error::other(e.to_string()))?;
         buf.push('\n');
         buf.push_str(&items);

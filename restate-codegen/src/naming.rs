@@ -47,6 +47,11 @@ pub(crate) fn prost_type_path(nesting: &[&str], name: &str) -> String {
         .join("::")
 }
 
+/// The Rust name prost gives a message field.
+pub(crate) fn prost_field_name(name: &str) -> String {
+    prost_sanitize(name.to_snake_case())
+}
+
 /// The Rust name prost gives a message or enum.
 pub(crate) fn prost_type_name(name: &str) -> String {
     prost_sanitize(name.to_upper_camel_case())
@@ -77,6 +82,8 @@ pub(crate) struct ServiceItems {
     pub(crate) ingress_client: String,
     /// The discovery metadata, e.g. `GREETER_DEFINITION`.
     pub(crate) definition: String,
+    /// The gRPC gateway, e.g. `GreeterGateway` (generated on request).
+    pub(crate) gateway: String,
 }
 
 impl ServiceItems {
@@ -89,16 +96,18 @@ impl ServiceItems {
             client: format!("{rust_name}Client"),
             ingress_client: format!("{rust_name}IngressClient"),
             definition: format!("{shouty}_DEFINITION"),
+            gateway: format!("{rust_name}Gateway"),
         }
     }
 
     /// The type names, which share a namespace with the messages and enums of the package.
-    pub(crate) fn type_names(&self) -> [&str; 4] {
+    pub(crate) fn type_names(&self) -> [&str; 5] {
         [
             &self.handlers,
             &self.server,
             &self.client,
             &self.ingress_client,
+            &self.gateway,
         ]
     }
 }

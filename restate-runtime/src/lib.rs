@@ -36,7 +36,8 @@
 //!   [`DurableFuture`] and its combinators, [`HandlerError`] and [`TerminalError`];
 //! - calls: generated clients build a [`Request`], journaled through a context or sent over HTTP
 //!   through an [`ingress::Ingress`];
-//! - serving: [`Endpoint`];
+//! - serving: [`Endpoint`]; a gRPC front door for the same services: `grpc::Gateway` (feature
+//!   `grpc`);
 //! - payloads: [`Payload`] and [`Codec`];
 //! - tests: [`testing`] (feature `testing`) starts a real `restate-server`.
 //!
@@ -51,6 +52,8 @@ mod context;
 mod endpoint;
 mod engine;
 mod error;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 pub mod ingress;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -45,9 +45,24 @@ async fn objects_are_addressed_by_key() {
     let ingress = ingress();
     let a = CounterIngressClient::new(&ingress, "ingress-key-a");
     let b = CounterIngressClient::new(&ingress, "ingress-key-b");
-    a.add(AddRequest { delta: 3 }).await.unwrap();
-    a.add(AddRequest { delta: 4 }).await.unwrap();
-    b.add(AddRequest { delta: 10 }).await.unwrap();
+    a.add(AddRequest {
+        delta: 3,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    a.add(AddRequest {
+        delta: 4,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    b.add(AddRequest {
+        delta: 10,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     assert_eq!(a.get().await.unwrap(), CounterValue { value: 7 });
     assert_eq!(b.get().await.unwrap(), CounterValue { value: 10 });
 }
@@ -56,7 +71,14 @@ async fn objects_are_addressed_by_key() {
 async fn send_returns_an_invocation_id_to_attach_to() {
     let ingress = ingress();
     let counter = CounterIngressClient::new(&ingress, "ingress-send");
-    let sent = counter.add(AddRequest { delta: 5 }).send().await.unwrap();
+    let sent = counter
+        .add(AddRequest {
+            delta: 5,
+            ..Default::default()
+        })
+        .send()
+        .await
+        .unwrap();
     assert!(sent.invocation_id.starts_with("inv_"), "{sent:?}");
     assert_eq!(sent.status, SendStatus::Accepted);
     let invocation = ingress.invocation(&sent.invocation_id);
@@ -71,7 +93,10 @@ async fn send_after_a_delay_runs_later() {
     let ingress = ingress();
     let counter = CounterIngressClient::new(&ingress, "ingress-delayed");
     let sent = counter
-        .add(AddRequest { delta: 1 })
+        .add(AddRequest {
+            delta: 1,
+            ..Default::default()
+        })
         .send_after(Duration::from_secs(2))
         .await
         .unwrap();
@@ -88,7 +113,10 @@ async fn idempotency_keys_run_once_and_attach_by_key() {
     let counter = CounterIngressClient::new(&ingress, "ingress-idempotent");
     let add = || {
         counter
-            .add(AddRequest { delta: 2 })
+            .add(AddRequest {
+                delta: 2,
+                ..Default::default()
+            })
             .idempotency_key("add-once")
     };
     let first = add().await.unwrap();

@@ -11,6 +11,7 @@ mod config;
 mod context;
 mod definition;
 mod docs;
+mod gateway;
 mod handler_trait;
 mod package;
 mod server;
@@ -108,18 +109,20 @@ pub fn service(
     default_codec: Codec,
     types: &HashMap<String, MethodTypes>,
 ) -> Result<String, Error> {
-    let tokens = service_tokens(service, default_codec, types)?;
+    let tokens = service_tokens(service, default_codec, types, false)?;
     Ok(prettyplease::unparse(&parse(service, tokens)?))
 }
 
 /// As [`service`], unformatted: for code that is formatted later together with its
-/// surroundings (prost-build lays out each package file once, services included).
+/// surroundings (prost-build lays out each package file once, services included). With
+/// `grpc_gateway`, the service's gRPC gateway too.
 pub(crate) fn service_unformatted(
     service: &Service,
     default_codec: Codec,
     types: &HashMap<String, MethodTypes>,
+    grpc_gateway: bool,
 ) -> Result<String, Error> {
-    let tokens = service_tokens(service, default_codec, types)?;
+    let tokens = service_tokens(service, default_codec, types, grpc_gateway)?;
     let source = tokens.to_string();
     parse(service, tokens)?;
     Ok(source)
@@ -138,16 +141,23 @@ fn service_tokens(
     service: &Service,
     default_codec: Codec,
     types: &HashMap<String, MethodTypes>,
+    grpc_gateway: bool,
 ) -> Result<TokenStream, Error> {
     let view = view::ServiceView::new(service, default_codec, types)?;
     let handler_trait = handler_trait::tokens(&view);
     let definition = definition::tokens(&view);
     let server = server::tokens(&view);
     let client = client::tokens(&view);
+    let gateway = if grpc_gateway {
+        gateway::tokens(&view)
+    } else {
+        TokenStream::new()
+    };
     Ok(quote! {
         #handler_trait
         #definition
         #server
         #client
+        #gateway
     })
 }

@@ -18,7 +18,8 @@ pub(crate) struct PackageMessage {
 /// The descriptors static and the payload list of a package, formatted.
 ///
 /// `descriptors` is the encoded `FileDescriptorSet` of the package's files and everything they
-/// import.
+/// import. The static is left out of a package without messages unless `needs_descriptors`
+/// (its gRPC gateway serves them for reflection).
 ///
 /// # Errors
 ///
@@ -27,13 +28,14 @@ pub(crate) fn package_items(
     package: &str,
     descriptors: &[u8],
     messages: &[PackageMessage],
+    needs_descriptors: bool,
 ) -> Result<String, Error> {
     let rt = runtime();
     let encoded = Literal::byte_string(descriptors);
     let doc = format!(
         " The descriptors of `{package}` and of what it imports: the ProtoJSON of its messages."
     );
-    if messages.is_empty() {
+    if messages.is_empty() && !needs_descriptors {
         return Ok(String::new());
     }
     let tokens = quote! {
@@ -46,6 +48,9 @@ pub(crate) fn package_items(
     })?;
     // One message a line: prettyplease would fill the macro's arguments like a paragraph.
     let mut code = prettyplease::unparse(&file);
+    if messages.is_empty() {
+        return Ok(code);
+    }
     code.push_str("::restate_runtime::codegen::messages!(DESCRIPTORS {\n");
     for message in messages {
         syn::parse_str::<syn::Type>(&message.rust_path).map_err(|source| {

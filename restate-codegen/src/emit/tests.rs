@@ -63,7 +63,7 @@ fn emit(name: &str, default_codec: Codec) -> (String, syn::File, proc_macro2::To
     let service = services.iter().find(|s| s.rust_name == name).unwrap();
     let code = super::service(service, default_codec, &types(service)).unwrap();
     let file = syn::parse_file(&code).unwrap_or_else(|e| panic!("{e}\n{code}"));
-    let tokens = super::service_tokens(service, default_codec, &types(service)).unwrap();
+    let tokens = super::service_tokens(service, default_codec, &types(service), false).unwrap();
     (code, file, tokens)
 }
 
@@ -286,7 +286,7 @@ fn definitions_carry_schemas_and_config() {
     .unwrap();
     let service = &services[0];
     let code = squash(
-        &super::service_tokens(service, Codec::Json, &types(service))
+        &super::service_tokens(service, Codec::Json, &types(service), false)
             .unwrap()
             .to_string(),
     );
@@ -301,4 +301,47 @@ fn definitions_carry_schemas_and_config() {
     }
     assert!(code.contains(".with_input_schema("), "{code}");
     assert!(code.contains("title\\\":\\\"Req"), "{code}");
+}
+
+#[test]
+fn gateways_forward_through_the_runtime_with_key_fields() {
+    let services = model(
+        r#"syntax = "proto3"; package shop; import "restate/options.proto";
+        message Item { optional string cart = 1; string sku = 2; }
+        service Cart {
+          option (restate.service_type) = VIRTUAL_OBJECT;
+          rpc Add(Item) returns (Item) { option (restate.handler_key_field) = "cart"; }
+          rpc Peek(Item) returns (Item);
+        }"#,
+    )
+    .unwrap();
+    let service = &services[0];
+    let emitted = super::service_tokens(service, Codec::Json, &types(service), true).unwrap();
+    let file = syn::parse2::<syn::File>(emitted.clone()).unwrap();
+    let module = file
+        .items
+        .iter()
+        .any(|item| matches!(item, syn::Item::Mod(m) if m.ident == "cart_server"));
+    assert!(module, "tonic's server module");
+    let code = squash(&emitted.to_string());
+    for expected in [
+        "use :: restate_runtime :: codegen :: tonic :: codegen :: * ;",
+        "pub struct CartGateway { forwarder : :: restate_runtime :: codegen :: grpc :: Forwarder , }",
+        "impl cart_server :: Cart for CartGateway",
+        "fn key (request : & Item) -> & str { request . cart . as_deref () . unwrap_or_default () }",
+        "self . forwarder . unary (\"Add\" , request , :: core :: option :: Option :: Some (key)) . await",
+        "self . forwarder . unary (\"Peek\" , request , :: core :: option :: Option :: None) . await",
+        "const NAME : & 'static str = \"shop.Cart\" ;",
+        "routes . add_service (cart_server :: CartServer :: new (Self :: new (ingress))) ;",
+        ":: restate_runtime :: codegen :: tonic_prost :: ProstCodec",
+    ] {
+        assert!(
+            code.contains(&tokens(expected)),
+            "missing `{expected}` in\n{code}"
+        );
+    }
+    assert!(
+        !code.contains(&tokens("use tonic ::")),
+        "tonic named directly"
+    );
 }

@@ -25,6 +25,8 @@ pub(super) struct ServiceView<'a> {
     pub(super) ingress_client: Ident,
     /// The static holding the discovery definition.
     pub(super) definition: Ident,
+    /// The gRPC gateway.
+    pub(super) gateway: Ident,
     /// The handlers.
     pub(super) methods: Vec<MethodView<'a>>,
     /// The codec of the payloads.
@@ -65,6 +67,7 @@ impl<'a> ServiceView<'a> {
             client: format_ident!("{}", items.client),
             ingress_client: format_ident!("{}", items.ingress_client),
             definition: format_ident!("{}", items.definition),
+            gateway: format_ident!("{}", items.gateway),
             methods,
             codec: service.codec.unwrap_or(default_codec),
         })

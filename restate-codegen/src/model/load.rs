@@ -6,6 +6,7 @@ use prost_reflect::{DescriptorPool, FileDescriptor, MethodDescriptor, ServiceDes
 
 use super::config::ConfigExtensions;
 use super::handlers::{self, Rpc, Violation};
+use super::key_field::KeyFieldExtensions;
 use super::options::{Annotations, HandlerAnnotation};
 use super::{Diagnostic, Error, Method, Service, ServiceType, docs, validate};
 use crate::naming;
@@ -29,6 +30,7 @@ pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Ve
     let pool = DescriptorPool::decode(bytes)?;
     let annotations = Annotations::new(&pool);
     let configs = ConfigExtensions::new(&pool);
+    let key_fields = KeyFieldExtensions::new(&pool);
     let mut schemas = SchemaCache::default();
     let mut services = Vec::new();
     let mut diagnostics = Vec::new();
@@ -42,8 +44,12 @@ pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Ve
             .get_file_by_name(name)
             .ok_or_else(|| Error::MissingFile(name.to_owned()))?;
         for descriptor in file.services() {
-            let (service, problems) =
-                read_service(&annotations, &configs, &mut schemas, &file, &descriptor);
+            let extensions = Extensions {
+                annotations: &annotations,
+                configs: &configs,
+                key_fields: &key_fields,
+            };
+            let (service, problems) = read_service(&extensions, &mut schemas, &file, &descriptor);
             services.push(service);
             diagnostics.extend(problems);
         }
@@ -56,14 +62,25 @@ pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Ve
     }
 }
 
+/// The Restate option extensions the descriptor pool declares.
+struct Extensions<'a> {
+    annotations: &'a Annotations,
+    configs: &'a ConfigExtensions,
+    key_fields: &'a KeyFieldExtensions,
+}
+
 /// Reads one service, with the problems found in it.
 fn read_service(
-    annotations: &Annotations,
-    configs: &ConfigExtensions,
+    extensions: &Extensions<'_>,
     schemas: &mut SchemaCache,
     file: &FileDescriptor,
     descriptor: &ServiceDescriptor,
 ) -> (Service, Vec<Diagnostic>) {
+    let Extensions {
+        annotations,
+        configs,
+        key_fields,
+    } = extensions;
     let mut violations: Vec<Violation> = Vec::new();
     let options = descriptor.options();
     let ty = annotations
@@ -107,6 +124,13 @@ fn read_service(
                     .map(|problem| (Some(method.name.clone()), problem)),
             ),
         }
+    }
+
+    let rpcs: Vec<_> = descriptor.methods().collect();
+    let (fields, problems) = key_fields.resolve(&options, ty, &rpcs);
+    violations.extend(problems);
+    for (method, field) in methods.iter_mut().zip(fields) {
+        method.key_field = field;
     }
 
     let service = Service {
@@ -154,6 +178,7 @@ fn read_method(
         config: Default::default(),
         input_schema: schemas.json_schema_string(&method.input()),
         output_schema: schemas.json_schema_string(&method.output()),
+        key_field: None,
     }
 }
 

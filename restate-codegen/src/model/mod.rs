@@ -8,6 +8,7 @@ mod config;
 pub(crate) mod docs;
 mod error;
 mod handlers;
+mod key_field;
 mod load;
 mod options;
 #[cfg(test)]
@@ -109,4 +110,18 @@ pub struct Method {
     pub input_schema: String,
     /// The JSON Schema of the output's proto3 JSON form.
     pub output_schema: String,
+    /// The input field holding the object key or workflow id for calls through the gRPC
+    /// gateway (`(restate.handler_key_field)` on the rpc, else `(restate.key_field)` on the service); checked to be a
+    /// singular string field.
+    pub key_field: Option<KeyField>,
+}
+
+/// The input field that holds an object key or workflow id, for the gRPC gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyField {
+    /// The field name as written in the proto.
+    pub name: String,
+    /// Whether the field is a proto3 `optional` (an `Option<String>` in Rust).
+    pub optional: bool,
 }

@@ -604,3 +604,89 @@ fn assert_problem_among(problems: &str, service: &str, method: Option<&str>, mes
         "no `{message}` for {service}/{method:?} in:\n{problems}"
     );
 }
+
+const CART: &str = r#"
+syntax = "proto3";
+package shop;
+import "google/protobuf/empty.proto";
+import "restate/options.proto";
+
+service Cart {
+  option (restate.service_type) = VIRTUAL_OBJECT;
+  option (restate.key_field) = "cart_id";
+  rpc Add(AddItem) returns (google.protobuf.Empty);
+  rpc Checkout(CheckoutRequest) returns (google.protobuf.Empty) {
+    option (restate.handler_key_field) = "cart";
+  }
+  RPCS
+}
+
+message AddItem { string cart_id = 1; string sku = 2; repeated string tags = 3; int64 count = 4; }
+message CheckoutRequest { optional string cart = 1; }
+message Choice { oneof which { string a = 1; string b = 2; } }
+"#;
+
+fn cart(extra_rpcs: &str) -> String {
+    CART.replace("RPCS", extra_rpcs)
+}
+
+#[test]
+fn key_fields_come_from_the_rpc_or_else_the_service() {
+    let services = model(&cart("")).unwrap();
+    let fields: Vec<_> = services[0]
+        .methods
+        .iter()
+        .map(|m| m.key_field.as_ref().map(|f| (f.name.as_str(), f.optional)))
+        .collect();
+    assert_eq!(fields, [Some(("cart_id", false)), Some(("cart", true))]);
+    let plain = model(GREETER).unwrap();
+    assert!(plain[0].methods.iter().all(|m| m.key_field.is_none()));
+}
+
+#[test]
+fn key_fields_must_be_singular_strings_of_the_input() {
+    let problem = single_problem(&cart(
+        "rpc Count(AddItem) returns (google.protobuf.Empty) { option (restate.handler_key_field) = \"count\"; }",
+    ));
+    assert_eq!(
+        problem,
+        "greeter.proto: service shop.Cart, method Count: key field `count` of shop.AddItem must \
+         be a singular string field"
+    );
+    let problem = single_problem(&cart(
+        "rpc Tags(AddItem) returns (google.protobuf.Empty) { option (restate.handler_key_field) = \"tags\"; }",
+    ));
+    assert!(
+        problem.contains("must be a singular string field"),
+        "{problem}"
+    );
+    let problem = single_problem(&cart(
+        "rpc Pick(Choice) returns (google.protobuf.Empty) { option (restate.handler_key_field) = \"a\"; }",
+    ));
+    assert!(
+        problem.contains("key field `a` of shop.Choice must not be part of a oneof"),
+        "{problem}"
+    );
+    // The service's key field applies to every rpc without one of its own.
+    let problem = single_problem(&cart(
+        "rpc Clear(google.protobuf.Empty) returns (google.protobuf.Empty);",
+    ));
+    assert_eq!(
+        problem,
+        "greeter.proto: service shop.Cart, method Clear: key field `cart_id` is not a field of \
+         the input message google.protobuf.Empty"
+    );
+}
+
+#[test]
+fn key_fields_need_a_keyed_service() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p; import "restate/options.proto";
+        message M { string id = 1; }
+        service S { rpc Go(M) returns (M) { option (restate.handler_key_field) = "id"; } }"#,
+    );
+    assert!(
+        problem.contains("method Go: key fields are only allowed on virtual objects and workflows"),
+        "{problem}"
+    );
+}

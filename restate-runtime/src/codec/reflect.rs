@@ -44,6 +44,11 @@ impl Descriptors {
         }
     }
 
+    /// The encoded `FileDescriptorSet`.
+    pub fn encoded(&self) -> &'static [u8] {
+        self.encoded
+    }
+
     /// The descriptor of the message `name` (fully qualified, without a leading dot).
     pub(crate) fn message(&self, name: &str) -> Result<MessageDescriptor, CodecError> {
         let pool = self.pool.get_or_init(|| {

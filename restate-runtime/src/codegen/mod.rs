@@ -32,6 +32,16 @@ pub use crate::context::{
 pub use crate::error::{HandlerError, TerminalError};
 pub use crate::ingress::Ingress;
 
+/// The gateway side of generated gRPC services (feature `grpc`).
+#[cfg(feature = "grpc")]
+pub mod grpc {
+    pub use crate::grpc::{Forwarder, GatewayService};
+}
+#[cfg(feature = "grpc")]
+pub use tonic;
+#[cfg(feature = "grpc")]
+pub use tonic_prost;
+
 pub use bytes;
 pub use pbjson;
 pub use pbjson_types;

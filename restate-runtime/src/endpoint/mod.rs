@@ -7,6 +7,8 @@ mod discovery;
 mod server;
 
 pub use server::shutdown_signal;
+#[cfg(feature = "grpc")]
+pub(crate) use server::{init_logging, port_from_env, serve_http};
 
 use std::collections::HashMap;
 use std::convert::Infallible;

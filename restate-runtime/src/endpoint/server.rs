@@ -39,22 +39,8 @@ impl Endpoint {
     ///
     /// When `PORT` is not a port number, or the address cannot be bound.
     pub async fn serve_from_env(self) -> std::io::Result<()> {
-        #[cfg(feature = "tracing-subscriber")]
-        {
-            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-            // A subscriber the program set up itself stays.
-            let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
-        }
-        let port = match std::env::var("PORT") {
-            Ok(port) => port.parse().map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    format!("PORT is not a port number: {port}"),
-                )
-            })?,
-            Err(_) => DEFAULT_PORT,
-        };
+        init_logging();
+        let port = port_from_env("PORT", DEFAULT_PORT)?;
         self.serve(SocketAddr::from(([0, 0, 0, 0], port))).await
     }
 
@@ -82,49 +68,98 @@ impl Endpoint {
         shutdown: impl Future<Output = ()>,
         grace: Duration,
     ) -> std::io::Result<()> {
-        let graceful = GracefulShutdown::new();
-        let builder = auto::Builder::new(TokioExecutor::new());
-        let mut connections = JoinSet::new();
         tracing::info!(address = %listener.local_addr()?, "serving Restate endpoint");
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let (stream, remote) = match accepted {
-                        Ok(accepted) => accepted,
-                        Err(error) => {
-                            // E.g. out of file descriptors: back off instead of spinning.
-                            tracing::warn!(%error, "accepting a connection failed");
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            continue;
-                        }
-                    };
-                    let endpoint = self.clone();
-                    let service = service_fn(move |request: hyper::Request<Incoming>| {
-                        let endpoint = endpoint.clone();
-                        async move { Ok::<_, std::convert::Infallible>(endpoint.handle(request).await) }
-                    });
-                    let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                    let connection = graceful.watch(connection);
-                    connections.spawn(async move {
-                        if let Err(error) = connection.await {
-                            tracing::debug!(%remote, %error, "connection ended with an error");
-                        }
-                    });
-                }
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                () = &mut shutdown => break,
-            }
-        }
-        tracing::info!("shutting down");
+        let service = service_fn(move |request: hyper::Request<Incoming>| {
+            let endpoint = self.clone();
+            async move { Ok::<_, std::convert::Infallible>(endpoint.handle(request).await) }
+        });
+        serve_http(listener, shutdown, grace, service).await
+    }
+}
+
+/// Serves `service`, cloned for each connection, over HTTP/2 cleartext and HTTP/1.1 on
+/// `listener` until `shutdown` resolves; then lets open connections finish for `grace` before
+/// closing them.
+pub(crate) async fn serve_http<S, B>(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+    service: S,
+) -> std::io::Result<()>
+where
+    S: hyper::service::Service<hyper::Request<Incoming>, Response = hyper::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let graceful = GracefulShutdown::new();
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut connections = JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
         tokio::select! {
-            () = graceful.shutdown() => {}
-            () = tokio::time::sleep(grace) => {
-                tracing::warn!("connections still open after the grace period; closing them");
+            accepted = listener.accept() => {
+                let (stream, remote) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // E.g. out of file descriptors: back off instead of spinning.
+                        tracing::warn!(%error, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                let connection = builder
+                    .serve_connection(TokioIo::new(stream), service.clone())
+                    .into_owned();
+                let connection = graceful.watch(connection);
+                connections.spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%remote, %error, "connection ended with an error");
+                    }
+                });
             }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            () = &mut shutdown => break,
         }
-        connections.abort_all();
-        Ok(())
+    }
+    tracing::info!("shutting down");
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!("connections still open after the grace period; closing them");
+        }
+    }
+    connections.abort_all();
+    Ok(())
+}
+
+/// With the `tracing-subscriber` feature, logs to stderr, filtered by `RUST_LOG` (`info` when
+/// unset), unless the program installed a subscriber of its own.
+pub(crate) fn init_logging() {
+    #[cfg(feature = "tracing-subscriber")]
+    {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // A subscriber the program set up itself stays.
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    }
+}
+
+/// The port in the environment variable `variable`, or `default` when it is not set.
+pub(crate) fn port_from_env(variable: &str, default: u16) -> std::io::Result<u16> {
+    match std::env::var(variable) {
+        Ok(port) => port.parse().map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{variable} is not a port number: {port}"),
+            )
+        }),
+        Err(_) => Ok(default),
     }
 }
 

@@ -18,6 +18,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "grpc")]
+mod hyper_transport;
 #[cfg(feature = "ingress-client")]
 mod reqwest_transport;
 
@@ -95,6 +97,8 @@ pub enum IngressError {
 pub struct Ingress {
     base_url: Arc<str>,
     transport: Arc<dyn Transport>,
+    /// Sent with every request, e.g. the `authorization` a Restate Cloud ingress wants.
+    headers: Arc<[(String, String)]>,
 }
 
 impl fmt::Debug for Ingress {
@@ -111,7 +115,43 @@ impl Ingress {
         Self {
             base_url: base_url.as_ref().trim_end_matches('/').into(),
             transport: Arc::new(transport),
+            headers: Arc::new([]),
         }
+    }
+
+    /// Sends the header `name: value` with every request, e.g. an API key of a gateway in
+    /// front of the ingress.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let mut headers = self.headers.to_vec();
+        headers.push((name.into(), value.into()));
+        self.headers = headers.into();
+        self
+    }
+
+    /// Authenticates every request with `token` as a bearer token, as a Restate Cloud ingress
+    /// expects.
+    pub fn with_bearer_token(self, token: impl AsRef<str>) -> Self {
+        self.with_header("authorization", format!("Bearer {}", token.as_ref()))
+    }
+
+    /// Whether the ingress answers its health check (`GET /restate/health`) with success.
+    pub async fn is_healthy(&self) -> bool {
+        let request = HttpRequest {
+            method: Method::GET,
+            url: self.url("restate/health"),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
+        self.send(request)
+            .await
+            .is_ok_and(|response| response.status.is_success())
+    }
+
+    /// The ingress at the `http://` URL `base_url`, reached with hyper's pooled HTTP/1.1
+    /// client: less work per request than reqwest, no TLS.
+    #[cfg(feature = "grpc")]
+    pub(crate) fn plain_http(base_url: impl AsRef<str>) -> Self {
+        Self::with_transport(base_url, hyper_transport::HyperTransport::new())
     }
 
     /// The ingress URL.
@@ -139,7 +179,11 @@ impl Ingress {
         }
     }
 
-    pub(crate) async fn send(&self, request: HttpRequest) -> Result<HttpResponse, IngressError> {
+    pub(crate) async fn send(
+        &self,
+        mut request: HttpRequest,
+    ) -> Result<HttpResponse, IngressError> {
+        request.headers.extend(self.headers.iter().cloned());
         self.transport
             .send(request)
             .await

@@ -1,0 +1,19 @@
+//! Serves `helloworld.Greeter` over gRPC on `0.0.0.0:$GRPC_PORT` (default 50051): every call
+//! becomes a durable invocation through the Restate ingress at `$RESTATE_INGRESS` (default
+//! `http://127.0.0.1:8080`). Stops on SIGTERM or Ctrl-C.
+
+use greeter::helloworld::GreeterGateway;
+use restate_runtime::grpc::Gateway;
+
+// A gateway only moves bytes between two sockets: one thread serves it with the least work per
+// call; run more processes to use more cores.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> std::io::Result<()> {
+    let ingress =
+        std::env::var("RESTATE_INGRESS").unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned());
+    Gateway::builder(ingress)
+        .add::<GreeterGateway>()
+        .build()
+        .serve_from_env()
+        .await
+}
