@@ -1,3 +1,5 @@
 fn main() -> std::io::Result<()> {
-    restate_codegen::compile(&["proto/bench.proto"], &["proto"])
+    restate_codegen::configure()
+        .grpc_gateway(true)
+        .compile(&["proto/bench.proto"], &["proto"])
 }

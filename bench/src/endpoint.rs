@@ -161,8 +161,8 @@ impl Drop for EndpointProcess {
     }
 }
 
-/// The endpoint dies with the runner, even if the runner is killed.
-fn die_with_parent(command: &mut Command) {
+/// The child dies with the runner, even if the runner is killed.
+pub(crate) fn die_with_parent(command: &mut Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: prctl is async-signal-safe and changes only the child's own attributes.
     unsafe {

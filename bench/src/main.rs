@@ -7,6 +7,7 @@
 
 mod codegen;
 mod endpoint;
+mod gateway;
 mod load;
 mod memory;
 mod procfs;
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use endpoint::{EndpointProcess, Sdk};
-use load::{Measurement, Scenario};
+use load::{Handler, Measurement, Scenario};
 use restate_proto_bench::names;
 use restate_runtime::testing::{RESTATE_SERVER_VERSION, RestateServer};
 
@@ -36,7 +37,9 @@ usage: bench [OPTIONS]
                       compiling the generated code (default 2)
   --only ID,...       load only these services: greeter-official, greeter-json,
                       greeter-proto, counter-official, counter-json, counter-proto
-  --skip-load | --skip-memory | --skip-codegen
+  --skip-load | --skip-memory | --skip-codegen | --skip-gateway
+                      (the gateway case runs with the load: the ProtoJSON greeter through the
+                      generated gRPC gateway against the same greeter through the ingress)
   -h, --help
 
 Set BENCH_ENDPOINT_WRAPPER to run the endpoint processes under a profiler ({sdk} becomes
@@ -58,6 +61,7 @@ pub struct Options {
     pub load: bool,
     pub memory: bool,
     pub codegen: bool,
+    pub gateway: bool,
 }
 
 impl Options {
@@ -74,6 +78,7 @@ impl Options {
             load: true,
             memory: true,
             codegen: true,
+            gateway: true,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -114,6 +119,7 @@ impl Options {
                 "--skip-load" => options.load = false,
                 "--skip-memory" => options.memory = false,
                 "--skip-codegen" => options.codegen = false,
+                "--skip-gateway" => options.gateway = false,
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown option {other}")),
             }
@@ -122,16 +128,35 @@ impl Options {
     }
 }
 
+/// The gateway case's figures.
+pub struct GatewayResults {
+    pub loaded: (Measurement, gateway::GatewayMeasurement),
+    pub unloaded: (Measurement, gateway::GatewayMeasurement),
+}
+
 /// Everything the run measured, for the report.
 #[derive(Default)]
 pub struct Results {
     pub load: Vec<(Scenario, Measurement)>,
     pub memory: Vec<(Sdk, memory::MemoryResult)>,
     pub codegen: Option<codegen::CodegenResult>,
+    /// The greeter through the ingress and through the gateway, under load and one call at a
+    /// time.
+    pub gateway: Option<GatewayResults>,
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("gateway") {
+        let ingress = args.get(2).map_or("", String::as_str);
+        return match gateway::serve(ingress) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("gateway: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.get(1).map(String::as_str) == Some("endpoint") {
         let which = args.get(2).map_or("", String::as_str);
         return match endpoint::serve(which) {
@@ -231,6 +256,11 @@ fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
                 .build()?;
             if options.load {
                 results.load = run_load(options, &client, &server, &ours, &official).await?;
+                if options.gateway {
+                    let gateway = gateway::GatewayProcess::start(server.ingress_url())?;
+                    results.gateway =
+                        Some(run_gateway(options, &client, &server, &ours, &gateway).await?);
+                }
             }
             if options.memory {
                 for endpoint in [&ours, &official] {
@@ -274,6 +304,65 @@ fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
         )?);
     }
     Ok(results)
+}
+
+/// The greeter (ProtoJSON) through the ingress and through the gateway, in alternating rounds.
+async fn run_gateway(
+    options: &Options,
+    client: &reqwest::Client,
+    server: &RestateServer,
+    ours: &EndpointProcess,
+    gateway: &gateway::GatewayProcess,
+) -> Result<GatewayResults, Box<dyn std::error::Error>> {
+    let direct = Scenario {
+        handler: Handler::Greeter,
+        sdk: Sdk::Ours,
+        codec: load::Codec::Json,
+    };
+    let ingress = server.ingress_url();
+    if options.warmup > 0 {
+        eprintln!("warm-up: greeter through the gRPC gateway");
+        let warm = gateway::run(gateway, ours.pid, options.warmup, options.concurrency).await?;
+        if let Some(error) = warm.calls.first_error {
+            return Err(format!("the greeter through the gateway fails: {error}").into());
+        }
+    }
+    let (mut through_ingress, mut through_gateway) = (
+        Measurement::default(),
+        gateway::GatewayMeasurement::default(),
+    );
+    for round in 0..options.rounds {
+        let count = options.invocations * (round + 1) / options.rounds
+            - options.invocations * round / options.rounds;
+        let plain = load::run(
+            client,
+            ingress,
+            &direct,
+            ours.pid,
+            count,
+            options.concurrency,
+        )
+        .await?;
+        let forwarded = gateway::run(gateway, ours.pid, count, options.concurrency).await?;
+        eprintln!(
+            "gateway round {}/{}: ingress p50 {:>6.1} ms, gateway p50 {:>6.1} ms, gateway CPU {:>6.1} µs/call",
+            round + 1,
+            options.rounds,
+            plain.latency_quantile(0.5).as_secs_f64() * 1e3,
+            forwarded.calls.latency_quantile(0.5).as_secs_f64() * 1e3,
+            forwarded.gateway_micros_per_call(),
+        );
+        through_ingress.merge(plain);
+        through_gateway.merge(forwarded);
+    }
+    // One call at a time: the latency the hop itself adds, without queueing for the CPU.
+    let single = (options.invocations / 10).max(100);
+    let plain = load::run(client, ingress, &direct, ours.pid, single, 1).await?;
+    let forwarded = gateway::run(gateway, ours.pid, single, 1).await?;
+    Ok(GatewayResults {
+        loaded: (through_ingress, through_gateway),
+        unloaded: (plain, forwarded),
+    })
 }
 
 async fn run_load(

@@ -66,6 +66,9 @@ pub fn print(options: &Options, results: &Results) {
     if !results.load.is_empty() {
         print_load(options, &results.load, &mut targets);
     }
+    if let Some(gateway) = &results.gateway {
+        print_gateway(options, gateway, &mut targets);
+    }
     if !results.memory.is_empty() {
         print_memory(options, &results.memory);
     }
@@ -175,6 +178,69 @@ fn print_load(options: &Options, load: &[(Scenario, Measurement)], targets: &mut
             );
         }
     }
+}
+
+fn print_gateway(options: &Options, results: &crate::GatewayResults, targets: &mut Vec<Target>) {
+    let (direct, gateway) = (&results.loaded.0, &results.loaded.1);
+    println!();
+    println!(
+        "gRPC gateway: the ProtoJSON greeter, {} calls each way in {} alternating rounds, concurrency {};",
+        options.invocations, options.rounds, options.concurrency
+    );
+    println!(
+        "HTTP/1.1 to the ingress, or gRPC (HTTP/2, one connection per concurrent caller) to the gateway process (one thread), which forwards to the ingress"
+    );
+    println!(
+        "{:<22} {:>9} {:>8} {:>8} {:>18} {:>18} {:>6}",
+        "path", "calls/s", "p50 ms", "p99 ms", "endpoint µs/inv", "gateway µs/call", "errors"
+    );
+    println!(
+        "{:<22} {:>9.0} {:>8.2} {:>8.2} {:>18.1} {:>18} {:>6}",
+        "through the ingress",
+        direct.throughput(),
+        ms(direct.latency_quantile(0.5)),
+        ms(direct.latency_quantile(0.99)),
+        direct.cpu_micros_per_invocation(),
+        "-",
+        direct.errors
+    );
+    let calls = &gateway.calls;
+    println!(
+        "{:<22} {:>9.0} {:>8.2} {:>8.2} {:>18.1} {:>18.1} {:>6}",
+        "through the gateway",
+        calls.throughput(),
+        ms(calls.latency_quantile(0.5)),
+        ms(calls.latency_quantile(0.99)),
+        calls.cpu_micros_per_invocation(),
+        gateway.gateway_micros_per_call(),
+        calls.errors
+    );
+    let added_p50 = ms(calls.latency_quantile(0.5)) - ms(direct.latency_quantile(0.5));
+    let added_p99 = ms(calls.latency_quantile(0.99)) - ms(direct.latency_quantile(0.99));
+    println!("  added by the gateway: p50 {added_p50:.2} ms, p99 {added_p99:.2} ms");
+    let (alone, through) = (&results.unloaded.0, &results.unloaded.1.calls);
+    println!(
+        "  one call at a time ({} calls each way): ingress p50 {:.2} ms, gateway p50 {:.2} ms, added {:.2} ms",
+        alone.count(),
+        ms(alone.latency_quantile(0.5)),
+        ms(through.latency_quantile(0.5)),
+        ms(through.latency_quantile(0.5)) - ms(alone.latency_quantile(0.5)),
+    );
+    if let Some(error) = &calls.first_error {
+        println!("  first error through the gateway: {error}");
+    }
+    targets.push(Target {
+        what: "gateway CPU/call vs endpoint CPU/invocation".to_owned(),
+        ratio: gateway.gateway_micros_per_call() / direct.cpu_micros_per_invocation(),
+        bound: 0.5,
+        at_most: true,
+    });
+    targets.push(Target {
+        what: "latency the gateway adds at p50, ms".to_owned(),
+        ratio: added_p50,
+        bound: 1.0,
+        at_most: true,
+    });
 }
 
 fn print_memory(options: &Options, memory: &[(Sdk, crate::memory::MemoryResult)]) {
