@@ -61,10 +61,9 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
         ))
         .build();
     let env = TestEnvironment::start(endpoint).expect("the test environment starts");
-    let ingress = env.ingress_url().to_owned();
-    let served = serve_gateway(move |builder| {
+    // The gateway's own transport to a plain-http ingress (hyper's pooled client).
+    let served = serve_gateway(env.ingress_url(), |builder| {
         builder
-            .ingress(Ingress::new(&ingress))
             .add::<GreeterGateway>()
             .add::<CounterGateway>()
             .add::<ApprovalGateway>()
@@ -79,14 +78,16 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     }
 });
 
-/// Serves a gateway on a free port, from a runtime of its own.
+/// Serves a gateway forwarding to `ingress_url` on a free port, from a runtime of its own.
 fn serve_gateway(
+    ingress_url: &str,
     configure: impl FnOnce(
         restate_runtime::grpc::GatewayBuilder,
     ) -> restate_runtime::grpc::GatewayBuilder
     + Send
     + 'static,
 ) -> Served {
+    let ingress_url = ingress_url.to_owned();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -97,7 +98,7 @@ fn serve_gateway(
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("a free port");
         let address = listener.local_addr().expect("an address");
-        let gateway = configure(Gateway::builder("http://unused.invalid")).build();
+        let gateway = configure(Gateway::builder(ingress_url)).build();
         runtime.spawn(gateway.serve_with_shutdown(listener, std::future::pending()));
         Served {
             runtime: Some(runtime),
@@ -371,10 +372,8 @@ async fn a_restate_that_cannot_be_reached_is_unavailable() {
         .expect("a port")
         .local_addr()
         .expect("an address");
-    let served = serve_gateway(move |builder| {
-        builder
-            .ingress(Ingress::new(format!("http://{closed}")))
-            .add::<GreeterGateway>()
+    let served = serve_gateway(&format!("http://{closed}"), |builder| {
+        builder.add::<GreeterGateway>()
     });
     let gateway = served.address;
     let mut greeter = GreeterClient::new(channel_to(gateway).await);

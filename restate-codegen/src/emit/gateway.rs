@@ -6,13 +6,13 @@ use proc_macro2::{Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 
 use super::view::{MethodView, ServiceView};
-use super::{docs, runtime};
+use super::{Error, docs, runtime};
 use crate::naming;
 
 /// The tonic server module and the gateway type of `view`; nothing for a service without rpcs.
-pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
+pub(super) fn tokens(view: &ServiceView<'_>) -> Result<TokenStream, Error> {
     if view.methods.is_empty() {
-        return TokenStream::new();
+        return Ok(TokenStream::new());
     }
     let service = TonicService::new(view);
     let server = tonic_build::CodeGenBuilder::new()
@@ -21,15 +21,15 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
         .generate_server(&service, "");
     let server = rooted_tonic_paths(server);
     let module = server_module(&server).unwrap_or_else(|| format_ident!("unnamed_server"));
-    let gateway = gateway(view, &module, &service.rust_name);
-    quote! {
+    let gateway = gateway(view, &module, &service.rust_name)?;
+    Ok(quote! {
         #server
         #gateway
-    }
+    })
 }
 
 /// The gateway type: one forwarding call per rpc, and what the runtime's gateway needs.
-fn gateway(view: &ServiceView<'_>, module: &Ident, trait_name: &str) -> TokenStream {
+fn gateway(view: &ServiceView<'_>, module: &Ident, trait_name: &str) -> Result<TokenStream, Error> {
     let rt = runtime();
     let tonic = quote!(#rt::tonic);
     let name = format_ident!("{}", view.gateway);
@@ -41,8 +41,12 @@ fn gateway(view: &ServiceView<'_>, module: &Ident, trait_name: &str) -> TokenStr
         " Serves [`{}`] over gRPC: every call becomes an invocation through Restate's ingress.",
         view.handlers
     );
-    let methods = view.methods.iter().map(|method| forward(&tonic, method));
-    quote! {
+    let methods = view
+        .methods
+        .iter()
+        .map(|method| forward(view, &tonic, method))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(quote! {
         #[doc = #doc]
         #[derive(Debug, Clone)]
         pub struct #name {
@@ -74,19 +78,29 @@ fn gateway(view: &ServiceView<'_>, module: &Ident, trait_name: &str) -> TokenStr
                 &DESCRIPTORS
             }
         }
-    }
+    })
 }
 
 /// One method of the tonic trait: forwards to the handler, with the key field if it has one.
-fn forward(tonic: &TokenStream, method: &MethodView<'_>) -> TokenStream {
+fn forward(
+    view: &ServiceView<'_>,
+    tonic: &TokenStream,
+    method: &MethodView<'_>,
+) -> Result<TokenStream, Error> {
     let ident = &method.ident;
     let name = method.name();
     let input = method.input_type();
     let output = method.output_type();
     let (key_fn, key) = match &method.method.key_field {
         Some(field) => {
-            let field_ident = syn::parse_str::<syn::Ident>(&naming::prost_field_name(&field.name))
-                .unwrap_or_else(|_| format_ident!("key"));
+            let rust_name = naming::prost_field_name(&field.name);
+            let field_ident =
+                syn::parse_str::<syn::Ident>(&rust_name).map_err(|source| Error::InvalidType {
+                    service: view.name().to_owned(),
+                    method: method.name().to_owned(),
+                    path: rust_name.clone(),
+                    source,
+                })?;
             let read = if field.optional {
                 quote!(request.#field_ident.as_deref().unwrap_or_default())
             } else {
@@ -103,7 +117,7 @@ fn forward(tonic: &TokenStream, method: &MethodView<'_>) -> TokenStream {
         }
         None => (TokenStream::new(), quote!(::core::option::Option::None)),
     };
-    quote! {
+    Ok(quote! {
         async fn #ident(
             &self,
             request: #tonic::Request<#input>,
@@ -111,7 +125,7 @@ fn forward(tonic: &TokenStream, method: &MethodView<'_>) -> TokenStream {
             #key_fn
             self.forwarder.unary(#name, request, #key).await
         }
-    }
+    })
 }
 
 /// A service as tonic-build sees it.
@@ -151,8 +165,14 @@ impl TonicService {
                     rust_name: method.ident.to_string(),
                     identifier: method.name().to_owned(),
                     comments: docs::lines(method.method.docs.as_deref()),
-                    input: from_submodule(method.input_type()),
-                    output: from_submodule(method.output_type()),
+                    input: from_submodule(
+                        method.input_type(),
+                        in_package(&method.method.input_type, &service.package),
+                    ),
+                    output: from_submodule(
+                        method.output_type(),
+                        in_package(&method.method.output_type, &service.package),
+                    ),
                 })
                 .collect(),
         }
@@ -219,15 +239,25 @@ impl tonic_build::Method for TonicMethod {
     }
 }
 
-/// A type named from the package's module, named from the server module inside it: relative
-/// paths get a `super::`.
-fn from_submodule(ty: TokenStream) -> TokenStream {
-    let mut tokens = ty.clone().into_iter();
-    match (tokens.next(), tokens.next()) {
-        // `()`, and absolute paths (`::restate_runtime::...`).
-        (Some(TokenTree::Group(_)), None) | (Some(TokenTree::Punct(_)), _) => ty,
-        _ => quote!(super::#ty),
-    }
+/// Whether the message `full_name` belongs to `package` (its own messages and their nested ones).
+fn in_package(full_name: &str, package: &str) -> bool {
+    full_name
+        .strip_prefix(package)
+        .is_some_and(|rest| rest.starts_with('.'))
+}
+
+/// A type named from the package's module, named from the server module inside it: paths
+/// relative to the package module (`HelloRequest`, `outer::Inner` of the package's own messages,
+/// `super::common::Page` of another package) get a `super::`; absolute paths (`::x`, `crate::x`),
+/// `()` and extern crate paths of other packages stay as they are.
+fn from_submodule(ty: TokenStream, own_package: bool) -> TokenStream {
+    let relative = match ty.clone().into_iter().next() {
+        Some(TokenTree::Ident(first)) if first == "super" => true,
+        Some(TokenTree::Ident(first)) if first == "crate" => false,
+        Some(TokenTree::Ident(_)) => own_package,
+        _ => false,
+    };
+    if relative { quote!(super::#ty) } else { ty }
 }
 
 /// The name of the first module in `tokens`: tonic's server module.
@@ -313,19 +343,30 @@ mod tests {
     #[test]
     fn relative_types_get_a_super() {
         let cases = [
-            (quote!(HelloRequest), "super :: HelloRequest"),
+            (quote!(HelloRequest), true, "super :: HelloRequest"),
+            (quote!(outer::Inner), true, "super :: outer :: Inner"),
             (
                 quote!(super::common::Page),
+                false,
                 "super :: super :: common :: Page",
             ),
-            (quote!(()), "()"),
+            (quote!(()), false, "()"),
             (
                 quote!(::restate_runtime::codegen::pbjson_types::Int64Value),
+                false,
                 ":: restate_runtime :: codegen :: pbjson_types :: Int64Value",
             ),
+            (
+                quote!(crate::common::Page),
+                false,
+                "crate :: common :: Page",
+            ),
+            (quote!(common_protos::Page), false, "common_protos :: Page"),
         ];
-        for (ty, expected) in cases {
-            assert_eq!(from_submodule(ty).to_string(), expected);
+        for (ty, own_package, expected) in cases {
+            assert_eq!(from_submodule(ty, own_package).to_string(), expected);
         }
+        assert!(in_package("shop.Order.Line", "shop"));
+        assert!(!in_package("shopping.Order", "shop"));
     }
 }

@@ -149,7 +149,7 @@ fn service_tokens(
     let server = server::tokens(&view);
     let client = client::tokens(&view);
     let gateway = if grpc_gateway {
-        gateway::tokens(&view)
+        gateway::tokens(&view)?
     } else {
         TokenStream::new()
     };

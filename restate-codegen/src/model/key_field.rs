@@ -2,7 +2,9 @@
 //! an rpc's input holds the object key or workflow id when the rpc is called through the gRPC
 //! gateway. Checked against the input message: the field must exist and be a singular `string`.
 
-use prost_reflect::{DescriptorPool, DynamicMessage, ExtensionDescriptor, Kind, MethodDescriptor};
+use prost_reflect::{
+    Cardinality, DescriptorPool, DynamicMessage, ExtensionDescriptor, Kind, MethodDescriptor,
+};
 
 use super::handlers::Violation;
 use super::{KeyField, ServiceType};
@@ -34,12 +36,16 @@ impl KeyFieldExtensions {
         ty: ServiceType,
         methods: &[MethodDescriptor],
     ) -> (Vec<Option<KeyField>>, Vec<Violation>) {
-        let service_field = read(service_options, self.service.as_ref());
+        let service_field =
+            read(service_options, self.service.as_ref()).filter(|field| !field.is_empty());
         let mut violations = Vec::new();
         let mut fields = Vec::new();
         for method in methods {
-            let own = read(&method.options(), self.method.as_ref());
-            let field = own.clone().or_else(|| service_field.clone());
+            // An rpc's own option, even empty (which opts out of the service's), wins.
+            let field = match read(&method.options(), self.method.as_ref()) {
+                Some(own) => Some(own).filter(|field| !field.is_empty()),
+                None => service_field.clone(),
+            };
             let Some(field) = field else {
                 fields.push(None);
                 continue;
@@ -65,17 +71,14 @@ impl KeyFieldExtensions {
     }
 }
 
-/// The string value of `extension` in `options`, unless unset or empty.
+/// The string value of `extension` in `options`, if it is set (possibly to `""`).
 fn read(options: &DynamicMessage, extension: Option<&ExtensionDescriptor>) -> Option<String> {
     let extension = extension?;
     if !options.has_extension(extension) {
         return None;
     }
     let value = options.get_extension(extension);
-    value
-        .as_str()
-        .filter(|field| !field.is_empty())
-        .map(str::to_owned)
+    value.as_str().map(str::to_owned)
 }
 
 /// The key field `field` of `method`'s input, or why it cannot hold the key.
@@ -100,8 +103,12 @@ fn check(method: &MethodDescriptor, field: String) -> Result<KeyField, String> {
             input.full_name()
         ));
     }
+    // prost writes `Option<String>` for fields with presence: proto3 `optional`, proto2
+    // `optional`.
+    let optional =
+        descriptor.cardinality() == Cardinality::Optional && descriptor.supports_presence();
     Ok(KeyField {
         name: field,
-        optional: oneof.is_some(),
+        optional,
     })
 }

@@ -679,6 +679,26 @@ fn key_fields_must_be_singular_strings_of_the_input() {
 }
 
 #[test]
+fn proto2_optional_key_fields_are_options() {
+    let services = model(
+        r#"syntax = "proto2"; package p; import "restate/options.proto";
+        message M { optional string id = 1; required string other = 2; }
+        service S {
+          option (restate.service_type) = VIRTUAL_OBJECT;
+          rpc Go(M) returns (M) { option (restate.handler_key_field) = "id"; }
+          rpc Stop(M) returns (M) { option (restate.handler_key_field) = "other"; }
+        }"#,
+    )
+    .unwrap();
+    let fields: Vec<_> = services[0]
+        .methods
+        .iter()
+        .map(|m| m.key_field.as_ref().map(|f| f.optional))
+        .collect();
+    assert_eq!(fields, [Some(true), Some(false)]);
+}
+
+#[test]
 fn key_fields_need_a_keyed_service() {
     let problem = single_problem(
         r#"syntax = "proto3"; package p; import "restate/options.proto";

@@ -81,7 +81,10 @@ impl<Req: Payload, Res: Payload> Request<Ingress, Req, Res> {
     }
 
     fn into_http(self, path: String) -> Result<HttpRequest, IngressError> {
-        let body = self.input.encode_payload(self.target.codec)?;
+        let body = self
+            .input
+            .encode_payload(self.target.codec)
+            .map_err(IngressError::Request)?;
         let mut headers = self.headers;
         // The ingress refuses an empty body that claims a content type.
         if !body.is_empty() {

@@ -22,7 +22,7 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// Metadata that is about the gRPC call or its HTTP transport, not for the handler: gRPC's
 /// own, the gateway's, and HTTP's (a `content-length` passed on would cut the ingress request's
 /// body short).
-fn is_reserved(name: &str) -> bool {
+pub(crate) fn is_reserved(name: &str) -> bool {
     name.starts_with("grpc-")
         || name.starts_with("x-restate-")
         || name.starts_with("proxy-")
@@ -68,7 +68,7 @@ impl Forwarder {
     /// # Errors
     ///
     /// The [gRPC status](super) of whatever failed; `DEADLINE_EXCEEDED` when the caller's
-    /// deadline passed first (the invocation goes on in Restate).
+    /// deadline passed first (an invocation Restate accepted by then goes on).
     pub async fn unary<Req: Payload, Res: Payload>(
         &self,
         handler: &'static str,
@@ -84,8 +84,8 @@ impl Forwarder {
         match tokio::time::timeout(timeout, forwarded).await {
             Ok(result) => result,
             Err(_) => Err(Status::deadline_exceeded(format!(
-                "no result within the call's deadline of {timeout:?}; the invocation keeps \
-                 running in Restate"
+                "no result within the call's deadline of {timeout:?}; if Restate accepted the \
+                 invocation, it goes on (call with an idempotency-key to fetch its result later)"
             ))),
         }
     }

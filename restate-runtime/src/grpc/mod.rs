@@ -36,18 +36,39 @@
 //!   `x-restate-invocation-id` response metadata; attach to it later through the ingress
 //!   (`GET /restate/invocation/{id}/attach`, or `Ingress::invocation(id).attach(..)`).
 //! - `grpc-timeout` (the call's deadline): the gateway waits at most this long and then answers
-//!   `DEADLINE_EXCEEDED`; the invocation keeps running in Restate, durably, and its result can be
-//!   fetched by idempotency key or, for workflows, by id.
+//!   `DEADLINE_EXCEEDED`. An invocation Restate accepted by then keeps running, durably; send an
+//!   `idempotency-key` to fetch its result later (workflows: by id).
 //! - Other ASCII metadata (not `grpc-*`, `x-restate-*`, `authorization`, `cookie` or HTTP's own
 //!   headers) is passed on to the handler as invocation headers.
 //!
 //! A workflow's run handler called over gRPC is submitted, then attached to: the caller gets the
 //! workflow's result, and calling it again with the same id attaches to the same run.
 //!
-//! Errors map to gRPC statuses by a fixed table (400 → `INVALID_ARGUMENT`, 404 → `NOT_FOUND`, 409
-//! → `ABORTED`, 501 → `UNIMPLEMENTED`, Restate unreachable → `UNAVAILABLE`, ...); the message
-//! and metadata of a terminal error travel with the status, its Restate code as `x-restate-code`.
-//! The whole table is in the documentation of the [`status`] module.
+//! Errors map to gRPC statuses by a fixed table; the message and metadata of a terminal error
+//! travel with the status, its Restate code as `x-restate-code`:
+//!
+//! | Restate terminal error code | gRPC status |
+//! |---|---|
+//! | 400 | `INVALID_ARGUMENT` |
+//! | 401 | `UNAUTHENTICATED` |
+//! | 403 | `PERMISSION_DENIED` |
+//! | 404 | `NOT_FOUND` |
+//! | 408, 504 | `DEADLINE_EXCEEDED` |
+//! | 409 (cancelled) | `ABORTED` |
+//! | 412 | `FAILED_PRECONDITION` |
+//! | 413, 429 | `RESOURCE_EXHAUSTED` |
+//! | 499 | `CANCELLED` |
+//! | 501 | `UNIMPLEMENTED` |
+//! | 503 | `UNAVAILABLE` |
+//! | any other 4xx | `FAILED_PRECONDITION` |
+//! | 500, any other 5xx (570: journal mismatch) | `INTERNAL` |
+//! | anything else | `UNKNOWN` |
+//!
+//! Refusals of the ingress itself (before any handler ran) map the same way by their HTTP status,
+//! except 409 → `ALREADY_EXISTS`, 502 → `UNAVAILABLE`, and 401 and 403 → `INTERNAL` (the
+//! ingress refused the gateway's credentials, not the caller's). A Restate that cannot be
+//! reached is `UNAVAILABLE`; a request that cannot be passed on in the service's codec (a
+//! timestamp out of range, say) `INVALID_ARGUMENT`.
 //!
 //! The gateway also serves gRPC server reflection (v1 and v1alpha, from the generated
 //! descriptors, so `grpcurl list` and `describe` need no proto files) and the standard health
@@ -58,7 +79,7 @@
 
 mod deadline;
 mod forward;
-pub mod status;
+mod status;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -90,6 +111,14 @@ pub trait GatewayService: Send + Sync + 'static {
 
 /// How often the health service asks the ingress whether it is healthy.
 const HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How long one health check of the ingress may take before it counts as failed.
+const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The names the gateway's own services are known by.
+const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
+const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";
 
 /// How long open calls get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -124,8 +153,12 @@ impl std::fmt::Debug for GatewayBuilder {
 }
 
 impl GatewayBuilder {
-    /// Forwards the calls of the generated gateway service `G` (e.g. `GreeterGateway`).
+    /// Forwards the calls of the generated gateway service `G` (e.g. `GreeterGateway`). Adding
+    /// a service twice adds it once.
     pub fn add<G: GatewayService>(mut self) -> Self {
+        if self.services.iter().any(|s| s.name == G::NAME) {
+            return self;
+        }
         self.services.push(AddService {
             name: G::NAME,
             add_to: G::add_to,
@@ -148,7 +181,8 @@ impl GatewayBuilder {
     }
 
     /// Reaches the ingress through `ingress` (any transport, headers of its own) instead of the
-    /// URL given to [`Gateway::builder`].
+    /// URL given to [`Gateway::builder`]; it replaces the ingress whole, so headers and tokens
+    /// set before are dropped.
     pub fn ingress(mut self, ingress: Ingress) -> Self {
         self.ingress = ingress;
         self
@@ -174,20 +208,30 @@ impl GatewayBuilder {
                 descriptor_sets.push(encoded);
             }
         }
-        let reflection = || {
-            descriptor_sets.iter().fold(
+        // Only the services served are advertised, not every service the descriptors know.
+        let advertised: Vec<&str> = self
+            .services
+            .iter()
+            .map(|s| s.name)
+            .chain([HEALTH_SERVICE])
+            .collect();
+        let reflection = |own_name: &str| {
+            let builder = advertised.iter().chain([&own_name]).fold(
                 tonic_reflection::server::Builder::configure(),
-                |builder, set| builder.register_encoded_file_descriptor_set(set),
-            )
+                |builder, name| builder.with_service_name(*name),
+            );
+            descriptor_sets.iter().fold(builder, |builder, set| {
+                builder.register_encoded_file_descriptor_set(set)
+            })
         };
         // Both only fail on descriptors that do not decode, and the generated ones do.
-        match reflection().build_v1() {
+        match reflection(REFLECTION_V1).build_v1() {
             Ok(v1) => {
                 routes.add_service(v1);
             }
             Err(error) => tracing::warn!(%error, "no gRPC reflection (v1)"),
         }
-        match reflection().build_v1alpha() {
+        match reflection(REFLECTION_V1ALPHA).build_v1alpha() {
             Ok(v1alpha) => {
                 routes.add_service(v1alpha);
             }
@@ -226,7 +270,8 @@ impl std::fmt::Debug for Gateway {
 
 impl Gateway {
     /// Starts a gateway forwarding to the ingress at `ingress_url` (e.g.
-    /// `http://127.0.0.1:8080`), reached with reqwest.
+    /// `http://127.0.0.1:8080`): over hyper's pooled HTTP/1.1 client for `http://` URLs, over
+    /// reqwest (with TLS) for others.
     pub fn builder(ingress_url: impl AsRef<str>) -> GatewayBuilder {
         let url = ingress_url.as_ref();
         let ingress = if url.starts_with("http://") {
@@ -274,40 +319,69 @@ impl Gateway {
             services = ?self.names,
             "serving the gRPC gateway"
         );
-        let health = tokio::spawn(report_health(self.health, self.ingress, self.names));
+        let reporter = self.health.clone();
+        let names = self.names.clone();
+        // Not serving until the first health check of the ingress says otherwise.
+        set_status(&reporter, &names, ServingStatus::NotServing).await;
+        let health = AbortOnDrop(tokio::spawn(report_health(
+            self.health,
+            self.ingress,
+            self.names,
+        )));
         let router = self.routes.routes().prepare().into_axum_router();
         let router = if self.grpc_web {
             router.layer(tonic_web::GrpcWebLayer::new())
         } else {
             router
         };
-        let served = serve_http(
+        // Callers see NOT_SERVING as soon as the gateway drains, so balancers move on.
+        let shutdown = async move {
+            shutdown.await;
+            drop(health);
+            set_status(&reporter, &names, ServingStatus::NotServing).await;
+        };
+        serve_http(
             listener,
             shutdown,
             SHUTDOWN_GRACE,
             TowerToHyperService::new(router),
         )
-        .await;
-        health.abort();
-        served
+        .await
+    }
+}
+
+/// A spawned task that ends with its handle.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Sets the status of the gateway (the empty service name) and of each of its services.
+async fn set_status(reporter: &HealthReporter, names: &[&'static str], status: ServingStatus) {
+    for name in std::iter::once("").chain(names.iter().copied()) {
+        reporter.set_service_status(name, status).await;
     }
 }
 
 /// Keeps the health service in step with the ingress: `SERVING` for the gateway (the empty
-/// service name) and each of its services while the ingress is healthy, `NOT_SERVING` while it
-/// is not.
+/// service name) and each of its services while the ingress answers its health check within a
+/// second, `NOT_SERVING` while it does not.
 async fn report_health(reporter: HealthReporter, ingress: Ingress, names: Vec<&'static str>) {
     let mut last = None;
     loop {
-        let status = if ingress.is_healthy().await {
+        let healthy = tokio::time::timeout(HEALTH_CHECK_TIMEOUT, ingress.is_healthy())
+            .await
+            .unwrap_or(false);
+        let status = if healthy {
             ServingStatus::Serving
         } else {
             ServingStatus::NotServing
         };
         if last != Some(status) {
-            for name in std::iter::once("").chain(names.iter().copied()) {
-                reporter.set_service_status(name, status).await;
-            }
+            set_status(&reporter, &names, status).await;
             last = Some(status);
         }
         tokio::time::sleep(HEALTH_CHECK_INTERVAL).await;

@@ -9,7 +9,7 @@
 //! | 408, 504 | `DEADLINE_EXCEEDED` |
 //! | 409 (cancelled) | `ABORTED` |
 //! | 412 | `FAILED_PRECONDITION` |
-//! | 429 | `RESOURCE_EXHAUSTED` |
+//! | 413, 429 | `RESOURCE_EXHAUSTED` |
 //! | 499 | `CANCELLED` |
 //! | 501 | `UNIMPLEMENTED` |
 //! | 503 | `UNAVAILABLE` |
@@ -19,13 +19,17 @@
 //!
 //! The status message is the error's message; the status metadata carries `x-restate-code`
 //! (the Restate code) and the error's metadata entries whose keys and values are valid gRPC
-//! metadata. Refusals of the ingress itself (before any handler ran) map by their HTTP status
-//! the same way, except that 409 is `ALREADY_EXISTS` and 502 `UNAVAILABLE`; a Restate that
-//! cannot be reached is `UNAVAILABLE`, an answer that is not what the ingress sends `INTERNAL`.
+//! metadata (and are not gRPC's or HTTP's own headers). Refusals of the ingress itself (before
+//! any handler ran) map by their HTTP status the same way, except that 409 is `ALREADY_EXISTS`,
+//! 502 `UNAVAILABLE`, and 401 and 403 `INTERNAL` (the ingress refused the gateway's own
+//! credentials, not the caller's); a Restate that cannot be reached is `UNAVAILABLE`, a request
+//! that cannot be encoded for the ingress (a timestamp out of range, say) `INVALID_ARGUMENT`,
+//! and an answer that is not what the ingress sends `INTERNAL`.
 
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::{Code, Status};
 
+use super::forward::is_reserved;
 use crate::error::TerminalError;
 use crate::ingress::IngressError;
 
@@ -42,7 +46,7 @@ pub(crate) fn code_of(restate_code: u16) -> Code {
         408 | 504 => Some(Code::DeadlineExceeded),
         409 => Some(Code::Aborted),
         412 => Some(Code::FailedPrecondition),
-        429 => Some(Code::ResourceExhausted),
+        413 | 429 => Some(Code::ResourceExhausted),
         499 => Some(Code::Cancelled),
         501 => Some(Code::Unimplemented),
         503 => Some(Code::Unavailable),
@@ -61,6 +65,7 @@ pub(crate) fn status_of(error: IngressError) -> Status {
         IngressError::Terminal(error) => terminal_status(&error),
         IngressError::Rejected { status, message } => {
             let code = match status.as_u16() {
+                401 | 403 => Code::Internal,
                 409 => Code::AlreadyExists,
                 502 => Code::Unavailable,
                 other => code_of(other),
@@ -76,6 +81,9 @@ pub(crate) fn status_of(error: IngressError) -> Status {
         IngressError::Protocol(message) => Status::internal(format!(
             "unexpected answer from the Restate ingress: {message}"
         )),
+        IngressError::Request(error) => {
+            Status::invalid_argument(format!("cannot pass the request on to Restate: {error}"))
+        }
         IngressError::Codec(error) => Status::internal(format!(
             "cannot decode the response of the handler: {error}"
         )),
@@ -85,10 +93,13 @@ pub(crate) fn status_of(error: IngressError) -> Status {
 /// The status of a terminal error: its code mapped, its message, its metadata.
 fn terminal_status(error: &TerminalError) -> Status {
     let mut metadata = MetadataMap::new();
-    insert(&mut metadata, CODE_KEY, &error.code().to_string());
     for (key, value) in error.metadata() {
-        insert(&mut metadata, key, value);
+        if !is_reserved(&key.to_ascii_lowercase()) {
+            insert(&mut metadata, key, value);
+        }
     }
+    // Last, so that no entry of the error's metadata stands in for it.
+    insert(&mut metadata, CODE_KEY, &error.code().to_string());
     Status::with_metadata(code_of(error.code()), error.message(), metadata)
 }
 
@@ -113,7 +124,9 @@ mod tests {
     fn terminal_errors_keep_message_code_and_metadata() {
         let error = TerminalError::new(404, "no such cart")
             .with_metadata("cart", "c-1")
-            .with_metadata("bad key!", "dropped");
+            .with_metadata("bad key!", "dropped")
+            .with_metadata("content-length", "7")
+            .with_metadata("x-restate-code", "200");
         let status = status_of(IngressError::Terminal(error));
         assert_eq!(status.code(), Code::NotFound);
         assert_eq!(status.message(), "no such cart");
@@ -133,6 +146,7 @@ mod tests {
             (409, Code::Aborted),
             (412, Code::FailedPrecondition),
             (418, Code::FailedPrecondition),
+            (413, Code::ResourceExhausted),
             (429, Code::ResourceExhausted),
             (499, Code::Cancelled),
             (500, Code::Internal),
@@ -155,6 +169,11 @@ mod tests {
             message: "already running".to_owned(),
         });
         assert_eq!(refused.code(), Code::AlreadyExists);
+        let credentials = status_of(IngressError::Rejected {
+            status: StatusCode::UNAUTHORIZED,
+            message: "bad token".to_owned(),
+        });
+        assert_eq!(credentials.code(), Code::Internal);
         let down = status_of(IngressError::Connection("refused".into()));
         assert_eq!(down.code(), Code::Unavailable);
         let garbage = status_of(IngressError::Protocol("html".to_owned()));

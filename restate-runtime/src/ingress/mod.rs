@@ -90,6 +90,10 @@ pub enum IngressError {
     /// The response payload did not decode.
     #[error(transparent)]
     Codec(#[from] CodecError),
+    /// The request payload could not be encoded (e.g. a timestamp out of the JSON mapping's
+    /// range); nothing was sent.
+    #[error("cannot encode the request: {0}")]
+    Request(CodecError),
 }
 
 /// A handle on Restate's ingress: where it is, and how to reach it.
@@ -120,10 +124,12 @@ impl Ingress {
     }
 
     /// Sends the header `name: value` with every request, e.g. an API key of a gateway in
-    /// front of the ingress.
+    /// front of the ingress. It replaces any header of the same name a request carries.
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
         let mut headers = self.headers.to_vec();
-        headers.push((name.into(), value.into()));
+        headers.retain(|(own, _)| !own.eq_ignore_ascii_case(&name));
+        headers.push((name, value.into()));
         self.headers = headers.into();
         self
     }
@@ -183,7 +189,16 @@ impl Ingress {
         &self,
         mut request: HttpRequest,
     ) -> Result<HttpResponse, IngressError> {
-        request.headers.extend(self.headers.iter().cloned());
+        // The ingress's own headers (credentials, say) win over a request's of the same name.
+        if !self.headers.is_empty() {
+            request.headers.retain(|(name, _)| {
+                !self
+                    .headers
+                    .iter()
+                    .any(|(own, _)| own.eq_ignore_ascii_case(name))
+            });
+            request.headers.extend(self.headers.iter().cloned());
+        }
         self.transport
             .send(request)
             .await
@@ -291,9 +306,13 @@ pub(crate) fn success_body(response: HttpResponse) -> Result<Bytes, IngressError
     Err(IngressError::Terminal(terminal))
 }
 
-/// Escapes a path segment (keys may contain `/`, spaces, ...).
+/// Escapes a path segment (keys may contain `/`, spaces, ...). `.` and `..` are escaped too:
+/// URL normalization would otherwise remove them, and the request would go elsewhere.
 pub(crate) fn encode_segment(segment: &str) -> Cow<'_, str> {
     const UNRESERVED: &[u8] = b"-._~";
+    if segment == "." || segment == ".." {
+        return Cow::Owned(segment.replace('.', "%2E"));
+    }
     if segment
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || UNRESERVED.contains(&b))
@@ -320,6 +339,9 @@ mod tests {
         assert_eq!(encode_segment("plain-key_1.x~"), "plain-key_1.x~");
         assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
         assert_eq!(encode_segment("ü"), "%C3%BC");
+        assert_eq!(encode_segment(".."), "%2E%2E");
+        assert_eq!(encode_segment("."), "%2E");
+        assert_eq!(encode_segment("a..b"), "a..b");
     }
 
     #[test]
