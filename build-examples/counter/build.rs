@@ -1,6 +1,6 @@
 //! Generates the counter's Rust code from `proto/counter.proto`, with its gRPC gateway.
 
-fn main() -> std::io::Result<()> {
+fn main() -> Result<(), restate_codegen::Error> {
     restate_codegen::configure()
         .grpc_gateway(true)
         .compile(&["proto/counter.proto"], &["proto"])

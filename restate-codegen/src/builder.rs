@@ -5,6 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use crate::error::Error;
 use crate::generator::{Failures, RestateServiceGenerator};
 use crate::model::{self, Codec};
 use crate::{messages, protoc};
@@ -13,7 +14,7 @@ use crate::{messages, protoc};
 ///
 /// ```no_run
 /// // build.rs
-/// fn main() -> std::io::Result<()> {
+/// fn main() -> Result<(), restate_codegen::Error> {
 ///     restate_codegen::configure()
 ///         .default_codec(restate_codegen::Codec::Protobuf)
 ///         .type_attribute(".helloworld.HelloRequest", "#[derive(Eq, Hash)]")
@@ -141,10 +142,18 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// An [`io::ErrorKind::InvalidInput`] error when protoc rejects the files or a service breaks
-    /// Restate's rules (the message names file, service and rpc), and other kinds when protoc
-    /// cannot run or the output cannot be written.
+    /// An error of kind [`io::ErrorKind::InvalidInput`] when protoc rejects the files or a
+    /// service breaks Restate's rules (every problem, one per line, naming file, service and
+    /// rpc), and of other kinds when protoc cannot run or the output cannot be written.
     pub fn compile(
+        &self,
+        protos: &[impl AsRef<Path>],
+        includes: &[impl AsRef<Path>],
+    ) -> Result<(), Error> {
+        self.generate(protos, includes).map_err(Error::from)
+    }
+
+    fn generate(
         &self,
         protos: &[impl AsRef<Path>],
         includes: &[impl AsRef<Path>],

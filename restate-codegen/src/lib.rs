@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! // build.rs
-//! fn main() -> std::io::Result<()> {
+//! fn main() -> Result<(), restate_codegen::Error> {
 //!     restate_codegen::compile(&["proto/greeter.proto"], &["proto"])
 //! }
 //! ```
@@ -57,6 +57,7 @@
 mod annotations;
 mod builder;
 pub mod emit;
+mod error;
 mod generator;
 mod messages;
 pub mod model;
@@ -66,10 +67,10 @@ pub mod schema;
 #[cfg(test)]
 mod testing;
 
-use std::io;
 use std::path::Path;
 
 pub use builder::Builder;
+pub use error::Error;
 pub use model::Codec;
 
 /// A [`Builder`] with the defaults: output to `OUT_DIR`, ProtoJSON payloads, and
@@ -84,7 +85,7 @@ pub fn configure() -> Builder {
 /// # Errors
 ///
 /// When protoc rejects the files, a service breaks Restate's rules, or the output cannot be
-/// written; the message says which file, service and rpc.
-pub fn compile(protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> io::Result<()> {
+/// written; the message says which file, service and rpc, one problem per line.
+pub fn compile(protos: &[impl AsRef<Path>], includes: &[impl AsRef<Path>]) -> Result<(), Error> {
     configure().compile(protos, includes)
 }

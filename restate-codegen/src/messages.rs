@@ -117,7 +117,7 @@ pub(crate) fn generate(
             if let Some((_, buf)) = module {
                 buf.push('\n');
                 buf.push_str(SERDE_PRELUDE);
-                buf.push_str(&code);
+                buf.push_str(&prost_variant_names(&code));
             }
         }
     }
@@ -303,6 +303,29 @@ fn prost_code(
     Ok(modules)
 }
 
+/// pbjson's code with enum variants named as prost names them: a value that becomes `Self` once
+/// its enum's prefix is stripped (`AUDIENCE_SELF` in `enum Audience`) is the variant `Self_`,
+/// which pbjson writes `Enum::Self`.
+fn prost_variant_names(code: &str) -> String {
+    const SELF_VARIANT: &str = "::Self";
+    let mut fixed = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(at) = rest.find(SELF_VARIANT) {
+        let end = at + SELF_VARIANT.len();
+        fixed.push_str(&rest[..end]);
+        let continues_identifier = rest[end..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        if !continues_identifier {
+            fixed.push('_');
+        }
+        rest = &rest[end..];
+    }
+    fixed.push_str(rest);
+    fixed
+}
+
 /// The fully qualified names (with a leading dot) of the messages that declare map fields.
 fn messages_with_maps(files: &[FileDescriptorProto]) -> Vec<String> {
     fn walk(prefix: &str, message: &DescriptorProto, out: &mut Vec<String>) {
@@ -363,6 +386,16 @@ fn serde_code(
 #[cfg(test)]
 mod tests {
     use super::is_extern;
+
+    #[test]
+    fn self_variants_get_prost_s_underscore() {
+        assert_eq!(
+            super::prost_variant_names(
+                "Self::Self => 1, Audience::Self) Self::Selfish ::Self_ x::Self"
+            ),
+            "Self::Self_ => 1, Audience::Self_) Self::Selfish ::Self_ x::Self_"
+        );
+    }
 
     #[test]
     fn extern_paths_cover_packages_and_subpackages() {

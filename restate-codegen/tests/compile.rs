@@ -7,7 +7,10 @@ use std::path::Path;
 use tempfile::TempDir;
 
 /// Writes `files` under `<tmp>/proto` and compiles `listed` into `<tmp>/out`.
-fn compile(files: &[(&str, &str)], listed: &[&str]) -> (TempDir, io::Result<()>) {
+fn compile(
+    files: &[(&str, &str)],
+    listed: &[&str],
+) -> (TempDir, Result<(), restate_codegen::Error>) {
     let dir = tempfile::tempdir().unwrap();
     let proto_dir = dir.path().join("proto");
     for (name, contents) in files {
@@ -205,4 +208,27 @@ fn files_without_package_are_rejected() {
     let message = result.unwrap_err().to_string();
     assert!(message.contains("greeter.proto"), "{message}");
     assert!(message.contains("`package` declaration"), "{message}");
+}
+
+#[test]
+fn a_build_script_prints_one_readable_diagnostic_per_line() {
+    let (_dir, result) = compile(
+        &[(
+            "greeter.proto",
+            "syntax = \"proto3\"; package helloworld; message M {}\n\
+             service Greeter { rpc Chat(stream M) returns (M); rpc Watch(M) returns (stream M); }",
+        )],
+        &["greeter.proto"],
+    );
+    // What `fn main() -> Result<(), restate_codegen::Error>` prints after `Error: `.
+    let printed = format!("{:?}", result.unwrap_err());
+    assert_eq!(
+        printed.lines().collect::<Vec<_>>(),
+        [
+            "greeter.proto: service helloworld.Greeter, method Chat: streaming rpcs are not \
+             supported by Restate",
+            "greeter.proto: service helloworld.Greeter, method Watch: streaming rpcs are not \
+             supported by Restate",
+        ]
+    );
 }

@@ -291,3 +291,41 @@ async fn configuration_documentation_and_schemas_reach_the_admin_api() {
         "{workflow:#}"
     );
 }
+
+/// Posts with a bound on the wait, so that a handler stuck in retries fails the test instead of
+/// hanging it.
+async fn post_bounded(path: &str, body: Value) -> (u16, Value) {
+    tokio::time::timeout(Duration::from_secs(60), post(&ENV, path, body))
+        .await
+        .unwrap_or_else(|_| panic!("{path} is still being retried"))
+}
+
+#[tokio::test]
+async fn a_sleep_past_the_protocol_s_clock_is_a_400_and_frees_the_key() {
+    let (status, body) = post_bounded(
+        "counter.Counter/far-future/SlowAdd",
+        json!({ "delta": 1, "pauseMillis": u64::MAX.to_string() }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("out of range"), "{body}");
+    // Not paused holding the key: the next exclusive call runs.
+    let (status, body) =
+        post_bounded("counter.Counter/far-future/Add", json!({ "delta": 2 })).await;
+    assert_eq!((status, body), (200, json!({ "value": "2" })));
+}
+
+#[tokio::test]
+async fn a_counter_overflow_is_a_400_and_frees_the_key() {
+    let add = json!({ "delta": i64::MAX.to_string() });
+    let (status, _) = post_bounded("counter.Counter/overflow/Add", add.clone()).await;
+    assert_eq!(status, 200);
+    let (status, body) = post_bounded("counter.Counter/overflow/Add", add).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("leaves the range"), "{body}");
+    let (status, body) = post_bounded("counter.Counter/overflow/Get", json!({})).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({ "value": i64::MAX.to_string() }))
+    );
+}

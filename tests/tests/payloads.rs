@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use restate_e2e::e2e::everything::Choice;
 use restate_e2e::e2e::nesting::r#type::Self_;
-use restate_e2e::e2e::{Everything, Mood, nesting};
+use restate_e2e::e2e::{Audience, Everything, Mood, nesting};
 use restate_runtime::{Codec, Payload};
 
 fn everything() -> Everything {
@@ -52,6 +52,7 @@ fn everything() -> Everything {
         mask: Some(pbjson_types::FieldMask {
             paths: vec!["text".to_owned(), "unsigned_big".to_owned()],
         }),
+        audience: Audience::Self_ as i32,
         nested_list: vec![nesting::Type {
             labels: [("y", "2"), ("x", "1")]
                 .into_iter()
@@ -101,6 +102,10 @@ fn json_agrees_with_pbjson_both_ways() {
     assert_eq!(json["mask"], "text,unsignedBig");
     assert_eq!(json["wrapped"], "42");
     assert_eq!(json["note"], "", "an optional field that is set stays");
+    assert_eq!(
+        json["audience"], "AUDIENCE_SELF",
+        "the `Self_` variant by its proto name"
+    );
 }
 
 #[test]

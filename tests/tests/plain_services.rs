@@ -255,3 +255,53 @@ async fn completions_yield_timers_in_completion_order_and_select_picks_the_first
         json!({ "completionOrder": [1, 2, 0], "selectWinner": 1 })
     );
 }
+
+#[tokio::test]
+async fn a_malformed_field_is_named_in_the_400() {
+    let (status, body) = post_json("e2e.Misc/Nap", r#"{"millis": true}"#).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("field `millis` (uint64"), "{body}");
+    let (status, body) = post_json("e2e.Misc/Nap", r#"{"millis": "18446744073709551616"}"#).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("from 0 to 2^64-1"), "{body}");
+}
+
+#[tokio::test]
+async fn null_fields_are_their_defaults() {
+    // As the TypeScript SDK sends them: `JSON.stringify` keeps nulls.
+    let (status, body) =
+        post_json("e2e.Misc/CountEntries", r#"{"key": null, "entries": null}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(parse(&body), json!({ "attempts": 1 }));
+}
+
+#[tokio::test]
+async fn an_empty_input_takes_no_body_or_an_empty_object_only() {
+    for body in ["{{{", "[]", r#"{"unexpected": 1}"#, "7"] {
+        let (status, answer) = post_json("e2e.Misc/WhoAmI", body).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+    }
+    let (status, answer) = post_json("e2e.Misc/WhoAmI", "{}").await;
+    assert_eq!(status, 200, "{answer}");
+    let response = restate_e2e::raw_ingress::http_client()
+        .post(url("e2e.Misc/WhoAmI"))
+        .send()
+        .await
+        .expect("the ingress answers");
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn discovery_answers_curl_s_default_accept_header() {
+    let response = restate_e2e::raw_ingress::http_client()
+        .get(format!("{}/discover", ENV.endpoint_url()))
+        .header("accept", "*/*")
+        .send()
+        .await
+        .expect("the endpoint answers");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.restate.endpointmanifest.v4+json"
+    );
+}

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use restate_runtime::{HandlerError, ObjectContext, ObjectSharedContext};
+use restate_runtime::{HandlerError, ObjectContext, ObjectSharedContext, TerminalError};
 
 /// The code generated from `proto/counter.proto`.
 pub mod counter {
@@ -24,7 +24,8 @@ impl counter::Counter for MyCounter {
         ctx: ObjectContext,
         request: AddRequest,
     ) -> Result<CounterValue, HandlerError> {
-        let value = ctx.get::<i64>(COUNT).await?.unwrap_or(0) + request.delta;
+        let current = ctx.get::<i64>(COUNT).await?.unwrap_or(0);
+        let value = added(current, request.delta)?;
         ctx.set(COUNT, &value);
         Ok(CounterValue { value })
     }
@@ -37,7 +38,7 @@ impl counter::Counter for MyCounter {
         let current = ctx.get::<i64>(COUNT).await?.unwrap_or(0);
         ctx.sleep(Duration::from_millis(request.pause_millis))
             .await?;
-        let value = current + request.delta;
+        let value = added(current, request.delta)?;
         ctx.set(COUNT, &value);
         Ok(CounterValue { value })
     }
@@ -51,6 +52,17 @@ impl counter::Counter for MyCounter {
         ctx.clear_all();
         Ok(())
     }
+}
+
+/// `current + delta`, or the terminal error a caller gets when that leaves the range of the
+/// count: an overflow is bad input, which no retry fixes, so the key is not held by retries.
+fn added(current: i64, delta: i64) -> Result<i64, TerminalError> {
+    current.checked_add(delta).ok_or_else(|| {
+        TerminalError::new(
+            400,
+            format!("adding {delta} to {current} leaves the range of the counter"),
+        )
+    })
 }
 
 /// An endpoint serving [`MyCounter`].

@@ -82,21 +82,17 @@ impl ConfigExtensions {
         options: &DynamicMessage,
         ty: ServiceType,
     ) -> Result<Config, Vec<String>> {
-        let config = read(options, self.service.as_ref())?;
+        let written = read(options, self.service.as_ref());
         let mut problems = Vec::new();
-        if config.workflow_completion_retention.is_some() && ty != ServiceType::Workflow {
+        if written.has("workflow_completion_retention") && ty != ServiceType::Workflow {
             problems.push("workflow_completion_retention is only allowed on workflows".to_owned());
         }
-        if config.enable_lazy_state.is_some() && ty == ServiceType::Service {
+        if written.has("enable_lazy_state") && ty == ServiceType::Service {
             problems.push(
                 "enable_lazy_state is only allowed on virtual objects and workflows".to_owned(),
             );
         }
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(problems)
-        }
+        written.checked(problems)
     }
 
     /// The settings annotated on an rpc, checked against its service and handler type.
@@ -106,46 +102,68 @@ impl ConfigExtensions {
         service: ServiceType,
         handler: Option<HandlerType>,
     ) -> Result<Config, Vec<String>> {
-        let config = read(options, self.handler.as_ref())?;
+        let written = read(options, self.handler.as_ref());
         let is_run = handler == Some(HandlerType::WorkflowRun);
         let mut problems = Vec::new();
-        if config.workflow_completion_retention.is_some() && !is_run {
+        if written.has("workflow_completion_retention") && !is_run {
             problems.push(
                 "workflow_completion_retention is only allowed on a workflow's run handler"
                     .to_owned(),
             );
         }
-        if config.idempotency_retention.is_some() && is_run {
+        if written.has("idempotency_retention") && is_run {
             problems.push(
                 "idempotency_retention is not allowed on a workflow's run handler; use \
                  workflow_completion_retention"
                     .to_owned(),
             );
         }
-        if config.enable_lazy_state.is_some() && service == ServiceType::Service {
+        if written.has("enable_lazy_state") && service == ServiceType::Service {
             problems.push(
                 "enable_lazy_state is only allowed on virtual objects and workflows".to_owned(),
             );
         }
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(problems)
-        }
+        written.checked(problems)
     }
 }
 
 /// Reads the `Config` message of `extension` from `options`.
-fn read(
-    options: &DynamicMessage,
-    extension: Option<&ExtensionDescriptor>,
-) -> Result<Config, Vec<String>> {
+/// Settings as written: the values that could be read, the problems of those that could not,
+/// and which fields were written at all (for the checks of where a setting may go).
+#[derive(Default)]
+struct Written {
+    config: Config,
+    problems: Vec<String>,
+    fields: Vec<String>,
+}
+
+impl Written {
+    fn has(&self, field: &str) -> bool {
+        self.fields.iter().any(|f| f == field)
+    }
+
+    /// The settings, or every problem found in them and by `placement`.
+    fn checked(mut self, placement: Vec<String>) -> Result<Config, Vec<String>> {
+        self.problems.extend(placement);
+        if self.problems.is_empty() {
+            Ok(self.config)
+        } else {
+            Err(self.problems)
+        }
+    }
+}
+
+fn read(options: &DynamicMessage, extension: Option<&ExtensionDescriptor>) -> Written {
     let Some(extension) = extension.filter(|e| options.has_extension(e)) else {
-        return Ok(Config::default());
+        return Written::default();
     };
     let Value::Message(message) = options.get_extension(extension).into_owned() else {
-        return Ok(Config::default());
+        return Written::default();
     };
+    let fields = message
+        .fields()
+        .map(|(field, _)| field.name().to_owned())
+        .collect();
     let mut problems = Vec::new();
     let mut duration = |field: &str| match string(&message, field) {
         None => None,
@@ -179,10 +197,10 @@ fn read(
             }
         }
     }
-    if problems.is_empty() {
-        Ok(config)
-    } else {
-        Err(problems)
+    Written {
+        config,
+        problems,
+        fields,
     }
 }
 

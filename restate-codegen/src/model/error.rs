@@ -3,15 +3,18 @@
 use std::fmt;
 
 /// One problem found in a proto service, located by file, service and (when it concerns one)
-/// method.
+/// method; or in a message, located by file and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     /// The proto file, as protoc names it, e.g. `greeter.proto`.
     pub file: String,
-    /// The fully qualified service name, e.g. `helloworld.Greeter`.
+    /// The fully qualified service name, e.g. `helloworld.Greeter`; empty for a problem of a
+    /// message.
     pub service: String,
     /// The rpc name, when the problem concerns one.
     pub method: Option<String>,
+    /// The fully qualified message name, when the problem is one of a message's.
+    pub message_type: Option<String>,
     /// What is wrong.
     pub message: String,
 }
@@ -28,6 +31,18 @@ impl Diagnostic {
             file: file.to_owned(),
             service: service.to_owned(),
             method: method.map(str::to_owned),
+            message_type: None,
+            message: message.into(),
+        }
+    }
+
+    /// A problem of the message `message_type`, declared in `file`.
+    pub(super) fn of_message(file: &str, message_type: &str, message: impl Into<String>) -> Self {
+        Self {
+            file: file.to_owned(),
+            service: String::new(),
+            method: None,
+            message_type: Some(message_type.to_owned()),
             message: message.into(),
         }
     }
@@ -35,6 +50,9 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(message_type) = &self.message_type {
+            return write!(f, "{}: message {message_type}: {}", self.file, self.message);
+        }
         write!(f, "{}: service {}", self.file, self.service)?;
         if let Some(method) = &self.method {
             write!(f, ", method {method}")?;

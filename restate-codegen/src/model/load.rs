@@ -27,7 +27,7 @@ const EMPTY: &str = "google.protobuf.Empty";
 /// annotations, handler types that do not fit the service type, a workflow without exactly one
 /// run handler, and clashing Rust names.
 pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Vec<Service>, Error> {
-    let pool = DescriptorPool::decode(bytes)?;
+    let pool = DescriptorPool::decode(bytes).map_err(|error| located(error, bytes))?;
     let annotations = Annotations::new(&pool);
     let configs = ConfigExtensions::new(&pool);
     let key_fields = KeyFieldExtensions::new(&pool);
@@ -55,6 +55,7 @@ pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Ve
         }
     }
     diagnostics.extend(validate::item_names(&pool, &services));
+    diagnostics.extend(validate::field_names(&pool));
     if diagnostics.is_empty() {
         Ok(services)
     } else {
@@ -67,6 +68,47 @@ struct Extensions<'a> {
     annotations: &'a Annotations,
     configs: &'a ConfigExtensions,
     key_fields: &'a KeyFieldExtensions,
+}
+
+/// A descriptor error, as a diagnostic naming its file and message when the error says where it
+/// is (e.g. two fields whose JSON names clash).
+fn located(error: prost_reflect::DescriptorError, bytes: &[u8]) -> Error {
+    use prost::Message;
+    let message = error.file().zip(error.path()).and_then(|(file, path)| {
+        let set = prost_types::FileDescriptorSet::decode(bytes).ok()?;
+        let proto = set.file.iter().find(|f| f.name() == file)?;
+        Some((file.to_owned(), message_at(proto, path)?))
+    });
+    match message {
+        Some((file, message)) => Error::Invalid(vec![Diagnostic::of_message(
+            &file,
+            &message,
+            error.to_string(),
+        )]),
+        None => Error::Descriptors(error),
+    }
+}
+
+/// The fully qualified name of the message a descriptor path points into: `[4, i]` is the
+/// file's `i`th message, each `[3, j]` after it a nested message.
+fn message_at(file: &prost_types::FileDescriptorProto, path: &[i32]) -> Option<String> {
+    const MESSAGE_TYPE: i32 = 4;
+    const NESTED_TYPE: i32 = 3;
+    let mut steps = path.chunks(2);
+    let first = steps.next()?;
+    if first.first() != Some(&MESSAGE_TYPE) {
+        return None;
+    }
+    let mut message = file
+        .message_type
+        .get(usize::try_from(*first.get(1)?).ok()?)?;
+    let mut name = format!("{}.{}", file.package(), message.name());
+    for step in steps {
+        let [NESTED_TYPE, index] = step else { break };
+        message = message.nested_type.get(usize::try_from(*index).ok()?)?;
+        name = format!("{name}.{}", message.name());
+    }
+    Some(name)
 }
 
 /// Reads one service, with the problems found in it.

@@ -710,3 +710,71 @@ fn key_fields_need_a_keyed_service() {
         "{problem}"
     );
 }
+
+#[test]
+fn every_configuration_problem_of_a_handler_is_reported() {
+    let error = model(
+        r#"syntax = "proto3"; package p; import "restate/options.proto";
+        message M { string id = 1; }
+        service W {
+          option (restate.service_type) = WORKFLOW;
+          rpc Run(M) returns (M) {
+            option (restate.handler_config) = {
+              idempotency_retention: "soon"
+              inactivity_timeout: "-1s"
+            };
+          }
+        }"#,
+    )
+    .unwrap_err();
+    let problems: Vec<String> = error
+        .diagnostics()
+        .iter()
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("idempotency_retention:")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("inactivity_timeout:")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("not allowed on a workflow's run handler")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn fields_prost_names_alike_are_reported_with_file_and_message() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p;
+        message Outer { message Clash { string kind = 1; oneof Kind { string a = 2; } } }"#,
+    );
+    assert_eq!(
+        problem,
+        "greeter.proto: message p.Outer.Clash: fields `kind` and `Kind` both become the Rust \
+         field `kind`; rename one"
+    );
+}
+
+#[test]
+fn descriptor_errors_name_the_file_and_message() {
+    let problem = single_problem(
+        r#"syntax = "proto3"; package p;
+        message Outer { message Clash { string self = 1; string Self = 2; } }"#,
+    );
+    assert_eq!(
+        problem,
+        "greeter.proto: message p.Outer.Clash: camel-case name of field 'self' conflicts with \
+         field 'Self'"
+    );
+}

@@ -82,6 +82,50 @@ pub(super) fn item_names(pool: &DescriptorPool, services: &[Service]) -> Vec<Dia
     diagnostics
 }
 
+/// Messages with two fields (or oneofs) that prost gives one Rust name, like `self` and `Self`
+/// (both `self_`): their struct would not compile. Well-known types and the shipped annotation
+/// protos are left out.
+pub(super) fn field_names(pool: &DescriptorPool) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for file in pool.files() {
+        if file.package_name() == "google.protobuf"
+            || crate::annotations::is_annotation_file(file.name())
+        {
+            continue;
+        }
+        let mut pending: Vec<prost_reflect::MessageDescriptor> = file.messages().collect();
+        while let Some(message) = pending.pop() {
+            pending.extend(message.child_messages());
+            if message.is_map_entry() {
+                continue;
+            }
+            let mut seen: HashMap<String, String> = HashMap::new();
+            let fields = message
+                .fields()
+                .filter(|field| field.containing_oneof().is_none_or(|o| o.is_synthetic()))
+                .map(|field| field.name().to_owned());
+            let oneofs = message
+                .oneofs()
+                .filter(|oneof| !oneof.is_synthetic())
+                .map(|oneof| oneof.name().to_owned());
+            for name in fields.chain(oneofs) {
+                let rust = naming::prost_field_name(&name);
+                if let Some(first) = seen.insert(rust.clone(), name.clone()) {
+                    diagnostics.push(Diagnostic::of_message(
+                        file.name(),
+                        message.full_name(),
+                        format!(
+                            "fields `{first}` and `{name}` both become the Rust field `{rust}`; \
+                             rename one"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    diagnostics
+}
+
 /// The Rust names prost gives the top-level messages and enums of `package`, with a description
 /// of each.
 fn package_types(pool: &DescriptorPool, package: &str) -> Vec<(String, String)> {

@@ -55,9 +55,12 @@ impl<Req: Payload, Res: Payload> Request<Context, Req, Res> {
 
     /// Enqueues the request to run after `delay`.
     pub fn send_after(self, delay: Duration) -> Result<SendHandle, TerminalError> {
-        let at = engine::now_since_unix_epoch()
-            .checked_add(delay)
-            .ok_or_else(|| TerminalError::new(400, format!("cannot delay by {delay:?}")))?;
+        let at = engine::time_after(delay).ok_or_else(|| {
+            TerminalError::new(
+                400,
+                format!("cannot delay by {delay:?}: the send time is out of range"),
+            )
+        })?;
         self.send_at(Some(at))
     }
 

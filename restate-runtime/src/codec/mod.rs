@@ -116,7 +116,17 @@ mod tests {
         assert_eq!(&encode(Codec::Json, &()).unwrap()[..], b"{}");
         assert!(encode(Codec::Protobuf, &()).unwrap().is_empty());
         decode::<()>(Codec::Json, b"").unwrap();
-        decode::<()>(Codec::Json, b"{}").unwrap();
+        decode::<()>(Codec::Json, b" {} ").unwrap();
+        decode::<()>(Codec::Json, b"null").unwrap();
+        decode::<()>(Codec::Protobuf, b"").unwrap();
+        for bad in [&b"{{{"[..], b"[]", b"1", b"{\"a\":1}", b"\"x\""] {
+            assert!(
+                decode::<()>(Codec::Json, bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(decode::<()>(Codec::Protobuf, &[0x0a, 0x05, b'a']).is_err());
     }
 
     #[test]

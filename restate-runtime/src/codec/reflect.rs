@@ -12,8 +12,8 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use prost::Message;
 use prost_reflect::{
-    DescriptorPool, DeserializeOptions, DynamicMessage, MessageDescriptor, ReflectMessage,
-    SerializeOptions, Value,
+    DescriptorPool, DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor,
+    ReflectMessage, SerializeOptions, Value,
 };
 
 use super::sorted_json::SortedObjects;
@@ -83,16 +83,95 @@ fn protobuf_to_json(descriptor: MessageDescriptor, binary: &[u8]) -> Result<Vec<
     Ok(json)
 }
 
-/// The binary encoding of the message of type `descriptor` whose ProtoJSON is `json`.
+/// The binary encoding of the message of type `descriptor` whose ProtoJSON is `json`. A
+/// malformed field is named in the error, with its type and, for integers, its range.
 fn json_to_protobuf(descriptor: MessageDescriptor, json: &[u8]) -> Result<Vec<u8>, CodecError> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let mut track = serde_path_to_error::Track::new();
+    let tracked = serde_path_to_error::Deserializer::new(&mut deserializer, &mut track);
     let message = DynamicMessage::deserialize_with_options(
-        descriptor,
-        &mut deserializer,
+        descriptor.clone(),
+        tracked,
         &DeserializeOptions::new(),
-    )?;
+    )
+    .map_err(|error| located(error, &track.path(), &descriptor))?;
     deserializer.end()?;
     Ok(message.encode_to_vec())
+}
+
+/// `error` with the field it happened at, when it happened inside one.
+fn located(
+    error: serde_json::Error,
+    path: &serde_path_to_error::Path,
+    message: &MessageDescriptor,
+) -> serde_json::Error {
+    use serde::de::Error as _;
+    if path.iter().next().is_none() {
+        return error;
+    }
+    let what = field_at(path, message).map_or_else(String::new, |kind| format!(" ({kind})"));
+    serde_json::Error::custom(format!("field `{path}`{what}: {error}"))
+}
+
+/// The type of the field `path` leads to in `message`, e.g. `int64, from -2^63 to 2^63-1`.
+fn field_at(path: &serde_path_to_error::Path, message: &MessageDescriptor) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let mut message = message.clone();
+    let mut field: Option<FieldDescriptor> = None;
+    let mut in_map = false;
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { .. } => {}
+            Segment::Map { key } if in_map => {
+                // A map key: what follows is the entry's value.
+                let value = field.as_ref()?.kind().as_message()?.map_entry_value_field();
+                in_map = false;
+                if let Kind::Message(inner) = value.kind() {
+                    message = inner;
+                }
+                let _ = key;
+                field = Some(value);
+            }
+            Segment::Map { key } => {
+                let found = message
+                    .get_field_by_json_name(key)
+                    .or_else(|| message.get_field_by_name(key))?;
+                in_map = found.is_map();
+                if let (false, Kind::Message(inner)) = (in_map, found.kind()) {
+                    message = inner;
+                }
+                field = Some(found);
+            }
+            Segment::Enum { .. } | Segment::Unknown => return None,
+        }
+    }
+    let field = field?;
+    if field.is_map() {
+        return Some("map".to_owned());
+    }
+    let repeated = if field.is_list() { "repeated " } else { "" };
+    Some(format!("{repeated}{}", kind_name(&field.kind())))
+}
+
+/// A field type as a proto file writes it, with the range of integers.
+fn kind_name(kind: &Kind) -> String {
+    let (name, range) = match kind {
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => ("int32", Some("from -2^31 to 2^31-1")),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => ("int64", Some("from -2^63 to 2^63-1")),
+        Kind::Uint32 | Kind::Fixed32 => ("uint32", Some("from 0 to 2^32-1")),
+        Kind::Uint64 | Kind::Fixed64 => ("uint64", Some("from 0 to 2^64-1")),
+        Kind::Double => ("double", None),
+        Kind::Float => ("float", None),
+        Kind::Bool => ("bool", None),
+        Kind::String => ("string", None),
+        Kind::Bytes => ("bytes, base64", None),
+        Kind::Message(message) => return message.full_name().to_owned(),
+        Kind::Enum(enumeration) => return format!("enum {}", enumeration.full_name()),
+    };
+    match range {
+        Some(range) => format!("{name}, {range}"),
+        None => name.to_owned(),
+    }
 }
 
 /// Encodes `value`, whose descriptor `descriptor` gives, in `codec`.
@@ -298,6 +377,28 @@ mod tests {
         }
         assert!(first.starts_with(r#"{"counts":{"key-0":"0","key-1":"1","key-10":"10""#));
         assert_eq!(decode_json(&first).unwrap(), item);
+    }
+
+    #[test]
+    fn errors_name_the_field_its_type_and_range() {
+        let message = |json: &str| decode_json(json).unwrap_err().to_string();
+        let bad_int = message(r#"{"counts":{"a":true}}"#);
+        assert!(
+            bad_int.contains("field `counts.a` (int64, from -2^63 to 2^63-1)"),
+            "{bad_int}"
+        );
+        let out_of_range = message(r#"{"counts":{"a":9223372036854775808}}"#);
+        assert!(out_of_range.contains("int64, from -2^63"), "{out_of_range}");
+        let bad_string = message(r#"{"displayName":5}"#);
+        assert!(
+            bad_string.contains("field `displayName` (string)"),
+            "{bad_string}"
+        );
+        // Null is a field's default, as the mapping says.
+        assert_eq!(
+            decode_json(r#"{"displayName":null,"counts":null}"#).unwrap(),
+            Item::default()
+        );
     }
 
     #[test]

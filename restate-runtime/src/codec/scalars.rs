@@ -93,7 +93,9 @@ well_known_payload!(
 );
 
 /// `google.protobuf.Empty`, which generated code writes as `()`: `{}` in JSON, no bytes in
-/// Protobuf. Whatever comes in, there is nothing to read.
+/// Protobuf. It reads no body, `{}`, and (as `run` results of `()` were once journaled) `null`;
+/// anything else is malformed, as for any other message: an object with fields names an unknown
+/// field.
 impl Payload for () {
     fn encode_payload(&self, codec: Codec) -> Result<Bytes, CodecError> {
         Ok(match codec {
@@ -102,8 +104,24 @@ impl Payload for () {
         })
     }
 
-    fn decode_payload(_codec: Codec, _bytes: &[u8]) -> Result<Self, CodecError> {
-        Ok(())
+    fn decode_payload(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
+        use serde::de::Error as _;
+        match codec {
+            Codec::Json if bytes.iter().all(u8::is_ascii_whitespace) => Ok(()),
+            Codec::Json => match serde_json::from_slice::<serde_json::Value>(bytes)? {
+                serde_json::Value::Null => Ok(()),
+                serde_json::Value::Object(fields) => match fields.keys().next() {
+                    None => Ok(()),
+                    Some(field) => Err(CodecError::Json(serde_json::Error::custom(format!(
+                        "unknown field `{field}`: google.protobuf.Empty has no fields"
+                    )))),
+                },
+                other => Err(CodecError::Json(serde_json::Error::custom(format!(
+                    "expected an object for google.protobuf.Empty, found {other}"
+                )))),
+            },
+            Codec::Protobuf => Ok(<() as Message>::decode(bytes)?),
+        }
     }
 }
 

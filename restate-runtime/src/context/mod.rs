@@ -121,12 +121,14 @@ impl Context {
     /// another attempt when it fires.
     pub fn sleep(&self, duration: Duration) -> DurableFuture<()> {
         let now = engine::now_since_unix_epoch();
-        let Some(wake_up) = now.checked_add(duration) else {
+        let Some(wake_up) = engine::time_after(duration) else {
+            // A wake-up time the protocol cannot carry: the caller's input, not a fault to
+            // retry.
             return DurableFuture::ready(
                 &self.driver,
                 Err(TerminalError::new(
                     400,
-                    format!("cannot sleep for {duration:?}"),
+                    format!("cannot sleep for {duration:?}: the wake-up time is out of range"),
                 )),
             );
         };

@@ -19,15 +19,42 @@ pub(crate) const MANIFEST_VERSIONS: [&str; 3] = [
     "application/vnd.restate.endpointmanifest.v2+json",
 ];
 
-/// Picks the newest manifest version the `Accept` header allows.
+/// Picks the newest manifest version the `Accept` header allows: one it names, or any under
+/// `*/*` or `application/*` (as curl sends by default); a version or range with `q=0` is refused.
+/// Without the header, the oldest version, which every Restate understands.
 pub(crate) fn negotiate(accept: Option<&str>) -> Option<&'static str> {
-    match accept {
-        None => Some(MANIFEST_VERSIONS[MANIFEST_VERSIONS.len() - 1]),
-        Some(accept) => MANIFEST_VERSIONS
+    let Some(accept) = accept else {
+        return Some(MANIFEST_VERSIONS[MANIFEST_VERSIONS.len() - 1]);
+    };
+    let ranges: Vec<(&str, f32)> = accept
+        .split(',')
+        .map(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or_default().trim();
+            let quality = parts
+                .filter_map(|param| param.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (media, quality)
+        })
+        .collect();
+    let quality = |version: &str| {
+        // The most specific range that matches decides.
+        let exact = ranges
             .iter()
-            .copied()
-            .find(|version| accept.contains(version)),
-    }
+            .find(|(media, _)| media.eq_ignore_ascii_case(version));
+        let wildcard = || {
+            ranges
+                .iter()
+                .find(|(media, _)| *media == "application/*")
+                .or_else(|| ranges.iter().find(|(media, _)| *media == "*/*"))
+        };
+        exact.or_else(wildcard).map_or(0.0, |(_, q)| *q)
+    };
+    MANIFEST_VERSIONS
+        .iter()
+        .copied()
+        .find(|version| quality(version) > 0.0)
 }
 
 /// How Restate should talk to the endpoint.
@@ -253,6 +280,13 @@ mod tests {
         let accept = "application/vnd.restate.endpointmanifest.v3+json, application/vnd.restate.endpointmanifest.v2+json";
         assert_eq!(negotiate(Some(accept)), Some(MANIFEST_VERSIONS[1]));
         assert_eq!(negotiate(Some("application/json")), None);
+        // curl's default, and wildcards with a version refused.
+        assert_eq!(negotiate(Some("*/*")), Some(MANIFEST_VERSIONS[0]));
+        assert_eq!(negotiate(Some("application/*")), Some(MANIFEST_VERSIONS[0]));
+        let refused = "application/vnd.restate.endpointmanifest.v4+json;q=0, */*;q=0.5";
+        assert_eq!(negotiate(Some(refused)), Some(MANIFEST_VERSIONS[1]));
+        assert_eq!(negotiate(Some("*/*;q=0")), None);
+        assert_eq!(negotiate(None), Some(MANIFEST_VERSIONS[2]));
     }
 
     #[test]

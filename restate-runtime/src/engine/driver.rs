@@ -367,6 +367,13 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// The time `delay` from now, since the Unix epoch, if the protocol can carry it (its timers
+/// are milliseconds in a `u64`); `None` for a delay that reaches past that.
+pub(crate) fn time_after(delay: Duration) -> Option<Duration> {
+    let at = now_since_unix_epoch().checked_add(delay)?;
+    u64::try_from(at.as_millis()).is_ok().then_some(at)
+}
+
 /// The wall-clock time since the Unix epoch, as the VM wants it for timers.
 pub(crate) fn now_since_unix_epoch() -> Duration {
     std::time::SystemTime::now()

@@ -6,7 +6,7 @@ pub(crate) mod driver;
 pub(crate) mod durable;
 
 pub(crate) use driver::{
-    Driver, DriverState, Run, execute_run, now_since_unix_epoch, panic_message,
+    Driver, DriverState, Run, execute_run, now_since_unix_epoch, panic_message, time_after,
 };
 pub(crate) use durable::unexpected;
 pub use durable::{Completions, DurableFuture, all_settled, any, join_all, race, select};
