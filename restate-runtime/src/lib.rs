@@ -64,7 +64,10 @@ pub use context::{
     CallFuture, Context, InvocationHandle, ObjectContext, ObjectSharedContext, RunRetryPolicy,
     SendHandle, WorkflowContext, WorkflowSharedContext,
 };
-pub use endpoint::{Endpoint, EndpointBuilder, IdentityKeyError, ResponseBody, shutdown_signal};
+pub use endpoint::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_BODY, Endpoint,
+    EndpointBuilder, IdentityKeyError, ResponseBody, shutdown_signal,
+};
 pub use engine::{Completions, DurableFuture, all_settled, any, join_all, race, select};
 pub use error::{HandlerError, TerminalError};
 

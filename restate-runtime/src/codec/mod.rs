@@ -169,3 +169,42 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod arbitrary_input {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Decodes `bytes` as a `T` in both codecs: an error is fine, a panic is not.
+    fn decode_both<T: Payload>(bytes: &[u8]) {
+        for codec in [Codec::Json, Codec::Protobuf] {
+            let _ = T::decode_payload(codec, bytes);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            decode_both::<String>(&bytes);
+            decode_both::<i64>(&bytes);
+            decode_both::<Vec<u8>>(&bytes);
+            decode_both::<()>(&bytes);
+            decode_both::<Bytes>(&bytes);
+            decode_both::<pbjson_types::Timestamp>(&bytes);
+            decode_both::<pbjson_types::Duration>(&bytes);
+            decode_both::<pbjson_types::Struct>(&bytes);
+            decode_both::<pbjson_types::Value>(&bytes);
+            decode_both::<pbjson_types::Any>(&bytes);
+            decode_both::<pbjson_types::FieldMask>(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_json_never_panics(json in "[ -~]{0,64}") {
+            decode_both::<pbjson_types::Struct>(json.as_bytes());
+            decode_both::<pbjson_types::Timestamp>(json.as_bytes());
+            decode_both::<pbjson_types::Duration>(json.as_bytes());
+            decode_both::<()>(json.as_bytes());
+        }
+    }
+}

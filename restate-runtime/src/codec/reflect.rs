@@ -435,4 +435,17 @@ mod tests {
             decode_message(Codec::Protobuf, &bytes, &DESCRIPTORS, "test.Item").unwrap();
         assert_eq!(back, item);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_input_never_panics(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+            json in "[ -~]{0,64}",
+        ) {
+            for codec in [Codec::Json, Codec::Protobuf] {
+                let _ = decode_message::<Item>(codec, &bytes, &DESCRIPTORS, "test.Item");
+                let _ = decode_message::<Item>(codec, json.as_bytes(), &DESCRIPTORS, "test.Item");
+            }
+        }
+    }
 }

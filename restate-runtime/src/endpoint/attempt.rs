@@ -32,6 +32,9 @@ pub(crate) struct Attempt {
     driver: Arc<Driver>,
     /// `None` once the request body has ended.
     input: Option<RequestBody>,
+    /// Request bytes read so far, and the most that may come.
+    received: usize,
+    max_input: usize,
     /// `None` once the handler has returned (or was dropped by a trap).
     handler: Option<BoxFuture<'static, ()>>,
     runs: Vec<Run>,
@@ -42,6 +45,7 @@ impl Attempt {
     pub(crate) fn new<B>(
         driver: Arc<Driver>,
         body: B,
+        max_input: usize,
         service: Arc<dyn Service>,
         handler: &'static HandlerDefinition,
     ) -> Self
@@ -54,6 +58,8 @@ impl Attempt {
         Self {
             driver,
             input: Some(input),
+            received: 0,
+            max_input,
             handler: Some(handler),
             runs: Vec::new(),
         }
@@ -148,7 +154,25 @@ impl Attempt {
             match frame {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
-                        state.vm.notify_input(data);
+                        self.received = self.received.saturating_add(data.len());
+                        if self.received > self.max_input {
+                            // What was sent is dropped with the attempt: memory stays bounded.
+                            tracing::warn!(
+                                limit = self.max_input,
+                                "an invocation request exceeded the body limit; ending it"
+                            );
+                            let error = VmError::new(
+                                413u16,
+                                format!(
+                                    "the request body exceeds the endpoint's limit of {} bytes",
+                                    self.max_input
+                                ),
+                            );
+                            self.driver.trap(&mut state, error);
+                            self.input = None;
+                        } else {
+                            state.vm.notify_input(data);
+                        }
                     }
                 }
                 Some(Err(error)) => {

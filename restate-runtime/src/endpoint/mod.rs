@@ -5,6 +5,8 @@
 mod attempt;
 mod discovery;
 mod server;
+#[cfg(test)]
+mod tests;
 
 pub use server::shutdown_signal;
 #[cfg(feature = "grpc")]
@@ -15,6 +17,7 @@ use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
@@ -67,13 +70,43 @@ struct EndpointInner {
     services: Vec<Arc<dyn Service>>,
     by_name: HashMap<&'static str, Arc<dyn Service>>,
     identity: IdentityVerifier,
+    limits: Limits,
 }
+
+/// What the endpoint lets a client take: request size, connections, time to send headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// The most bytes an `/invoke` request body may carry.
+    pub(crate) max_request_body: usize,
+    /// The most connections served at once; more wait to be accepted.
+    pub(crate) max_connections: usize,
+    /// How long an HTTP/1.1 client may take to send a request's headers.
+    pub(crate) header_read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_request_body: DEFAULT_MAX_REQUEST_BODY,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+        }
+    }
+}
+
+/// The default of [`EndpointBuilder::max_request_body`]: 64 MiB.
+pub const DEFAULT_MAX_REQUEST_BODY: usize = 64 * 1024 * 1024;
+/// The default of [`EndpointBuilder::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// The default of [`EndpointBuilder::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Collects the services of an [`Endpoint`].
 #[derive(Default)]
 pub struct EndpointBuilder {
     services: Vec<Arc<dyn Service>>,
     identity: IdentityVerifier,
+    limits: Limits,
 }
 
 impl std::fmt::Debug for EndpointBuilder {
@@ -113,6 +146,30 @@ impl EndpointBuilder {
         Ok(self)
     }
 
+    /// The most bytes an invocation request (`/invoke`, the journal Restate replays included)
+    /// may carry; [`DEFAULT_MAX_REQUEST_BODY`] (64 MiB) by default. A request that announces
+    /// more gets 413; one that sends more is cut off with an error, and what it sent is dropped.
+    pub fn max_request_body(mut self, bytes: usize) -> Self {
+        self.limits.max_request_body = bytes;
+        self
+    }
+
+    /// The most connections served at once; further clients wait to be accepted.
+    /// [`DEFAULT_MAX_CONNECTIONS`] by default.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long an HTTP/1.1 client may take to send a request's headers, waiting on a
+    /// kept-alive connection included, before the connection is closed;
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`] (30 s) by default. Idle HTTP/2 connections are pinged
+    /// and closed when the pings go unanswered.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
     /// Finishes the endpoint.
     pub fn build(self) -> Endpoint {
         let by_name = self
@@ -125,6 +182,7 @@ impl EndpointBuilder {
                 services: self.services,
                 by_name,
                 identity: self.identity,
+                limits: self.limits,
             }),
         }
     }
@@ -134,6 +192,10 @@ impl Endpoint {
     /// Starts collecting services.
     pub fn builder() -> EndpointBuilder {
         EndpointBuilder::default()
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.inner.limits
     }
 
     /// Answers one HTTP request: `/discover`, `/invoke/{service}/{handler}` or `/health`.
@@ -208,6 +270,18 @@ impl Endpoint {
                 &format!("service {service} has no handler {handler}"),
             );
         };
+        let limit = self.inner.limits.max_request_body;
+        let announced = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|length| length > limit as u64) {
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the request body exceeds the endpoint's limit of {limit} bytes"),
+            );
+        }
         let (parts, body) = request.into_parts();
         let vm = match CoreVM::new(parts.headers, VMOptions::default()) {
             Ok(vm) => vm,
@@ -221,7 +295,7 @@ impl Endpoint {
         };
         let head = vm.get_response_head();
         let driver = Driver::new(vm);
-        let attempt = Attempt::new(driver, body, Arc::clone(bound), handler);
+        let attempt = Attempt::new(driver, body, limit, Arc::clone(bound), handler);
 
         let mut response = Response::builder()
             .status(StatusCode::from_u16(head.status_code).unwrap_or(StatusCode::OK));

@@ -15,16 +15,10 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::Endpoint;
+use super::{Endpoint, Limits};
 
 /// How long in-flight invocations get to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-
-/// The most connections served at once; more wait to be accepted.
-const MAX_CONNECTIONS: usize = 10_000;
-
-/// How long an HTTP/1.1 client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How often an idle HTTP/2 connection is pinged, and how long the answer may take before the
 /// connection is closed.
@@ -81,11 +75,12 @@ impl Endpoint {
         grace: Duration,
     ) -> std::io::Result<()> {
         tracing::info!(address = %listener.local_addr()?, "serving Restate endpoint");
+        let limits = self.limits();
         let service = service_fn(move |request: hyper::Request<Incoming>| {
             let endpoint = self.clone();
             async move { Ok::<_, std::convert::Infallible>(endpoint.handle(request).await) }
         });
-        serve_http(listener, shutdown, grace, service).await
+        serve_http(listener, shutdown, grace, limits, service).await
     }
 }
 
@@ -96,6 +91,7 @@ pub(crate) async fn serve_http<S, B>(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
+    limits: Limits,
     service: S,
 ) -> std::io::Result<()>
 where
@@ -115,13 +111,13 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(limits.header_read_timeout);
     builder
         .http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(KEEP_ALIVE)
         .keep_alive_timeout(KEEP_ALIVE);
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

@@ -94,7 +94,7 @@ use tonic_health::server::HealthReporter;
 pub use forward::{Forwarder, IDEMPOTENCY_KEY, INVOCATION_ID, KEY, SEND};
 
 use crate::codec::Descriptors;
-use crate::endpoint::{init_logging, port_from_env, serve_http, shutdown_signal};
+use crate::endpoint::{Limits, init_logging, port_from_env, serve_http, shutdown_signal};
 use crate::ingress::Ingress;
 
 /// A generated gateway service: what [`GatewayBuilder::add`] needs to serve it.
@@ -344,6 +344,7 @@ impl Gateway {
             listener,
             shutdown,
             SHUTDOWN_GRACE,
+            Limits::default(),
             TowerToHyperService::new(router),
         )
         .await

@@ -1,0 +1,206 @@
+//! The endpoint's request handler against what a hostile client can send: bodies past the
+//! limit, and arbitrary methods, paths, headers and bytes.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{Request, StatusCode};
+use http_body::Frame;
+use http_body_util::{BodyExt, Full, StreamBody};
+use proptest::prelude::*;
+use restate_sdk_shared_core::Version;
+
+use super::Endpoint;
+use crate::codec::Codec;
+use crate::codegen::{
+    Config, HandlerDefinition, HandlerFuture, Invocation, Service, ServiceDefinition, ServiceType,
+};
+
+/// A service whose one handler echoes its input.
+struct Echo;
+
+static ECHO: ServiceDefinition = ServiceDefinition {
+    name: "test.Echo",
+    ty: ServiceType::Service,
+    codec: Codec::Json,
+    documentation: None,
+    handlers: &[HandlerDefinition::new("Echo")],
+    config: Config::NONE,
+};
+
+impl Service for Echo {
+    fn definition(&self) -> &'static ServiceDefinition {
+        &ECHO
+    }
+
+    fn invoke(&self, invocation: Invocation) -> HandlerFuture {
+        invocation.run(|_: crate::Context, input: Bytes| async move { Ok(input) })
+    }
+}
+
+const LIMIT: usize = 1024 * 1024;
+const CHUNK: usize = 64 * 1024;
+
+fn endpoint() -> Endpoint {
+    Endpoint::builder()
+        .bind(Echo)
+        .max_request_body(LIMIT)
+        .build()
+}
+
+fn invoke_request<B>(body: B) -> Request<B> {
+    Request::post("/invoke/test.Echo/Echo")
+        .header(
+            "content-type",
+            Version::maximum_supported_version().content_type(),
+        )
+        .body(body)
+        .expect("a request")
+}
+
+#[tokio::test]
+async fn a_body_past_the_limit_is_cut_off_and_dropped() {
+    // A start message announcing 4 GiB, then bytes without end: the state machine would buffer
+    // them all, waiting for the message to complete.
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pulled);
+    let header = Bytes::from_static(&[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+    let chunks = futures::stream::iter(
+        std::iter::once(header)
+            .chain(std::iter::repeat_with(|| Bytes::from(vec![0u8; CHUNK])).take(4096)),
+    )
+    .map(move |chunk| {
+        counter.fetch_add(chunk.len(), Ordering::SeqCst);
+        Ok::<_, Infallible>(Frame::data(chunk))
+    });
+    let response = endpoint()
+        .handle(invoke_request(StreamBody::new(chunks)))
+        .await;
+    let body = tokio::time::timeout(Duration::from_secs(30), response.into_body().collect())
+        .await
+        .expect("the response ends")
+        .expect("a body");
+    drop(body);
+    let read = pulled.load(Ordering::SeqCst);
+    assert!(
+        read <= LIMIT + 2 * CHUNK,
+        "read {read} bytes of a body limited to {LIMIT}"
+    );
+}
+
+#[tokio::test]
+async fn a_body_announced_past_the_limit_is_refused_at_once() {
+    let request = Request::post("/invoke/test.Echo/Echo")
+        .header(
+            "content-type",
+            Version::maximum_supported_version().content_type(),
+        )
+        .header("content-length", (LIMIT + 1).to_string())
+        .body(Full::new(Bytes::new()))
+        .expect("a request");
+    let response = endpoint().handle(request).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// Methods, paths, headers and bodies a client could send.
+fn any_request() -> impl Strategy<Value = Request<Full<Bytes>>> {
+    let method = prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("DELETE")];
+    let path = prop_oneof![
+        Just("/invoke/test.Echo/Echo".to_owned()),
+        Just("/discover".to_owned()),
+        Just("/health".to_owned()),
+        "(/[a-zA-Z0-9._~%-]{0,12}){0,5}",
+    ];
+    let content_type = prop_oneof![
+        Just(
+            Version::maximum_supported_version()
+                .content_type()
+                .to_owned()
+        ),
+        Just("application/vnd.restate.invocation.v1".to_owned()),
+        "[ -~]{0,40}",
+    ];
+    let accept = prop_oneof![
+        Just("*/*".to_owned()),
+        Just("application/vnd.restate.endpointmanifest.v4+json;q=0".to_owned()),
+        "[ -~]{0,40}",
+    ];
+    let body = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..512),
+        // A message header with random fields, then random bytes.
+        (
+            any::<[u8; 8]>(),
+            proptest::collection::vec(any::<u8>(), 0..256)
+        )
+            .prop_map(|(header, rest)| [header.to_vec(), rest].concat()),
+    ];
+    (method, path, content_type, accept, body).prop_map(
+        |(method, path, content_type, accept, body)| {
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .header("content-type", content_type)
+                .header("accept", accept)
+                .body(Full::new(Bytes::from(body)))
+                .unwrap_or_else(|_| Request::new(Full::new(Bytes::new())))
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_request_gets_a_response_that_ends(request in any_request()) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let response = endpoint().handle(request).await;
+            let collected =
+                tokio::time::timeout(Duration::from_secs(10), response.into_body().collect())
+                    .await;
+            prop_assert!(collected.is_ok(), "the response body never ended");
+            Ok(())
+        })?;
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_sends_no_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    let endpoint = Endpoint::builder()
+        .bind(Echo)
+        .header_read_timeout(Duration::from_millis(300))
+        .build();
+    let serving = tokio::spawn(endpoint.serve_with_shutdown(listener, std::future::pending()));
+
+    // A slowloris: half a request line, then silence.
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("a connection");
+    stream.write_all(b"GET /hea").await.expect("a write");
+    let mut buffer = [0u8; 256];
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buffer))
+        .await
+        .expect("the endpoint closes the connection instead of waiting forever");
+    // Closed (0 bytes), or answered with an error status and then closed.
+    if let Ok(n) = read {
+        assert!(
+            n == 0 || buffer.starts_with(b"HTTP/1.1 4"),
+            "{:?}",
+            &buffer[..n]
+        );
+    }
+    serving.abort();
+}
