@@ -5,6 +5,7 @@ use std::fmt;
 /// One problem found in a proto service, located by file, service and (when it concerns one)
 /// method; or in a message, located by file and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Diagnostic {
     /// The proto file, as protoc names it, e.g. `greeter.proto`.
     pub file: String,

@@ -13,6 +13,8 @@ mod reflect;
 mod scalars;
 mod sorted_json;
 
+pub(crate) use scalars::check_empty_input;
+
 use bytes::Bytes;
 
 pub use reflect::{Descriptors, decode_message, encode_message};
@@ -115,18 +117,27 @@ mod tests {
     fn empty_encodes_per_codec() {
         assert_eq!(&encode(Codec::Json, &()).unwrap()[..], b"{}");
         assert!(encode(Codec::Protobuf, &()).unwrap().is_empty());
-        decode::<()>(Codec::Json, b"").unwrap();
-        decode::<()>(Codec::Json, b" {} ").unwrap();
-        decode::<()>(Codec::Json, b"null").unwrap();
-        decode::<()>(Codec::Protobuf, b"").unwrap();
+        // Completions of `()` take whatever came.
+        decode::<()>(Codec::Json, b"true").unwrap();
+        // Handler inputs do not.
+        check_empty_input(Codec::Json, b"").unwrap();
+        check_empty_input(Codec::Json, b" {} ").unwrap();
+        check_empty_input(Codec::Json, b"null").unwrap();
+        check_empty_input(Codec::Protobuf, b"").unwrap();
         for bad in [&b"{{{"[..], b"[]", b"1", b"{\"a\":1}", b"\"x\""] {
             assert!(
-                decode::<()>(Codec::Json, bad).is_err(),
+                check_empty_input(Codec::Json, bad).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );
         }
-        assert!(decode::<()>(Codec::Protobuf, &[0x0a, 0x05, b'a']).is_err());
+        let long = format!("\"{}\"", "x".repeat(10_000));
+        let error = check_empty_input(Codec::Json, long.as_bytes()).unwrap_err();
+        assert!(
+            error.to_string().len() < 200,
+            "the input is not echoed: {error}"
+        );
+        assert!(check_empty_input(Codec::Protobuf, &[0x0a, 0x05, b'a']).is_err());
     }
 
     #[test]

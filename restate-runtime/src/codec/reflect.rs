@@ -132,6 +132,18 @@ fn field_at(path: &serde_path_to_error::Path, message: &MessageDescriptor) -> Op
                 let _ = key;
                 field = Some(value);
             }
+            // Inside these, the keys are not fields of the message (an `Any` packs another).
+            Segment::Map { .. }
+                if matches!(
+                    message.full_name(),
+                    "google.protobuf.Any"
+                        | "google.protobuf.Struct"
+                        | "google.protobuf.Value"
+                        | "google.protobuf.ListValue"
+                ) =>
+            {
+                return Some(message.full_name().to_owned());
+            }
             Segment::Map { key } => {
                 let found = message
                     .get_field_by_json_name(key)

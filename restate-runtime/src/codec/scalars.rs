@@ -93,9 +93,9 @@ well_known_payload!(
 );
 
 /// `google.protobuf.Empty`, which generated code writes as `()`: `{}` in JSON, no bytes in
-/// Protobuf. It reads no body, `{}`, and (as `run` results of `()` were once journaled) `null`;
-/// anything else is malformed, as for any other message: an object with fields names an unknown
-/// field.
+/// Protobuf. Reading one takes whatever came (an awakeable resolved with any value, a call's
+/// answer): there is nothing to read. A handler whose input is `Empty` is held to more: its
+/// request must carry no bytes, `{}` or `null`, or it ends with a terminal 400.
 impl Payload for () {
     fn encode_payload(&self, codec: Codec) -> Result<Bytes, CodecError> {
         Ok(match codec {
@@ -104,24 +104,39 @@ impl Payload for () {
         })
     }
 
-    fn decode_payload(codec: Codec, bytes: &[u8]) -> Result<Self, CodecError> {
-        use serde::de::Error as _;
-        match codec {
-            Codec::Json if bytes.iter().all(u8::is_ascii_whitespace) => Ok(()),
-            Codec::Json => match serde_json::from_slice::<serde_json::Value>(bytes)? {
-                serde_json::Value::Null => Ok(()),
-                serde_json::Value::Object(fields) => match fields.keys().next() {
-                    None => Ok(()),
-                    Some(field) => Err(CodecError::Json(serde_json::Error::custom(format!(
-                        "unknown field `{field}`: google.protobuf.Empty has no fields"
-                    )))),
-                },
-                other => Err(CodecError::Json(serde_json::Error::custom(format!(
-                    "expected an object for google.protobuf.Empty, found {other}"
+    fn decode_payload(_codec: Codec, _bytes: &[u8]) -> Result<Self, CodecError> {
+        Ok(())
+    }
+}
+
+/// Whether `bytes` is an input for a handler that takes `google.protobuf.Empty`: no body, `{}`,
+/// or `null` in JSON (as `run` results of `()` were once journaled); valid Protobuf. Anything
+/// else is malformed, as for any other message: an object with fields names an unknown field.
+pub(crate) fn check_empty_input(codec: Codec, bytes: &[u8]) -> Result<(), CodecError> {
+    use serde::de::Error as _;
+    match codec {
+        Codec::Json if bytes.iter().all(u8::is_ascii_whitespace) => Ok(()),
+        Codec::Json => match serde_json::from_slice::<serde_json::Value>(bytes)? {
+            serde_json::Value::Null => Ok(()),
+            serde_json::Value::Object(fields) => match fields.keys().next() {
+                None => Ok(()),
+                Some(field) => Err(CodecError::Json(serde_json::Error::custom(format!(
+                    "unknown field `{field}`: google.protobuf.Empty has no fields"
                 )))),
             },
-            Codec::Protobuf => Ok(<() as Message>::decode(bytes)?),
-        }
+            other => {
+                let kind = match other {
+                    serde_json::Value::Bool(_) => "a boolean",
+                    serde_json::Value::Number(_) => "a number",
+                    serde_json::Value::String(_) => "a string",
+                    _ => "an array",
+                };
+                Err(CodecError::Json(serde_json::Error::custom(format!(
+                    "expected an object for google.protobuf.Empty, found {kind}"
+                ))))
+            }
+        },
+        Codec::Protobuf => Ok(<() as Message>::decode(bytes)?),
     }
 }
 

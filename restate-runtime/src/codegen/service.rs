@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 
 use super::definition::{HandlerDefinition, HandlerType, ServiceDefinition, ServiceType};
-use crate::codec::{CodecError, Payload};
+use crate::codec::{CodecError, Payload, check_empty_input};
 use crate::context::{
     Context, ObjectContext, ObjectSharedContext, WorkflowContext, WorkflowSharedContext,
 };
@@ -68,7 +68,12 @@ impl Invocation {
                 self.service.name, self.handler.name
             )));
         }
-        let request = match Req::decode_payload(codec, &self.input) {
+        let decoded = if self.handler.input.empty {
+            check_empty_input(codec, &self.input).and_then(|()| Req::decode_payload(codec, &[]))
+        } else {
+            Req::decode_payload(codec, &self.input)
+        };
+        let request = match decoded {
             Ok(request) => request,
             // The generated code and the runtime disagree: a deployment problem, which a
             // retry on a fixed deployment gets past.

@@ -20,7 +20,8 @@ pub(crate) const MANIFEST_VERSIONS: [&str; 3] = [
 ];
 
 /// Picks the newest manifest version the `Accept` header allows: one it names, or any under
-/// `*/*` or `application/*` (as curl sends by default); a version or range with `q=0` is refused.
+/// `*/*` or `application/*` (as curl sends by default); a version or range with `q=0`, or a
+/// weight that does not parse, is refused.
 /// Without the header, the oldest version, which every Restate understands.
 pub(crate) fn negotiate(accept: Option<&str>) -> Option<&'static str> {
     let Some(accept) = accept else {
@@ -32,9 +33,15 @@ pub(crate) fn negotiate(accept: Option<&str>) -> Option<&'static str> {
             let mut parts = range.split(';');
             let media = parts.next().unwrap_or_default().trim();
             let quality = parts
-                .filter_map(|param| param.trim().strip_prefix("q="))
-                .find_map(|q| q.trim().parse::<f32>().ok())
-                .unwrap_or(1.0);
+                .find_map(|param| {
+                    let (name, value) = param.split_once('=')?;
+                    name.trim().eq_ignore_ascii_case("q").then_some(value)
+                })
+                .map_or(1.0, |q| match q.trim().parse::<f32>() {
+                    Ok(q) if (0.0..=1.0).contains(&q) => q,
+                    // A weight that is no weight refuses rather than guesses.
+                    _ => 0.0,
+                });
             (media, quality)
         })
         .collect();
@@ -46,7 +53,7 @@ pub(crate) fn negotiate(accept: Option<&str>) -> Option<&'static str> {
         let wildcard = || {
             ranges
                 .iter()
-                .find(|(media, _)| *media == "application/*")
+                .find(|(media, _)| media.eq_ignore_ascii_case("application/*"))
                 .or_else(|| ranges.iter().find(|(media, _)| *media == "*/*"))
         };
         exact.or_else(wildcard).map_or(0.0, |(_, q)| *q)
@@ -286,6 +293,9 @@ mod tests {
         let refused = "application/vnd.restate.endpointmanifest.v4+json;q=0, */*;q=0.5";
         assert_eq!(negotiate(Some(refused)), Some(MANIFEST_VERSIONS[1]));
         assert_eq!(negotiate(Some("*/*;q=0")), None);
+        assert_eq!(negotiate(Some("*/*; Q=0")), None);
+        assert_eq!(negotiate(Some("*/*;q=abc")), None);
+        assert_eq!(negotiate(Some("APPLICATION/*")), Some(MANIFEST_VERSIONS[0]));
         assert_eq!(negotiate(None), Some(MANIFEST_VERSIONS[2]));
     }
 

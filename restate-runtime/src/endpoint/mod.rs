@@ -157,16 +157,17 @@ impl EndpointBuilder {
     /// The most connections served at once; further clients wait to be accepted.
     /// [`DEFAULT_MAX_CONNECTIONS`] by default.
     pub fn max_connections(mut self, connections: usize) -> Self {
-        self.limits.max_connections = connections.max(1);
+        self.limits.max_connections = connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
         self
     }
 
-    /// How long an HTTP/1.1 client may take to send a request's headers, waiting on a
-    /// kept-alive connection included, before the connection is closed;
+    /// How long a client may take to send a request's headers (the first bytes of a new
+    /// connection, and waits on a kept-alive HTTP/1.1 connection, included) before the
+    /// connection is closed;
     /// [`DEFAULT_HEADER_READ_TIMEOUT`] (30 s) by default. Idle HTTP/2 connections are pinged
     /// and closed when the pings go unanswered.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
-        self.limits.header_read_timeout = timeout;
+        self.limits.header_read_timeout = timeout.max(Duration::from_millis(1));
         self
     }
 
@@ -230,11 +231,15 @@ impl Endpoint {
     }
 
     fn discover<B>(&self, request: &Request<B>) -> Response<ResponseBody> {
-        let accept = request
+        // Every `Accept` line, as one list.
+        let lines: Vec<&str> = request
             .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok());
-        let Some(content_type) = discovery::negotiate(accept) else {
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let accept = (!lines.is_empty()).then(|| lines.join(","));
+        let Some(content_type) = discovery::negotiate(accept.as_deref()) else {
             return plain(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported discovery version; this endpoint serves manifest v2 to v4",

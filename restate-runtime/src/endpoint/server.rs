@@ -137,15 +137,24 @@ where
                         continue;
                     }
                 };
-                let connection = builder
-                    .serve_connection(TokioIo::new(stream), service.clone())
-                    .into_owned();
-                let connection = graceful.watch(connection);
+                keep_alive(&stream);
+                let (builder, service) = (builder.clone(), service.clone());
+                let watcher = graceful.watcher();
+                let first_bytes = limits.header_read_timeout;
                 connections.spawn(async move {
-                    if let Err(error) = connection.await {
+                    let _slot = slot;
+                    // Before hyper tells HTTP/1.1 from HTTP/2 it waits without a timer: a
+                    // client that sends nothing would hold its slot for good.
+                    if !protocol_announced(&stream, first_bytes).await {
+                        tracing::debug!(%remote, "closing a connection that sent no request");
+                        return;
+                    }
+                    let connection = builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .into_owned();
+                    if let Err(error) = watcher.watch(connection).await {
                         tracing::debug!(%remote, %error, "connection ended with an error");
                     }
-                    drop(slot);
                 });
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -153,6 +162,8 @@ where
         }
     }
     tracing::info!("shutting down");
+    // New clients are refused at once instead of waiting out the grace period.
+    drop(listener);
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(grace) => {
@@ -161,6 +172,41 @@ where
     }
     connections.abort_all();
     Ok(())
+}
+
+/// How long an idle TCP connection goes before the OS checks that its peer is still there.
+const TCP_KEEP_ALIVE: Duration = Duration::from_secs(60);
+
+/// Lets the OS notice peers that vanished without closing (a host gone, a cable pulled).
+fn keep_alive(stream: &tokio::net::TcpStream) {
+    let keepalive = socket2::TcpKeepalive::new().with_time(TCP_KEEP_ALIVE);
+    if let Err(error) = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive) {
+        tracing::debug!(%error, "cannot enable TCP keep-alive");
+    }
+}
+
+/// Whether the client sent, within `within`, enough of its first bytes to tell HTTP/1.1 from
+/// HTTP/2 (whose connections open with a 24-byte preface); `false` when it closed or stalled.
+async fn protocol_announced(stream: &tokio::net::TcpStream, within: Duration) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let first_bytes = async {
+        let mut buffer = [0u8; PREFACE.len()];
+        loop {
+            let read = stream.peek(&mut buffer).await.ok()?;
+            if read == 0 {
+                return None;
+            }
+            if read == PREFACE.len() || buffer[..read] != PREFACE[..read] {
+                return Some(());
+            }
+            // Part of an HTTP/2 preface: the rest is on its way (or never comes).
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    matches!(
+        tokio::time::timeout(within, first_bytes).await,
+        Ok(Some(()))
+    )
 }
 
 /// With the `tracing-subscriber` feature, logs to stderr, filtered by `RUST_LOG` (`info` when

@@ -173,6 +173,23 @@ proptest! {
 
 #[tokio::test]
 async fn a_client_that_sends_no_headers_is_disconnected() {
+    // A slowloris: half a request line, then silence.
+    assert_silent_client_is_disconnected(b"GET /hea").await;
+}
+
+#[tokio::test]
+async fn a_client_that_sends_nothing_is_disconnected() {
+    assert_silent_client_is_disconnected(b"").await;
+}
+
+#[tokio::test]
+async fn a_client_that_stalls_in_the_http2_preface_is_disconnected() {
+    assert_silent_client_is_disconnected(b"PRI * HTTP/2.0\r\n").await;
+}
+
+/// Connects, writes `opening` and then nothing: the endpoint must close the
+/// connection (or answer with a 4xx and close) within its header-read timeout.
+async fn assert_silent_client_is_disconnected(opening: &[u8]) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -185,11 +202,12 @@ async fn a_client_that_sends_no_headers_is_disconnected() {
         .build();
     let serving = tokio::spawn(endpoint.serve_with_shutdown(listener, std::future::pending()));
 
-    // A slowloris: half a request line, then silence.
     let mut stream = tokio::net::TcpStream::connect(address)
         .await
         .expect("a connection");
-    stream.write_all(b"GET /hea").await.expect("a write");
+    if !opening.is_empty() {
+        stream.write_all(opening).await.expect("a write");
+    }
     let mut buffer = [0u8; 256];
     let read = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buffer))
         .await
