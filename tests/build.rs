@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "proto/e2e.proto",
                 "proto/gocompat.proto",
                 "proto/conformance.proto",
+                "proto/faults.proto",
             ],
             &["proto"],
         )?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use restate_runtime::{Context, Endpoint, HandlerError, TerminalError};
 
 pub mod conformance;
+pub mod faults;
 pub mod raw_ingress;
 pub mod scenarios;
 
