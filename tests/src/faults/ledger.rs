@@ -78,17 +78,10 @@ impl LedgerEntries {
             .map_or(&[], Vec::as_slice)
     }
 
-    /// How many distinct ids ran side effect `kind` at least once.
-    pub fn distinct(&self, kind: &str) -> usize {
-        self.executions.keys().filter(|(k, _)| k == kind).count()
-    }
-
-    /// How many executions of `kind` repeated an earlier one for the same id.
-    pub fn repeats(&self, kind: &str) -> usize {
-        self.executions
-            .iter()
-            .filter(|((k, _), _)| k == kind)
-            .map(|(_, tokens)| tokens.len() - 1)
+    /// How many executions of `kind` for `ids` repeated an earlier one for the same id.
+    pub fn repeats<'a>(&self, kind: &str, ids: impl IntoIterator<Item = &'a str>) -> usize {
+        ids.into_iter()
+            .map(|id| self.executions(kind, id).len().saturating_sub(1))
             .sum()
     }
 }

@@ -359,13 +359,25 @@ pub fn check_deposits(
             ));
         }
     }
-    let repeats = ledger.repeats(DEPOSIT);
+    let repeats = deposit_repeats(delivered, ledger);
     if repeats > max_repeats {
         problems.push(format!(
             "{repeats} deposit side effects ran again, more than the {max_repeats} in flight at faults"
         ));
     }
     problems
+}
+
+/// How many deposit side effects of `delivered` ran again.
+pub fn deposit_repeats(delivered: &[Delivered], ledger: &LedgerEntries) -> usize {
+    let ids: Vec<String> = delivered.iter().map(|d| d.deposit.ledger_id()).collect();
+    ledger.repeats(DEPOSIT, ids.iter().map(String::as_str))
+}
+
+/// How many side effects of the errands `keys` ran again.
+pub fn errand_repeats(keys: &[String], ledger: &LedgerEntries) -> usize {
+    let ids = || keys.iter().map(String::as_str);
+    ledger.repeats(ERRAND_START, ids()) + ledger.repeats(ERRAND_FINISH, ids())
 }
 
 /// Starts errand workflows `keys`.
@@ -477,7 +489,7 @@ pub fn check_errands(
             }
         }
     }
-    let repeats = ledger.repeats(ERRAND_START) + ledger.repeats(ERRAND_FINISH);
+    let repeats = errand_repeats(keys, ledger);
     if repeats > max_repeats {
         problems.push(format!(
             "{repeats} errand side effects ran again, more than the {max_repeats} allowed"

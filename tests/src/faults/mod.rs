@@ -10,10 +10,12 @@
 mod ledger;
 pub mod load;
 mod process;
+mod scenario;
 mod services;
 
 pub use ledger::{Ledger, LedgerEntries};
 pub use process::EndpointProcess;
+pub use scenario::{Report, Scenario};
 pub use services::{LedgerAccount, LedgerErrand, endpoint};
 
 /// The code generated from `proto/faults.proto`.
