@@ -65,8 +65,9 @@ pub use context::{
     SendHandle, WorkflowContext, WorkflowSharedContext,
 };
 pub use endpoint::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_BODY, Endpoint,
-    EndpointBuilder, IdentityKeyError, ResponseBody, shutdown_signal,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_REQUEST_BODY, Endpoint, EndpointBuilder, IdentityKeyError, ResponseBody,
+    shutdown_signal,
 };
 pub use engine::{Completions, DurableFuture, all_settled, any, join_all, race, select};
 pub use error::{HandlerError, TerminalError};

@@ -263,32 +263,39 @@ impl RestateServer {
 
     fn wait_healthy(&mut self) -> Result<(), TestError> {
         let deadline = Instant::now() + STARTUP_TIMEOUT;
-        let probes = [
-            (self.ports.admin, "/health"),
-            (self.ports.ingress, "/restate/health"),
-        ];
-        for (port, path) in probes {
-            while !http_get_ok(port, path) {
-                if let Some(status) = self
-                    .child
-                    .as_mut()
-                    .and_then(|c| c.try_wait().ok().flatten())
-                {
-                    return Err(TestError::Exited(format!(
-                        "the process exited with {status}; see {}",
-                        self.data_dir.join("restate-server.log").display()
-                    )));
-                }
-                if Instant::now() > deadline {
-                    return Err(TestError::Start(format!(
-                        "not healthy after {STARTUP_TIMEOUT:?}; see {}",
-                        self.data_dir.join("restate-server.log").display()
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(50));
+        while !self.is_healthy()? {
+            if Instant::now() > deadline {
+                return Err(self.not_healthy());
             }
+            std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
+    }
+
+    /// Whether the admin API and the ingress both answer their health checks; an error when
+    /// the process exited.
+    fn is_healthy(&mut self) -> Result<bool, TestError> {
+        if let Some(status) = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+        {
+            return Err(TestError::Exited(format!(
+                "{} exited with {status}; see {}",
+                self.node_name,
+                self.data_dir.join("restate-server.log").display()
+            )));
+        }
+        Ok(http_get_ok(self.ports.admin, "/health")
+            && http_get_ok(self.ports.ingress, "/restate/health"))
+    }
+
+    fn not_healthy(&self) -> TestError {
+        TestError::Start(format!(
+            "{} not healthy after {STARTUP_TIMEOUT:?}; see {}",
+            self.node_name,
+            self.data_dir.join("restate-server.log").display()
+        ))
     }
 
     fn stop(&mut self) {
@@ -423,9 +430,21 @@ impl RestateClusterBuilder {
             node.launch()?;
             cluster.nodes.push(node);
         }
-        // Nodes wait for each other to form the cluster: start them all, then wait.
-        for node in &mut cluster.nodes {
-            node.wait_healthy()?;
+        // Nodes wait for each other to form the cluster: start them all, then wait for every
+        // one, noticing any that exits (a port taken, say) on the way.
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        let mut healthy = vec![false; cluster.nodes.len()];
+        while healthy.contains(&false) {
+            for (node, healthy) in cluster.nodes.iter_mut().zip(&mut healthy) {
+                if !*healthy {
+                    *healthy = node.is_healthy()?;
+                }
+            }
+            if Instant::now() > deadline {
+                let index = healthy.iter().position(|h| !h).unwrap_or_default();
+                return Err(cluster.nodes[index].not_healthy());
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
         Ok(cluster)
     }

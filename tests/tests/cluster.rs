@@ -48,6 +48,7 @@ async fn a_cluster_keeps_every_promise_when_a_node_dies() {
         .await
         .unwrap();
     eprintln!("{report:?}");
+    assert_eq!(report.faults, 1, "the node died mid-load");
     assert!(!cluster.node_mut(VICTIM).is_running());
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }

@@ -68,6 +68,7 @@ async fn nothing_is_lost_when_the_endpoint_is_killed() {
         .await
         .unwrap();
     eprintln!("{report:?}");
+    assert_eq!(report.faults, 2, "both faults struck mid-load");
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
 
@@ -88,6 +89,7 @@ async fn nothing_is_lost_when_restate_server_is_killed() {
         .await
         .unwrap();
     eprintln!("{report:?}");
+    assert_eq!(report.faults, 2, "both faults struck mid-load");
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
 
@@ -109,5 +111,6 @@ async fn nothing_is_lost_when_restate_server_is_stopped() {
         .await
         .unwrap();
     eprintln!("{report:?}");
+    assert_eq!(report.faults, 2, "both faults struck mid-load");
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }

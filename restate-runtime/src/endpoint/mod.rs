@@ -3,6 +3,7 @@
 //! server.
 
 mod attempt;
+mod connection;
 mod discovery;
 mod server;
 #[cfg(test)]
@@ -80,8 +81,10 @@ pub(crate) struct Limits {
     pub(crate) max_request_body: usize,
     /// The most connections served at once; more wait to be accepted.
     pub(crate) max_connections: usize,
-    /// How long an HTTP/1.1 client may take to send a request's headers.
+    /// How long a client may take to send a request's headers.
     pub(crate) header_read_timeout: Duration,
+    /// How long a connection may stay open with no request in flight.
+    pub(crate) idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -90,6 +93,7 @@ impl Default for Limits {
             max_request_body: DEFAULT_MAX_REQUEST_BODY,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 }
@@ -100,6 +104,8 @@ pub const DEFAULT_MAX_REQUEST_BODY: usize = 64 * 1024 * 1024;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 /// The default of [`EndpointBuilder::header_read_timeout`].
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The default of [`EndpointBuilder::idle_timeout`]: 5 minutes.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// Collects the services of an [`Endpoint`].
 #[derive(Default)]
@@ -161,13 +167,22 @@ impl EndpointBuilder {
         self
     }
 
-    /// How long a client may take to send a request's headers (the first bytes of a new
-    /// connection, and waits on a kept-alive HTTP/1.1 connection, included) before the
-    /// connection is closed;
-    /// [`DEFAULT_HEADER_READ_TIMEOUT`] (30 s) by default. Idle HTTP/2 connections are pinged
-    /// and closed when the pings go unanswered.
+    /// How long a client may take to send a request's headers before the connection is
+    /// closed; [`DEFAULT_HEADER_READ_TIMEOUT`] (30 s) by default. It applies to a new
+    /// connection's first bytes and, from then, to an HTTP/1.1 request's headers (so a client
+    /// that trickles both may take up to twice as long), and to waits on a kept-alive
+    /// HTTP/1.1 connection. Idle HTTP/2 connections are pinged and closed when the pings go
+    /// unanswered.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.limits.header_read_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a connection may stay open with no request in flight (a streaming response
+    /// counts until it ends) before it is closed gracefully; [`DEFAULT_IDLE_TIMEOUT`]
+    /// (5 minutes) by default. Restate opens a new connection when it needs one.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout.max(Duration::from_millis(1));
         self
     }
 

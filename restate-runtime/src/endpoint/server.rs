@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use super::connection::{ConnectionSettings, serve_connection};
 use super::{Endpoint, Limits};
 
 /// How long in-flight invocations get to finish after a shutdown signal.
@@ -105,7 +105,6 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Clients that stall or vanish do not hold connections forever.
     builder
@@ -117,6 +116,7 @@ where
         .timer(TokioTimer::new())
         .keep_alive_interval(KEEP_ALIVE)
         .keep_alive_timeout(KEEP_ALIVE);
+    let (stop, stopping) = watch::channel(false);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -138,24 +138,14 @@ where
                     }
                 };
                 keep_alive(&stream);
-                let (builder, service) = (builder.clone(), service.clone());
-                let watcher = graceful.watcher();
-                let first_bytes = limits.header_read_timeout;
-                connections.spawn(async move {
-                    let _slot = slot;
-                    // Before hyper tells HTTP/1.1 from HTTP/2 it waits without a timer: a
-                    // client that sends nothing would hold its slot for good.
-                    if !protocol_announced(&stream, first_bytes).await {
-                        tracing::debug!(%remote, "closing a connection that sent no request");
-                        return;
-                    }
-                    let connection = builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .into_owned();
-                    if let Err(error) = watcher.watch(connection).await {
-                        tracing::debug!(%remote, %error, "connection ended with an error");
-                    }
-                });
+                let settings = ConnectionSettings {
+                    builder: builder.clone(),
+                    service: service.clone(),
+                    first_bytes_timeout: limits.header_read_timeout,
+                    idle_timeout: limits.idle_timeout,
+                    stopping: stopping.clone(),
+                };
+                connections.spawn(serve_connection(stream, remote, settings, slot));
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             () = &mut shutdown => break,
@@ -164,11 +154,13 @@ where
     tracing::info!("shutting down");
     // New clients are refused at once instead of waiting out the grace period.
     drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(grace) => {
-            tracing::warn!("connections still open after the grace period; closing them");
-        }
+    stop.send_replace(true);
+    let drained = tokio::time::timeout(grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("connections still open after the grace period; closing them");
     }
     connections.abort_all();
     Ok(())
@@ -183,30 +175,6 @@ fn keep_alive(stream: &tokio::net::TcpStream) {
     if let Err(error) = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive) {
         tracing::debug!(%error, "cannot enable TCP keep-alive");
     }
-}
-
-/// Whether the client sent, within `within`, enough of its first bytes to tell HTTP/1.1 from
-/// HTTP/2 (whose connections open with a 24-byte preface); `false` when it closed or stalled.
-async fn protocol_announced(stream: &tokio::net::TcpStream, within: Duration) -> bool {
-    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let first_bytes = async {
-        let mut buffer = [0u8; PREFACE.len()];
-        loop {
-            let read = stream.peek(&mut buffer).await.ok()?;
-            if read == 0 {
-                return None;
-            }
-            if read == PREFACE.len() || buffer[..read] != PREFACE[..read] {
-                return Some(());
-            }
-            // Part of an HTTP/2 preface: the rest is on its way (or never comes).
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    matches!(
-        tokio::time::timeout(within, first_bytes).await,
-        Ok(Some(()))
-    )
 }
 
 /// With the `tracing-subscriber` feature, logs to stderr, filtered by `RUST_LOG` (`info` when

@@ -172,6 +172,92 @@ proptest! {
 }
 
 #[tokio::test]
+async fn an_idle_http2_connection_is_closed() {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    let endpoint = Endpoint::builder()
+        .bind(Echo)
+        .idle_timeout(Duration::from_millis(200))
+        .build();
+    let serving = tokio::spawn(endpoint.serve_with_shutdown(listener, std::future::pending()));
+
+    // An HTTP/2 client that answers pings, as every HTTP/2 library does, but goes quiet.
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("a connection");
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("an HTTP/2 handshake");
+    let connection = tokio::spawn(connection);
+    let response = sender
+        .send_request(
+            Request::get("/health")
+                .body(http_body_util::Empty::<Bytes>::new())
+                .expect("a request"),
+        )
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    response.into_body().collect().await.expect("a body");
+
+    tokio::time::timeout(Duration::from_secs(20), connection)
+        .await
+        .expect("the endpoint closes the idle connection")
+        .expect("the connection task")
+        .expect("a graceful close");
+    assert!(sender.is_closed());
+    serving.abort();
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_clients_that_send_nothing() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    // Timeouts far longer than the test's patience: only the shutdown may end the connection.
+    let endpoint = Endpoint::builder()
+        .bind(Echo)
+        .header_read_timeout(Duration::from_secs(600))
+        .build();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(endpoint.serve_with_grace(
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+        Duration::from_secs(600),
+    ));
+    let _silent = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("a connection");
+    let _stalled = {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("a connection");
+        stream
+            .write_all(b"PRI * HTTP/2.0\r\n")
+            .await
+            .expect("a write");
+        stream
+    };
+    // Both are accepted and waiting before the shutdown starts.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).expect("the server runs");
+    tokio::time::timeout(Duration::from_secs(20), serving)
+        .await
+        .expect("the server stops without waiting for the silent clients")
+        .expect("the server task")
+        .expect("a clean stop");
+}
+
+#[tokio::test]
 async fn a_client_that_sends_no_headers_is_disconnected() {
     // A slowloris: half a request line, then silence.
     assert_silent_client_is_disconnected(b"GET /hea").await;

@@ -181,8 +181,9 @@ async fn run(duration: Duration) -> Result<Totals, String> {
             })
             .await
             .map_err(|e| format!("{}: {e}", scenario.prefix))?;
+        let injected = &faults[..report.faults];
         println!(
-            "{}: {} invocations, faults {faults:?}, {} lost, {} duplicated, {} side effects \
+            "{}: {} invocations, faults {injected:?}, {} lost, {} duplicated, {} side effects \
              re-run{}",
             scenario.prefix,
             report.invocations,
@@ -195,7 +196,7 @@ async fn run(duration: Duration) -> Result<Totals, String> {
                 format!(", {} problems", report.problems.len())
             }
         );
-        totals.add(&faults, report);
+        totals.add(injected, report);
     }
     Ok(totals)
 }

@@ -318,9 +318,36 @@ async fn pending_invocations(ingresses: &Ingresses, service: &str) -> Option<u64
     response["rows"][0]["pending"].as_u64()
 }
 
+/// The deposits of `delivered` missing from their account's applied ids, and those applied
+/// more than once (once per extra application), as `{account}/{id}`.
+pub fn lost_and_duplicated(
+    delivered: &[Delivered],
+    balances: &BTreeMap<String, Receipt>,
+) -> (Vec<String>, Vec<String>) {
+    let mut applied = BTreeMap::<String, i64>::new();
+    for (account, receipt) in balances {
+        for id in &receipt.applied {
+            *applied.entry(format!("{account}/{id}")).or_default() += 1;
+        }
+    }
+    for Delivered { deposit, .. } in delivered {
+        *applied.entry(deposit.ledger_id()).or_default() -= 1;
+    }
+    let (mut lost, mut duplicated) = (Vec::new(), Vec::new());
+    for (id, surplus) in applied {
+        if surplus < 0 {
+            lost.extend(std::iter::repeat_n(id, surplus.unsigned_abs() as usize));
+        } else {
+            duplicated.extend(std::iter::repeat_n(id, surplus as usize));
+        }
+    }
+    (lost, duplicated)
+}
+
 /// Checks the deposits against the balances and the ledger; returns every discrepancy.
 ///
-/// Every account must hold exactly its deposits; every deposit's side effect must have run,
+/// Every account must hold exactly its deposits (each applied once, and balance and count to
+/// match); every deposit's side effect must have run,
 /// and a call's receipt must carry the token of one of its runs; at most `max_repeats` side
 /// effects may have run again (those in flight at a fault).
 pub fn check_deposits(
@@ -340,6 +367,13 @@ pub fn check_deposits(
             )),
             None => problems.push(format!("{account}: no balance")),
         }
+    }
+    let (lost, duplicated) = lost_and_duplicated(delivered, balances);
+    if !lost.is_empty() {
+        problems.push(format!("deposits lost: {lost:?}"));
+    }
+    if !duplicated.is_empty() {
+        problems.push(format!("deposits applied twice: {duplicated:?}"));
     }
     for Delivered { deposit, receipt } in delivered {
         let executions = ledger.executions(DEPOSIT, &deposit.ledger_id());
@@ -529,6 +563,7 @@ mod tests {
                 balance_cents: cents,
                 deposits,
                 token: String::new(),
+                applied: plan.iter().map(|d| d.id.clone()).collect(),
             },
         )]);
         (delivered, balances, dir)
@@ -553,8 +588,25 @@ mod tests {
         let receipt = balances.get_mut("a-0").unwrap();
         receipt.deposits += 1;
         receipt.balance_cents += delivered[0].deposit.cents;
+        receipt.applied.push(delivered[0].deposit.id.clone());
         let problems = check_deposits(&delivered, &balances, &ledger(&dir), 0);
         assert!(problems[0].contains("expected"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_lost_deposit_hidden_by_a_duplicate_of_the_same_amount_is_caught() {
+        let (mut delivered, mut balances, dir) = clean_run();
+        // Same amounts: balance and count alone cannot tell.
+        delivered[1].deposit.cents = delivered[0].deposit.cents;
+        let receipt = balances.get_mut("a-0").unwrap();
+        receipt.balance_cents = 2 * delivered[0].deposit.cents;
+        receipt.applied = vec![delivered[0].deposit.id.clone(); 2];
+        let problems = check_deposits(&delivered, &balances, &ledger(&dir), 0);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("lost"), "{problems:?}");
+        assert!(problems[1].contains("twice"), "{problems:?}");
+        let (lost, duplicated) = lost_and_duplicated(&delivered, &balances);
+        assert_eq!((lost.len(), duplicated.len()), (1, 1));
     }
 
     #[test]

@@ -33,6 +33,23 @@ pub mod effects {
     pub const ERRAND_FINISH: &str = "errand-finish";
 }
 
+/// Ends this process when the process that started it is gone (a test binary killed, say), so
+/// that no endpoint outlives its test.
+fn exit_with_parent() {
+    #[cfg(unix)]
+    {
+        let parent = std::os::unix::process::parent_id();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                if std::os::unix::process::parent_id() != parent {
+                    std::process::exit(1);
+                }
+            }
+        });
+    }
+}
+
 /// Serves the fault services as the `fault-endpoint` binary does: `--port <port> --ledger
 /// <file>`, on 127.0.0.1, until killed.
 pub fn serve_from_args(mut args: impl Iterator<Item = String>) -> Result<(), String> {
@@ -46,6 +63,7 @@ pub fn serve_from_args(mut args: impl Iterator<Item = String>) -> Result<(), Str
         }
     }
     let port = port.ok_or("--port is required")?;
+    exit_with_parent();
     let ledger = Ledger::open(ledger.ok_or("--ledger is required")?)
         .map_err(|e| format!("cannot open the ledger: {e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

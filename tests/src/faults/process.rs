@@ -96,6 +96,7 @@ impl EndpointProcess {
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
+                let _ = child.wait();
                 return Err(io::Error::new(
                     io::ErrorKind::TimedOut,
                     format!("the endpoint process is not listening after {STARTUP_TIMEOUT:?}"),

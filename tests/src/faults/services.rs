@@ -17,6 +17,7 @@ use super::proto::{
 /// State keys.
 const BALANCE: &str = "balance";
 const DEPOSITS: &str = "deposits";
+const APPLIED: &str = "applied";
 const START_TOKEN: &str = "start-token";
 /// The durable promise an errand waits on.
 const VERDICT: &str = "verdict";
@@ -59,6 +60,9 @@ impl Account for LedgerAccount {
         if request.cents <= 0 {
             return Err(TerminalError::new(400, "a deposit must be positive").into());
         }
+        if request.id.is_empty() || request.id.contains(char::is_whitespace) {
+            return Err(TerminalError::new(400, "a deposit id is one word").into());
+        }
         let id = format!("{}/{}", ctx.key(), request.id);
         let token = record(&ctx, &self.ledger, DEPOSIT, id).await?;
         let balance = ctx.get::<i64>(BALANCE).await?.unwrap_or(0);
@@ -70,12 +74,20 @@ impl Account for LedgerAccount {
             .await?
             .unwrap_or(0)
             .saturating_add(1);
+        // Every application, duplicates included, for the tests to count: ids, space-separated.
+        let mut applied = ctx.get::<String>(APPLIED).await?.unwrap_or_default();
+        if !applied.is_empty() {
+            applied.push(' ');
+        }
+        applied.push_str(&request.id);
         ctx.set(BALANCE, &balance);
         ctx.set(DEPOSITS, &deposits);
+        ctx.set(APPLIED, &applied);
         Ok(Receipt {
             balance_cents: balance,
             deposits,
             token,
+            applied: Vec::new(),
         })
     }
 
@@ -84,6 +96,13 @@ impl Account for LedgerAccount {
             balance_cents: ctx.get::<i64>(BALANCE).await?.unwrap_or(0),
             deposits: ctx.get::<u64>(DEPOSITS).await?.unwrap_or(0),
             token: String::new(),
+            applied: ctx
+                .get::<String>(APPLIED)
+                .await?
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
         })
     }
 }
