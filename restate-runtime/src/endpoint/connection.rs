@@ -7,13 +7,15 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, watch};
+// Tokio's clock, as the timers that read it: a paused clock in a test moves both alike.
+use tokio::time::Instant;
 
 /// The first bytes of every HTTP/2 connection.
 const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
@@ -58,6 +60,8 @@ pub(super) async fn serve_connection<S, B>(
     // Before hyper tells HTTP/1.1 from HTTP/2 it waits without a timer: a client that sends
     // nothing would hold its slot for good.
     tokio::select! {
+        // A request already on its way is served (and then closed gracefully), not cut off.
+        biased;
         announced = protocol_announced(&stream, first_bytes_timeout) => if !announced {
             tracing::debug!(%remote, "closing a connection that sent no request");
             return;
@@ -76,6 +80,8 @@ pub(super) async fn serve_connection<S, B>(
     let mut closing = false;
     loop {
         tokio::select! {
+            // The connection first: hyper reads what arrived before it is asked to close.
+            biased;
             result = connection.as_mut() => {
                 if let Err(error) = result {
                     tracing::debug!(%remote, %error, "connection ended with an error");
@@ -90,7 +96,7 @@ pub(super) async fn serve_connection<S, B>(
                 }
                 since => {
                     let from = since.unwrap_or_else(Instant::now);
-                    idle_check.as_mut().reset((from + idle_timeout).into());
+                    idle_check.as_mut().reset(from + idle_timeout);
                 }
             },
             _ = stopping.wait_for(|stopping| *stopping), if !closing => {

@@ -180,7 +180,9 @@ impl EndpointBuilder {
 
     /// How long a connection may stay open with no request in flight (a streaming response
     /// counts until it ends) before it is closed gracefully; [`DEFAULT_IDLE_TIMEOUT`]
-    /// (5 minutes) by default. Restate opens a new connection when it needs one.
+    /// (5 minutes) by default. Restate opens a new connection when it needs one. (Kept-alive
+    /// HTTP/1.1 connections are closed sooner by the
+    /// [header-read timeout](Self::header_read_timeout) when it is the shorter.)
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.limits.idle_timeout = timeout.max(Duration::from_millis(1));
         self

@@ -215,6 +215,66 @@ async fn an_idle_http2_connection_is_closed() {
 }
 
 #[tokio::test]
+async fn a_response_still_streaming_keeps_its_connection_in_use() {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    let idle_timeout = Duration::from_millis(100);
+    let limits = super::Limits {
+        idle_timeout,
+        ..super::Limits::default()
+    };
+    // Each response streams five frames, one per idle timeout.
+    let service = hyper::service::service_fn(move |_: Request<hyper::body::Incoming>| async move {
+        let frames = futures::stream::unfold(0, move |sent| async move {
+            if sent == 5 {
+                return None;
+            }
+            tokio::time::sleep(idle_timeout).await;
+            Some((
+                Ok::<_, Infallible>(Frame::data(Bytes::from_static(b"x"))),
+                sent + 1,
+            ))
+        });
+        Ok::<_, Infallible>(hyper::Response::new(StreamBody::new(frames)))
+    });
+    let serving = tokio::spawn(super::serve_http(
+        listener,
+        std::future::pending(),
+        Duration::ZERO,
+        limits,
+        service,
+    ));
+
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("a connection");
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("an HTTP/2 handshake");
+    tokio::spawn(connection);
+    // Had the connection been judged idle while the first response streamed, it would have
+    // been told to go away, and the second request refused.
+    for request in 0..2 {
+        let response = sender
+            .send_request(
+                Request::get("/")
+                    .body(http_body_util::Empty::<Bytes>::new())
+                    .expect("a request"),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("request {request} refused: {e}"));
+        let body = response.into_body().collect().await.expect("a body");
+        assert_eq!(body.to_bytes(), Bytes::from_static(b"xxxxx"));
+    }
+    serving.abort();
+}
+
+#[tokio::test]
 async fn shutdown_does_not_wait_for_clients_that_send_nothing() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
