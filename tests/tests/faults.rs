@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use restate_e2e::faults::load::{Delivery, Ingresses};
 use restate_e2e::faults::{EndpointProcess, Scenario};
-use restate_runtime::testing::RestateServer;
+use restate_runtime::testing::{RestateServer, TestError};
 
 /// The fault endpoint, built by cargo with this test.
 const FAULT_ENDPOINT: &str = env!("CARGO_BIN_EXE_fault-endpoint");
@@ -72,19 +72,22 @@ async fn nothing_is_lost_when_the_endpoint_is_killed() {
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
 
-/// SIGKILL of restate-server, twice, mid-load; restarted on the same data. A client cut off
-/// cannot know whether its request arrived, so every deposit carries an idempotency key.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nothing_is_lost_when_restate_server_is_killed() {
+/// restate-server taken down by `restart` twice mid-load, and restarted on the same data. A
+/// client cut off cannot know whether its request arrived, so every deposit carries an
+/// idempotency key.
+async fn survive_server_restarts(
+    prefix: &str,
+    restart: fn(&mut RestateServer) -> Result<(), TestError>,
+) {
     let Setup {
         mut server,
         endpoint,
         ingresses,
         _dir,
     } = setup().await;
-    let report = scenario("server-kill", &Delivery::IDEMPOTENT)
+    let report = scenario(prefix, &Delivery::IDEMPOTENT)
         .run(ingresses, endpoint.ledger(), |_| {
-            server.restart().expect("restate-server comes back");
+            restart(&mut server).expect("restate-server comes back");
         })
         .await
         .unwrap();
@@ -93,24 +96,14 @@ async fn nothing_is_lost_when_restate_server_is_killed() {
     assert!(report.problems.is_empty(), "{:#?}", report.problems);
 }
 
-/// SIGTERM of restate-server, twice, mid-load; restarted on the same data.
+/// SIGKILL of restate-server, as a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_lost_when_restate_server_is_killed() {
+    survive_server_restarts("server-kill", RestateServer::restart).await;
+}
+
+/// SIGTERM of restate-server, as a redeployment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_lost_when_restate_server_is_stopped() {
-    let Setup {
-        mut server,
-        endpoint,
-        ingresses,
-        _dir,
-    } = setup().await;
-    let report = scenario("server-stop", &Delivery::IDEMPOTENT)
-        .run(ingresses, endpoint.ledger(), |_| {
-            server
-                .restart_gracefully()
-                .expect("restate-server comes back");
-        })
-        .await
-        .unwrap();
-    eprintln!("{report:?}");
-    assert_eq!(report.faults, 2, "both faults struck mid-load");
-    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+    survive_server_restarts("server-stop", RestateServer::restart_gracefully).await;
 }

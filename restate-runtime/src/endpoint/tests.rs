@@ -171,29 +171,46 @@ proptest! {
     }
 }
 
-#[tokio::test]
-async fn an_idle_http2_connection_is_closed() {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-
+/// A listener on a free loopback port, and its address.
+async fn loopback_listener() -> (tokio::net::TcpListener, std::net::SocketAddr) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port");
     let address = listener.local_addr().expect("an address");
+    (listener, address)
+}
+
+/// An HTTP/2 client connected to `address` (answering pings, as every HTTP/2 library does),
+/// and the task driving its connection, which ends when the connection closes.
+async fn http2_client(
+    address: std::net::SocketAddr,
+) -> (
+    hyper::client::conn::http2::SendRequest<http_body_util::Empty<Bytes>>,
+    tokio::task::JoinHandle<hyper::Result<()>>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("a connection");
+    let (sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .expect("an HTTP/2 handshake");
+    (sender, tokio::spawn(connection))
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed() {
+    let (listener, address) = loopback_listener().await;
     let endpoint = Endpoint::builder()
         .bind(Echo)
         .idle_timeout(Duration::from_millis(200))
         .build();
     let serving = tokio::spawn(endpoint.serve_with_shutdown(listener, std::future::pending()));
 
-    // An HTTP/2 client that answers pings, as every HTTP/2 library does, but goes quiet.
-    let stream = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("a connection");
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .expect("an HTTP/2 handshake");
-    let connection = tokio::spawn(connection);
+    // A client that answers pings but goes quiet.
+    let (mut sender, connection) = http2_client(address).await;
     let response = sender
         .send_request(
             Request::get("/health")
@@ -216,12 +233,7 @@ async fn an_idle_http2_connection_is_closed() {
 
 #[tokio::test]
 async fn a_response_still_streaming_keeps_its_connection_in_use() {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let address = listener.local_addr().expect("an address");
+    let (listener, address) = loopback_listener().await;
     let idle_timeout = Duration::from_millis(100);
     let limits = super::Limits {
         idle_timeout,
@@ -249,14 +261,7 @@ async fn a_response_still_streaming_keeps_its_connection_in_use() {
         service,
     ));
 
-    let stream = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("a connection");
-    let (mut sender, connection) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .expect("an HTTP/2 handshake");
-    tokio::spawn(connection);
+    let (mut sender, _connection) = http2_client(address).await;
     // Had the connection been judged idle while the first response streamed, it would have
     // been told to go away, and the second request refused.
     for request in 0..2 {
@@ -276,10 +281,7 @@ async fn a_response_still_streaming_keeps_its_connection_in_use() {
 
 #[tokio::test]
 async fn shutdown_does_not_wait_for_clients_that_send_nothing() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let address = listener.local_addr().expect("an address");
+    let (listener, address) = loopback_listener().await;
     // Timeouts far longer than the test's patience: only the shutdown may end the connection.
     let endpoint = Endpoint::builder()
         .bind(Echo)
@@ -338,10 +340,7 @@ async fn a_client_that_stalls_in_the_http2_preface_is_disconnected() {
 async fn assert_silent_client_is_disconnected(opening: &[u8]) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a port");
-    let address = listener.local_addr().expect("an address");
+    let (listener, address) = loopback_listener().await;
     let endpoint = Endpoint::builder()
         .bind(Echo)
         .header_read_timeout(Duration::from_millis(300))
