@@ -399,16 +399,23 @@ async fn a_restate_that_cannot_be_reached_is_unavailable() {
 
 #[tokio::test]
 async fn a_passed_deadline_is_deadline_exceeded_and_the_invocation_goes_on() {
+    // The premise is that the call reached Restate before its deadline passed: a first nap
+    // warms the path (a just-started server, the gateway's connection to the ingress), and
+    // the deadline leaves a slow machine a second.
+    MiscClient::new(channel().await)
+        .nap(NapRequest { millis: 0 })
+        .await
+        .expect("a nap without a deadline");
     // Sent raw: a tonic client enforces the deadline it sends on its own, and would give up
     // before the gateway's answer arrives.
     let idempotency_key = random_key();
-    let nap = prost::Message::encode_to_vec(&NapRequest { millis: 2_000 });
+    let nap = prost::Message::encode_to_vec(&NapRequest { millis: 3_000 });
     let (http, grpc) = raw_grpc(
         "/e2e.Misc/Nap",
         "application/grpc",
         frame(&nap),
         &[
-            ("grpc-timeout", "300m"),
+            ("grpc-timeout", "1000m"),
             ("idempotency-key", &idempotency_key),
         ],
     )
@@ -417,7 +424,7 @@ async fn a_passed_deadline_is_deadline_exceeded_and_the_invocation_goes_on() {
     // The invocation was not abandoned: attaching by its idempotency key gets its result.
     let ingress = Ingress::new(SETUP.env.ingress_url());
     restate_e2e::e2e::MiscIngressClient::new(&ingress)
-        .nap(restate_e2e::e2e::NapRequest { millis: 2_000 })
+        .nap(restate_e2e::e2e::NapRequest { millis: 3_000 })
         .idempotency_key(idempotency_key)
         .attach()
         .await
