@@ -55,6 +55,7 @@ mod error;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod ingress;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -8,6 +8,7 @@ use restate_runtime::{Context, Endpoint, HandlerError, TerminalError};
 
 pub mod conformance;
 pub mod faults;
+pub mod operations;
 pub mod raw_ingress;
 pub mod scenarios;
 

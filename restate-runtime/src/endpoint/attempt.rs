@@ -23,6 +23,7 @@ use restate_sdk_shared_core::{Error as VmError, NonEmptyValue, PayloadOptions, V
 use crate::codegen::{HandlerDefinition, Invocation, Service};
 use crate::context::{Context, InvocationInfo};
 use crate::engine::{self, Driver, Run};
+use crate::telemetry::StartPeek;
 
 /// The request body, its error already turned into text.
 type RequestBody = UnsyncBoxBody<Bytes, String>;
@@ -38,12 +39,17 @@ pub(crate) struct Attempt {
     /// `None` once the handler has returned (or was dropped by a trap).
     handler: Option<BoxFuture<'static, ()>>,
     runs: Vec<Run>,
+    /// Entered whenever the attempt does work: the handler's events carry the invocation.
+    span: tracing::Span,
+    /// Looks for the attempt number in the first request bytes.
+    start: StartPeek,
 }
 
 impl Attempt {
     /// Starts an attempt of `handler` on `service`, reading the request from `body`.
     pub(crate) fn new<B>(
         driver: Arc<Driver>,
+        span: tracing::Span,
         body: B,
         max_input: usize,
         service: Arc<dyn Service>,
@@ -62,6 +68,8 @@ impl Attempt {
             max_input,
             handler: Some(handler),
             runs: Vec::new(),
+            span,
+            start: StartPeek::default(),
         }
     }
 
@@ -71,6 +79,8 @@ impl Attempt {
     /// A panic below (say in the VM on input it cannot handle) abandons the attempt: the
     /// response ends without an end message, and Restate retries the invocation.
     pub(crate) fn poll_output(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
+        let span = self.span.clone();
+        let _entered = span.enter();
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.drive(cx))) {
             Ok(poll) => poll,
             Err(panic) => {
@@ -171,6 +181,9 @@ impl Attempt {
                             self.driver.trap(&mut state, error);
                             self.input = None;
                         } else {
+                            if let Some(attempt) = self.start.next_chunk(&data) {
+                                self.span.record("attempt", attempt);
+                            }
                             state.vm.notify_input(data);
                         }
                     }
@@ -263,6 +276,12 @@ async fn run_handler(
         }
     };
     let invocation_id = input.invocation_id.clone();
+    {
+        let state = driver.lock();
+        let span = state.span();
+        span.record("invocation.id", invocation_id.as_str());
+        span.record("key", input.key.as_str());
+    }
     let info = InvocationInfo {
         id: input.invocation_id,
         headers: input

@@ -182,10 +182,27 @@ fn keep_alive(stream: &tokio::net::TcpStream) {
 pub(crate) fn init_logging() {
     #[cfg(feature = "tracing-subscriber")]
     {
-        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        use tracing_subscriber::Layer;
+        use tracing_subscriber::filter::FilterExt;
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+
+        let env_filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+            // The invocation span, whatever the level asked for: events carry its fields, and
+            // the replay filter reads it.
+            .add_directive(
+                format!("{}=info", crate::telemetry::INVOCATION_TARGET)
+                    .parse()
+                    .expect("a valid directive"),
+            );
+        let keep_replayed =
+            std::env::var("RESTATE_LOG_REPLAYED").is_ok_and(|value| value == "true");
+        let filter = env_filter.and((!keep_replayed).then(crate::telemetry::ReplayFilter::new));
         // A subscriber the program set up itself stays.
-        let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+        let _ = tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer().with_filter(filter))
+            .try_init();
     }
 }
 

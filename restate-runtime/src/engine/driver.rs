@@ -7,6 +7,7 @@
 //! durable future stays pending forever while the attempt drops the handler.
 
 use std::future::poll_fn;
+use std::ops::{Deref, DerefMut};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context as TaskContext, Poll, Waker};
@@ -68,10 +69,45 @@ pub(crate) struct DriverState {
     /// The response is complete: the VM's output is closed.
     ended: bool,
     trapped: bool,
+    /// The attempt's span, and whether it says the handler is replaying.
+    span: tracing::Span,
+    replaying: bool,
+}
+
+/// The locked state. Releasing it notes on the attempt's span whether the VM is replaying,
+/// so that log events of the handler's next steps are marked right.
+pub(crate) struct DriverGuard<'a>(MutexGuard<'a, DriverState>);
+
+impl Deref for DriverGuard<'_> {
+    type Target = DriverState;
+
+    fn deref(&self) -> &DriverState {
+        &self.0
+    }
+}
+
+impl DerefMut for DriverGuard<'_> {
+    fn deref_mut(&mut self) -> &mut DriverState {
+        &mut self.0
+    }
+}
+
+impl Drop for DriverGuard<'_> {
+    fn drop(&mut self) {
+        let state = &mut *self.0;
+        let replaying = state.vm.state().is_replaying();
+        if replaying != state.replaying {
+            state.replaying = replaying;
+            state
+                .span
+                .record(crate::telemetry::REPLAYING_FIELD, replaying);
+        }
+    }
 }
 
 impl Driver {
-    pub(crate) fn new(vm: CoreVM) -> Arc<Self> {
+    /// The driver of `vm`, for the attempt whose span is `span`.
+    pub(crate) fn new(vm: CoreVM, span: tracing::Span) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(DriverState {
                 vm,
@@ -84,16 +120,20 @@ impl Driver {
                 output_written: false,
                 ended: false,
                 trapped: false,
+                span,
+                replaying: false,
             }),
         })
     }
 
     /// Locks the VM. A poisoned lock only means a panic happened while it was held; the VM
     /// itself never panics halfway through a call, so the state is still usable.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, DriverState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub(crate) fn lock(&self) -> DriverGuard<'_> {
+        DriverGuard(
+            self.state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 
     /// Reports a VM error and traps the invocation.
@@ -255,6 +295,11 @@ impl DriverState {
         self.waiting.clear();
         self.output_ready();
         self.attempt_waker = None;
+    }
+
+    /// The attempt's span.
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// The closures of `run`s that will never execute, once the invocation has ended.

@@ -1,0 +1,47 @@
+//! What an invocation tells operators: a `tracing` span per attempt, and a filter that drops
+//! log events emitted while a handler replays its journal.
+//!
+//! Every attempt runs inside a span named `invocation` (level INFO, target
+//! `restate_runtime::invocation`) with the fields
+//!
+//! | field | value |
+//! |---|---|
+//! | `service`, `handler` | what is invoked |
+//! | `key` | the object or workflow key (empty for services) |
+//! | `invocation.id` | Restate's invocation id, e.g. `inv_1gdJBtdVEcM942bjcDmb1c1khoaJe11Hbz` |
+//! | `attempt` | 1 for the first attempt since the journal last grew, 2 for its first retry, ...; as Restate reports it, which may restart from 1 after Restate itself restarts |
+//! | `restate.replaying` | `true` while the handler re-runs steps its journal already holds |
+//!
+//! so every event a handler logs carries them. While a handler replays, the events it logs
+//! repeat those of an earlier attempt; [`ReplayFilter`] drops them. `Endpoint::serve_from_env`
+//! installs it (set `RESTATE_LOG_REPLAYED=true` to keep those events); a program with its own
+//! subscriber adds it to its layers.
+
+mod attempt_number;
+#[cfg(feature = "tracing-subscriber")]
+mod replay_filter;
+
+pub(crate) use attempt_number::StartPeek;
+#[cfg(feature = "tracing-subscriber")]
+pub use replay_filter::ReplayFilter;
+
+/// The target of the invocation span, for filter directives (`restate_runtime::invocation=info`).
+pub const INVOCATION_TARGET: &str = "restate_runtime::invocation";
+
+/// The name of the span field that says whether the handler is replaying.
+pub const REPLAYING_FIELD: &str = "restate.replaying";
+
+/// The span an attempt of `service`/`handler` runs in; the invocation's id, key and attempt
+/// number are recorded once known.
+pub(crate) fn invocation_span(service: &str, handler: &str) -> tracing::Span {
+    tracing::info_span!(
+        target: "restate_runtime::invocation",
+        "invocation",
+        service,
+        handler,
+        key = tracing::field::Empty,
+        invocation.id = tracing::field::Empty,
+        attempt = tracing::field::Empty,
+        restate.replaying = false,
+    )
+}

@@ -1,0 +1,175 @@
+//! Invocation spans and the replay filter, seen by a subscriber of the test's own against a
+//! real restate-server: every event a handler logs carries its invocation, and a retried
+//! handler's replayed steps log nothing through the `ReplayFilter`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use restate_e2e::operations::operations_endpoint;
+use restate_runtime::telemetry::ReplayFilter;
+use restate_runtime::testing::TestEnvironment;
+use serde_json::json;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{Layer, Registry};
+
+/// An event as a layer saw it: its fields, and those of its invocation span at that moment.
+#[derive(Debug, Clone)]
+struct Captured {
+    fields: BTreeMap<String, String>,
+    span: BTreeMap<String, String>,
+}
+
+/// Keeps every event it is given, with the fields of the innermost span named `invocation`.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Captured>>>);
+
+/// The values of a span's fields, as this layer last saw them.
+struct SpanFields(BTreeMap<String, String>);
+
+#[derive(Default)]
+struct Fields(BTreeMap<String, String>);
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+}
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, cx: Context<'_, S>) {
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
+        if let Some(span) = cx.span(id) {
+            span.extensions_mut().replace(SpanFields(fields.0));
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, cx: Context<'_, S>) {
+        let mut fields = Fields::default();
+        values.record(&mut fields);
+        if let Some(span) = cx.span(id) {
+            if let Some(known) = span.extensions_mut().get_mut::<SpanFields>() {
+                known.0.extend(fields.0);
+            }
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, cx: Context<'_, S>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let span = cx
+            .event_scope(event)
+            .and_then(|mut scope| scope.find(|span| span.name() == "invocation"))
+            .and_then(|span| span.extensions().get::<SpanFields>().map(|f| f.0.clone()))
+            .unwrap_or_default();
+        self.0.lock().unwrap().push(Captured {
+            fields: fields.0,
+            span,
+        });
+    }
+}
+
+/// What a layer with the replay filter kept, and what one without it kept.
+struct Captures {
+    filtered: Capture,
+    everything: Capture,
+}
+
+impl Captures {
+    /// The events of the run `id`, as (message, step, attempt, replaying).
+    fn of_run(capture: &Capture, id: &str) -> Vec<Captured> {
+        capture
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|event| event.fields.get("run").map(String::as_str) == Some(id))
+            .cloned()
+            .collect()
+    }
+}
+
+/// The subscriber is installed before the server and endpoint start, so it sees all they log.
+static ENV: LazyLock<(TestEnvironment, Captures)> = LazyLock::new(|| {
+    let captures = Captures {
+        filtered: Capture::default(),
+        everything: Capture::default(),
+    };
+    let subscriber = Registry::default()
+        .with(captures.filtered.clone().with_filter(ReplayFilter::new()))
+        .with(captures.everything.clone());
+    tracing::subscriber::set_global_default(subscriber).expect("no other subscriber");
+    let env = TestEnvironment::start(operations_endpoint()).expect("the test environment starts");
+    (env, captures)
+});
+
+/// (message, step) of each event, in order.
+fn lines(events: &[Captured]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .map(|event| {
+            (
+                event.fields["message"].clone(),
+                event.fields.get("step").cloned().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_retried_handler_logs_each_line_once_inside_its_invocation_span() {
+    let (env, captures) = &*ENV;
+    let id = restate_e2e::raw_ingress::random_key();
+    let response = restate_e2e::raw_ingress::http_client()
+        .post(format!("{}/ops.Steps/LogSteps", env.ingress_url()))
+        .json(&json!({ "id": id, "steps": 3 }))
+        .send()
+        .await
+        .expect("the ingress answers");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap(),
+        json!({ "steps": 3 })
+    );
+
+    let filtered = Captures::of_run(&captures.filtered, &id);
+    let expected: Vec<(String, String)> = [
+        ("before step", "1"),
+        ("before step", "2"),
+        ("before step", "3"),
+        ("done", ""),
+    ]
+    .iter()
+    .map(|(message, step)| (message.to_string(), step.to_string()))
+    .collect();
+    assert_eq!(lines(&filtered), expected, "{filtered:#?}");
+
+    let invocation_id = filtered[0].span["invocation.id"].clone();
+    assert!(invocation_id.starts_with("inv_"), "{filtered:#?}");
+    for (event, attempt) in filtered.iter().zip(["1", "1", "1", "2"]) {
+        assert_eq!(event.span["service"], "ops.Steps", "{event:?}");
+        assert_eq!(event.span["handler"], "LogSteps", "{event:?}");
+        assert_eq!(event.span["key"], "", "{event:?}");
+        assert_eq!(event.span["invocation.id"], invocation_id, "{event:?}");
+        assert_eq!(event.span["attempt"], attempt, "{event:?}");
+        assert_eq!(event.span["restate.replaying"], "false", "{event:?}");
+    }
+
+    // Without the filter, the retry's replayed steps log again, marked as replaying.
+    let everything = Captures::of_run(&captures.everything, &id);
+    let replayed: Vec<_> = everything
+        .iter()
+        .filter(|event| event.span["restate.replaying"] == "true")
+        .collect();
+    assert_eq!(everything.len(), 7, "{everything:#?}");
+    assert_eq!(replayed.len(), 3, "{everything:#?}");
+    assert!(replayed.iter().all(|event| event.span["attempt"] == "2"));
+}
