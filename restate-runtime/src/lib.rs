@@ -61,14 +61,16 @@ pub mod testing;
 
 pub use call::{Caller, IntoCaller, Request, Target, WorkflowHandle};
 pub use codec::{Codec, CodecError, Payload};
+/// What Restate does once a retry policy's attempts are used up ([`ServiceOptions::retry_on_max_attempts`]).
+pub use codegen::OnMaxAttempts;
 pub use context::{
     CallFuture, Context, InvocationHandle, ObjectContext, ObjectSharedContext, RunRetryPolicy,
     SendHandle, WorkflowContext, WorkflowSharedContext,
 };
 pub use endpoint::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_REQUEST_BODY, Endpoint, EndpointBuilder, IdentityKeyError, ResponseBody,
-    shutdown_signal,
+    DEFAULT_MAX_REQUEST_BODY, Endpoint, EndpointBuilder, HandlerOptions, IdentityKeyError,
+    ResponseBody, ServiceOptions, shutdown_signal,
 };
 pub use engine::{Completions, DurableFuture, all_settled, any, join_all, race, select};
 pub use error::{HandlerError, TerminalError};

@@ -1,9 +1,13 @@
-//! Services the operations features are tested with: invocation spans and the replay filter.
+//! Services the operations features are tested with: invocation spans and the replay filter,
+//! and settings given at bind time.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
+use std::time::Duration;
 
-use restate_runtime::{Context, Endpoint, HandlerError};
+use restate_runtime::{
+    Context, Endpoint, HandlerError, HandlerOptions, OnMaxAttempts, ServiceOptions,
+};
 
 /// The code generated from `proto/operations.proto`.
 pub mod ops {
@@ -45,9 +49,28 @@ impl Steps for StepsService {
     }
 }
 
-/// The endpoint of the operations tests.
+/// The endpoint of the operations tests: the counter and approval examples are bound with
+/// settings that replace some of their protos'.
 pub fn operations_endpoint() -> Endpoint {
     Endpoint::builder()
         .bind(StepsServer::new(StepsService::default()))
+        .bind_with_options(
+            counter::counter::CounterServer::new(counter::MyCounter),
+            ServiceOptions::new()
+                .journal_retention(Duration::from_secs(2 * 3600))
+                .retry_max_attempts(7)
+                .retry_on_max_attempts(OnMaxAttempts::Kill)
+                .metadata("example", "overridden")
+                .metadata("environment", "test")
+                .handler(
+                    "Get",
+                    HandlerOptions::new().inactivity_timeout(Duration::from_secs(20)),
+                )
+                .handler("Add", HandlerOptions::new().ingress_private(true)),
+        )
+        .bind_with_options(
+            approval::approval::ApprovalServer::new(approval::MyApproval::default()),
+            ServiceOptions::new().workflow_completion_retention(Duration::from_secs(2 * 86_400)),
+        )
         .build()
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::options::{ServiceOptions, Settings};
 use crate::codec::Codec;
 use crate::codegen::{
     Config, HandlerDefinition, HandlerType, OnMaxAttempts, PayloadDefinition, ServiceDefinition,
@@ -92,7 +93,7 @@ struct ServiceManifest<'a> {
     documentation: Option<&'a str>,
     handlers: Vec<HandlerManifest<'a>>,
     #[serde(flatten)]
-    config: ConfigManifest,
+    config: ConfigManifest<'a>,
 }
 
 #[derive(Serialize)]
@@ -106,13 +107,13 @@ struct HandlerManifest<'a> {
     input: InputManifest,
     output: OutputManifest,
     #[serde(flatten)]
-    config: ConfigManifest,
+    config: ConfigManifest<'a>,
 }
 
 /// Settings, in the manifest's names and units (milliseconds).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct ConfigManifest {
+struct ConfigManifest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     inactivity_timeout: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -138,10 +139,10 @@ struct ConfigManifest {
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_policy_on_max_attempts: Option<&'static str>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    metadata: BTreeMap<&'static str, &'static str>,
+    metadata: BTreeMap<&'a str, &'a str>,
 }
 
-impl From<&Config> for ConfigManifest {
+impl From<&Config> for ConfigManifest<'_> {
     fn from(config: &Config) -> Self {
         let millis =
             |d: Option<Duration>| d.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -158,12 +159,64 @@ impl From<&Config> for ConfigManifest {
             retry_policy_max_interval: millis(retry.max_interval),
             retry_policy_max_attempts: retry.max_attempts,
             retry_policy_exponentiation_factor: retry.factor,
-            retry_policy_on_max_attempts: retry.on_max_attempts.map(|on| match on {
-                OnMaxAttempts::Pause => "PAUSE",
-                OnMaxAttempts::Kill => "KILL",
-            }),
+            retry_policy_on_max_attempts: retry.on_max_attempts.map(on_max_attempts),
             metadata: config.metadata.iter().copied().collect(),
         }
+    }
+}
+
+impl<'a> ConfigManifest<'a> {
+    /// Replaces what `settings` set.
+    fn overlay(&mut self, settings: &'a Settings) {
+        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let replace = |slot: &mut Option<u64>, value: Option<Duration>| {
+            if let Some(value) = value {
+                *slot = Some(millis(value));
+            }
+        };
+        replace(&mut self.inactivity_timeout, settings.inactivity_timeout);
+        replace(&mut self.abort_timeout, settings.abort_timeout);
+        replace(
+            &mut self.idempotency_retention,
+            settings.idempotency_retention,
+        );
+        replace(&mut self.journal_retention, settings.journal_retention);
+        replace(
+            &mut self.workflow_completion_retention,
+            settings.workflow_completion_retention,
+        );
+        replace(
+            &mut self.retry_policy_initial_interval,
+            settings.retry_initial_interval,
+        );
+        replace(
+            &mut self.retry_policy_max_interval,
+            settings.retry_max_interval,
+        );
+        self.ingress_private = settings.ingress_private.or(self.ingress_private);
+        self.enable_lazy_state = settings.enable_lazy_state.or(self.enable_lazy_state);
+        self.retry_policy_max_attempts = settings
+            .retry_max_attempts
+            .or(self.retry_policy_max_attempts);
+        self.retry_policy_exponentiation_factor = settings
+            .retry_exponentiation_factor
+            .or(self.retry_policy_exponentiation_factor);
+        if let Some(on) = settings.retry_on_max_attempts {
+            self.retry_policy_on_max_attempts = Some(on_max_attempts(on));
+        }
+        self.metadata.extend(
+            settings
+                .metadata
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str())),
+        );
+    }
+}
+
+fn on_max_attempts(on: OnMaxAttempts) -> &'static str {
+    match on {
+        OnMaxAttempts::Pause => "PAUSE",
+        OnMaxAttempts::Kill => "KILL",
     }
 }
 
@@ -186,22 +239,32 @@ struct OutputManifest {
 }
 
 impl<'a> Manifest<'a> {
+    /// The manifest of `services`, each with the options it was bound with, if any.
     pub(crate) fn new(
         mode: ProtocolMode,
-        services: impl IntoIterator<Item = &'a ServiceDefinition>,
+        services: impl IntoIterator<Item = (&'a ServiceDefinition, Option<&'a ServiceOptions>)>,
     ) -> Self {
         use restate_sdk_shared_core::Version;
         Self {
             protocol_mode: mode,
             min_protocol_version: Version::minimum_supported_version() as u32,
             max_protocol_version: Version::maximum_supported_version() as u32,
-            services: services.into_iter().map(ServiceManifest::new).collect(),
+            services: services
+                .into_iter()
+                .map(|(service, options)| ServiceManifest::new(service, options))
+                .collect(),
         }
     }
 }
 
 impl<'a> ServiceManifest<'a> {
-    fn new(service: &'a ServiceDefinition) -> Self {
+    fn new(service: &'a ServiceDefinition, options: Option<&'a ServiceOptions>) -> Self {
+        let mut config = ConfigManifest::from(&service.config);
+        if let Some(options) = options {
+            config.overlay(&options.settings);
+            // The manifest carries a workflow's completion retention on its run handler.
+            config.workflow_completion_retention = None;
+        }
         Self {
             name: service.name,
             ty: match service.ty {
@@ -213,15 +276,31 @@ impl<'a> ServiceManifest<'a> {
             handlers: service
                 .handlers
                 .iter()
-                .map(|handler| HandlerManifest::new(handler, service.codec))
+                .map(|handler| HandlerManifest::new(handler, service.codec, options))
                 .collect(),
-            config: ConfigManifest::from(&service.config),
+            config,
         }
     }
 }
 
 impl<'a> HandlerManifest<'a> {
-    fn new(handler: &'a HandlerDefinition, codec: Codec) -> Self {
+    fn new(
+        handler: &'a HandlerDefinition,
+        codec: Codec,
+        options: Option<&'a ServiceOptions>,
+    ) -> Self {
+        let mut config = ConfigManifest::from(&handler.config);
+        if let Some(options) = options {
+            if handler.ty == Some(HandlerType::WorkflowRun) {
+                if let Some(retention) = options.settings.workflow_completion_retention {
+                    config.workflow_completion_retention =
+                        Some(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
+                }
+            }
+            if let Some(handler_options) = options.handlers.get(handler.name) {
+                config.overlay(&handler_options.settings);
+            }
+        }
         Self {
             name: handler.name,
             ty: handler.ty.map(|ty| match ty {
@@ -232,7 +311,7 @@ impl<'a> HandlerManifest<'a> {
             documentation: handler.documentation,
             input: input_manifest(handler.input, codec),
             output: output_manifest(handler.output, codec),
-            config: ConfigManifest::from(&handler.config),
+            config,
         }
     }
 }
@@ -302,7 +381,8 @@ mod tests {
     #[test]
     fn manifest_names_services_and_handlers() {
         let json =
-            serde_json::to_value(Manifest::new(ProtocolMode::BidiStream, [&GREETER])).unwrap();
+            serde_json::to_value(Manifest::new(ProtocolMode::BidiStream, [(&GREETER, None)]))
+                .unwrap();
         assert_eq!(json["protocolMode"], "BIDI_STREAM");
         assert_eq!(json["services"][0]["name"], "helloworld.Greeter");
         assert_eq!(json["services"][0]["ty"], "SERVICE");
@@ -320,5 +400,35 @@ mod tests {
         assert_eq!(handler["metadata"]["team"], "greetings");
         assert_eq!(json["services"][0]["ingressPrivate"], true);
         assert!(json["services"][0].get("abortTimeout").is_none());
+    }
+
+    #[test]
+    fn options_replace_what_they_set_and_keep_the_rest() {
+        use super::super::options::{HandlerOptions, ServiceOptions};
+        let options = ServiceOptions::new()
+            .ingress_private(false)
+            .journal_retention(Duration::from_secs(7200))
+            .retry_on_max_attempts(OnMaxAttempts::Kill)
+            .handler(
+                "SayHello",
+                HandlerOptions::new()
+                    .inactivity_timeout(Duration::from_secs(90))
+                    .metadata("region", "eu")
+                    .metadata("team", "platform"),
+            );
+        let json = serde_json::to_value(Manifest::new(
+            ProtocolMode::BidiStream,
+            [(&GREETER, Some(&options))],
+        ))
+        .unwrap();
+        let service = &json["services"][0];
+        assert_eq!(service["ingressPrivate"], false);
+        assert_eq!(service["journalRetention"], 7_200_000);
+        assert_eq!(service["retryPolicyOnMaxAttempts"], "KILL");
+        let handler = &service["handlers"][0];
+        assert_eq!(handler["inactivityTimeout"], 90_000);
+        assert_eq!(handler["metadata"]["team"], "platform");
+        assert_eq!(handler["metadata"]["region"], "eu");
+        assert!(handler.get("journalRetention").is_none());
     }
 }

@@ -5,10 +5,12 @@
 mod attempt;
 mod connection;
 mod discovery;
+mod options;
 mod server;
 #[cfg(test)]
 mod tests;
 
+pub use options::{HandlerOptions, ServiceOptions};
 pub use server::shutdown_signal;
 #[cfg(feature = "grpc")]
 pub(crate) use server::{init_logging, port_from_env, serve_http};
@@ -70,6 +72,8 @@ struct EndpointInner {
     /// In binding order, for the manifest.
     services: Vec<Arc<dyn Service>>,
     by_name: HashMap<&'static str, Arc<dyn Service>>,
+    /// Settings given at bind time, by service name.
+    options: HashMap<&'static str, ServiceOptions>,
     identity: IdentityVerifier,
     limits: Limits,
 }
@@ -111,6 +115,7 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 #[derive(Default)]
 pub struct EndpointBuilder {
     services: Vec<Arc<dyn Service>>,
+    options: HashMap<&'static str, ServiceOptions>,
     identity: IdentityVerifier,
     limits: Limits,
 }
@@ -142,6 +147,53 @@ impl EndpointBuilder {
         );
         self.services.push(Arc::new(service));
         self
+    }
+
+    /// Binds a service with settings that replace those its proto declares (timeouts,
+    /// retention, retries, ingress visibility, lazy state, metadata), for the whole service or
+    /// per handler. Restate learns them when the endpoint is registered (or re-registered).
+    ///
+    /// ```no_run
+    /// # use restate_runtime::codegen::{HandlerFuture, Invocation, Service, ServiceDefinition};
+    /// # struct CounterServer;
+    /// # impl Service for CounterServer {
+    /// #     fn definition(&self) -> &'static ServiceDefinition { unimplemented!() }
+    /// #     fn invoke(&self, _: Invocation) -> HandlerFuture { unimplemented!() }
+    /// # }
+    /// use std::time::Duration;
+    /// use restate_runtime::{Endpoint, HandlerOptions, ServiceOptions};
+    ///
+    /// let inactivity = std::env::var("COUNTER_INACTIVITY_SECS")
+    ///     .ok()
+    ///     .and_then(|secs| secs.parse().ok())
+    ///     .map_or(Duration::from_secs(60), Duration::from_secs);
+    /// let endpoint = Endpoint::builder()
+    ///     .bind_with_options(
+    ///         CounterServer,
+    ///         ServiceOptions::new()
+    ///             .inactivity_timeout(inactivity)
+    ///             .handler("Get", HandlerOptions::new().ingress_private(true)),
+    ///     )
+    ///     .build();
+    /// ```
+    ///
+    /// # Panics
+    /// If a service with the same name is already bound, or the options name a handler the
+    /// service does not have, or put a setting where the proto could not (a workflow's
+    /// completion retention outside a workflow, lazy state on a plain service, a retry factor
+    /// below 1, ...): the message names the service and handler.
+    pub fn bind_with_options(self, service: impl Service, options: ServiceOptions) -> Self {
+        let definition = service.definition();
+        let problems = options.problems(definition);
+        assert!(
+            problems.is_empty(),
+            "invalid options for service {}: {}",
+            definition.name,
+            problems.join("; ")
+        );
+        let mut builder = self.bind(service);
+        builder.options.insert(definition.name, options);
+        builder
     }
 
     /// Accepts only requests signed by the Restate server that holds the private half of
@@ -199,6 +251,7 @@ impl EndpointBuilder {
             inner: Arc::new(EndpointInner {
                 services: self.services,
                 by_name,
+                options: self.options,
                 identity: self.identity,
                 limits: self.limits,
             }),
@@ -267,7 +320,13 @@ impl Endpoint {
         } else {
             ProtocolMode::RequestResponse
         };
-        let manifest = Manifest::new(mode, self.inner.services.iter().map(|s| s.definition()));
+        let manifest = Manifest::new(
+            mode,
+            self.inner.services.iter().map(|service| {
+                let definition = service.definition();
+                (definition, self.inner.options.get(definition.name))
+            }),
+        );
         match serde_json::to_vec(&manifest) {
             Ok(json) => Response::builder()
                 .status(StatusCode::OK)

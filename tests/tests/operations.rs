@@ -1,6 +1,7 @@
-//! Invocation spans and the replay filter, seen by a subscriber of the test's own against a
-//! real restate-server: every event a handler logs carries its invocation, and a retried
-//! handler's replayed steps log nothing through the `ReplayFilter`.
+//! Operations features against a real restate-server: invocation spans and the replay filter,
+//! seen by a subscriber of the test's own (every event a handler logs carries its invocation,
+//! and a retried handler's replayed steps log nothing through the `ReplayFilter`), and settings
+//! given at bind time, read back from the admin API.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -172,4 +173,68 @@ async fn a_retried_handler_logs_each_line_once_inside_its_invocation_span() {
     assert_eq!(everything.len(), 7, "{everything:#?}");
     assert_eq!(replayed.len(), 3, "{everything:#?}");
     assert!(replayed.iter().all(|event| event.span["attempt"] == "2"));
+}
+
+#[tokio::test]
+async fn settings_given_at_bind_time_reach_the_admin_api() {
+    let (env, _) = &*ENV;
+    let get = |service: &'static str| async move {
+        reqwest::get(format!("{}/services/{service}", env.admin_url()))
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    };
+    let counter = get("counter.Counter").await;
+    // Replaced: the proto says 1h, 20 attempts, metadata example=counter.
+    assert_eq!(counter["journal_retention"], "2h", "{counter:#}");
+    assert_eq!(counter["retry_policy"]["max_attempts"], 7, "{counter:#}");
+    assert_eq!(
+        counter["retry_policy"]["on_max_attempts"], "Kill",
+        "{counter:#}"
+    );
+    assert_eq!(counter["metadata"]["example"], "overridden", "{counter:#}");
+    assert_eq!(counter["metadata"]["environment"], "test", "{counter:#}");
+    // Kept from the proto.
+    assert_eq!(
+        counter["retry_policy"]["exponentiation_factor"], 2.0,
+        "{counter:#}"
+    );
+    let handler = |name: &str| {
+        counter["handlers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["name"] == name)
+            .unwrap_or_else(|| panic!("no handler {name}"))
+            .clone()
+    };
+    assert_eq!(handler("Get")["inactivity_timeout"], "20s", "{counter:#}");
+    assert_eq!(handler("Add")["public"], false, "{counter:#}");
+    assert_eq!(handler("Get")["public"], true, "{counter:#}");
+
+    // The ingress refuses the handler made private, and still serves the others.
+    let client = restate_e2e::raw_ingress::http_client();
+    let key = restate_e2e::raw_ingress::random_key();
+    let add = client
+        .post(format!("{}/counter.Counter/{key}/Add", env.ingress_url()))
+        .json(&json!({ "delta": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(add.status().is_client_error(), "{}", add.status());
+    let value = client
+        .post(format!("{}/counter.Counter/{key}/Get", env.ingress_url()))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(value.status().as_u16(), 200);
+
+    let approval = get("approval.Approval").await;
+    assert_eq!(
+        approval["workflow_completion_retention"], "2d",
+        "{approval:#}"
+    );
 }
