@@ -178,6 +178,10 @@ impl TestUtilsService for TestUtils {
         Ok(request.value.to_uppercase().into())
     }
 
+    async fn raw_echo(&self, _ctx: Context, request: Bytes) -> Result<Bytes, HandlerError> {
+        Ok(request)
+    }
+
     async fn echo_headers(&self, ctx: Context) -> Result<Struct, HandlerError> {
         Ok(ctx
             .headers()

@@ -239,6 +239,14 @@ impl Misc for MiscService {
         })
     }
 
+    async fn raw_reverse(
+        &self,
+        _ctx: Context,
+        request: restate_runtime::Bytes,
+    ) -> Result<restate_runtime::Bytes, HandlerError> {
+        Ok(request.iter().rev().copied().collect())
+    }
+
     async fn fail_terminally(
         &self,
         _ctx: Context,

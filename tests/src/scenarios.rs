@@ -585,6 +585,28 @@ pub mod ingress_scenarios {
             "{headers:?}"
         );
     }
+
+    /// `rawHandler`: 100 random bytes reach a raw handler and come back untouched.
+    pub async fn raw_handler(ingress: &RawIngress) {
+        use restate_runtime::rand::{RngCore, SeedableRng};
+        let mut bytes = vec![0; 100];
+        restate_runtime::rand::rngs::StdRng::seed_from_u64(u64::from_le_bytes(*b"rawbytes"))
+            .fill_bytes(&mut bytes);
+        let response = crate::raw_ingress::http_client()
+            .post(format!("{}/{TEST_UTILS}/rawEcho", ingress.ingress_url()))
+            .header("content-type", "application/octet-stream")
+            .header("idempotency-key", random_key())
+            .body(bytes.clone())
+            .send()
+            .await
+            .expect("the ingress answers");
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(
+            response.headers().get("content-type").map(|v| v.as_bytes()),
+            Some(&b"application/octet-stream"[..])
+        );
+        assert_eq!(response.bytes().await.unwrap(), bytes);
+    }
 }
 
 // ------------------------------------------------------------------------------------------

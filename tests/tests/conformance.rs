@@ -45,6 +45,11 @@ async fn ingress_headers_pass_through() {
     ingress_scenarios::headers_pass_through(&ingress()).await;
 }
 
+#[tokio::test]
+async fn ingress_raw_handler() {
+    ingress_scenarios::raw_handler(&ingress()).await;
+}
+
 // KillInvocation
 
 #[tokio::test]

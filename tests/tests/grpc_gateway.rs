@@ -663,3 +663,24 @@ async fn grpc_web_calls_work_over_http1() {
     let trailers = String::from_utf8_lossy(&bytes[5 + length + 5..]);
     assert!(trailers.contains("grpc-status:0"), "{trailers}");
 }
+
+#[tokio::test]
+async fn raw_handlers_take_and_return_bytes_values() {
+    let mut misc = MiscClient::new(channel().await);
+    let reversed = misc
+        .raw_reverse(vec![1u8, 2, 3, 250])
+        .await
+        .expect("the raw handler answers")
+        .into_inner();
+    assert_eq!(reversed, [250u8, 3, 2, 1]);
+    // Straight through the ingress, the same handler takes and returns the bare bytes.
+    let response = restate_e2e::raw_ingress::http_client()
+        .post(format!("{}/e2e.Misc/RawReverse", SETUP.env.ingress_url()))
+        .header("content-type", "text/plain")
+        .body("abc")
+        .send()
+        .await
+        .expect("the ingress answers");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.bytes().await.unwrap(), "cba");
+}

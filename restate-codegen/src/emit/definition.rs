@@ -69,7 +69,16 @@ fn handler(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
         tokens.extend(quote!(.without_output()));
     }
     let (input_schema, output_schema) = (&method.method.input_schema, &method.method.output_schema);
-    tokens.extend(quote!(.with_input_schema(#input_schema).with_output_schema(#output_schema)));
+    tokens.extend(if method.method.input_is_raw {
+        quote!(.with_raw_input())
+    } else {
+        quote!(.with_input_schema(#input_schema))
+    });
+    tokens.extend(if method.method.output_is_raw {
+        quote!(.with_raw_output())
+    } else {
+        quote!(.with_output_schema(#output_schema))
+    });
     let mut handler_config = method.method.config.clone();
     if method.method.handler_type == Some(HandlerType::WorkflowRun) {
         handler_config.workflow_completion_retention = handler_config

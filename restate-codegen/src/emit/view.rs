@@ -92,9 +92,14 @@ impl<'a> MethodView<'a> {
         method: &'a Method,
         types: Option<&MethodTypes>,
     ) -> Result<Self, Error> {
-        let parse = |empty: bool, path: fn(&MethodTypes) -> &String| {
+        let parse = |empty: bool, raw: bool, path: fn(&MethodTypes) -> &String| {
             if empty {
                 return Ok(None);
+            }
+            if raw {
+                return Ok(Some(syn::parse_quote!(
+                    ::restate_runtime::codegen::bytes::Bytes
+                )));
             }
             let types = types.ok_or_else(|| Error::MissingTypes {
                 service: service.full_name.clone(),
@@ -113,8 +118,12 @@ impl<'a> MethodView<'a> {
         Ok(Self {
             method,
             ident: format_ident!("{}", method.rust_name),
-            input: parse(method.input_is_empty, |types| &types.input)?,
-            output: parse(method.output_is_empty, |types| &types.output)?,
+            input: parse(method.input_is_empty, method.input_is_raw, |types| {
+                &types.input
+            })?,
+            output: parse(method.output_is_empty, method.output_is_raw, |types| {
+                &types.output
+            })?,
             context: context_type(service.ty, method.handler_type),
         })
     }

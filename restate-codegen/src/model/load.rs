@@ -14,6 +14,8 @@ use crate::schema::SchemaCache;
 
 /// The full name of the message that stands for "no input" or "no output".
 const EMPTY: &str = "google.protobuf.Empty";
+/// The full name of the message a `(restate.raw)` rpc passes through as bytes.
+const BYTES_VALUE: &str = "google.protobuf.BytesValue";
 
 /// Builds the model of the services declared in `files` (names as protoc gives them, e.g.
 /// `greeter.proto`) from an encoded `FileDescriptorSet`.
@@ -147,7 +149,14 @@ fn read_service(
                 None
             });
         annotated.push(annotation);
-        methods.push(read_method(file, &method, schemas));
+        let mut read = read_method(file, &method, schemas);
+        if annotations.raw(&method.options()) {
+            match raw_payloads(&read) {
+                Ok((input, output)) => (read.input_is_raw, read.output_is_raw) = (input, output),
+                Err(message) => violations.push((Some(method.name().to_owned()), message)),
+            }
+        }
+        methods.push(read);
     }
 
     resolve_handler_types(ty, &mut methods, &annotated, &mut violations);
@@ -213,6 +222,8 @@ fn read_method(
         rust_name: naming::method_name(method.name()),
         input_is_empty: input_type == EMPTY,
         output_is_empty: output_type == EMPTY,
+        input_is_raw: false,
+        output_is_raw: false,
         input_type,
         output_type,
         handler_type: None,
@@ -222,6 +233,25 @@ fn read_method(
         output_schema: schemas.json_schema_string(&method.output()),
         key_field: None,
     }
+}
+
+/// Which sides of a `(restate.raw)` rpc are raw bytes: each side must be `BytesValue` or
+/// `Empty`, and one at least `BytesValue`.
+fn raw_payloads(method: &Method) -> Result<(bool, bool), String> {
+    let side = |ty: &str| match ty {
+        BYTES_VALUE => Ok(true),
+        EMPTY => Ok(false),
+        other => Err(format!(
+            "(restate.raw) rpcs take and return {BYTES_VALUE} (or {EMPTY}), not {other}"
+        )),
+    };
+    let (input, output) = (side(&method.input_type)?, side(&method.output_type)?);
+    if !(input || output) {
+        return Err(format!(
+            "(restate.raw) needs {BYTES_VALUE} as the input or the output"
+        ));
+    }
+    Ok((input, output))
 }
 
 /// Restate handlers take one request and give one response.

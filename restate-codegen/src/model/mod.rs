@@ -100,6 +100,11 @@ pub struct Method {
     pub input_is_empty: bool,
     /// Whether the output is `google.protobuf.Empty`: the handler then returns `()`.
     pub output_is_empty: bool,
+    /// Whether the input is a `google.protobuf.BytesValue` of a `(restate.raw)` rpc: the request
+    /// body, passed through untouched as `Bytes`.
+    pub input_is_raw: bool,
+    /// Whether the output is a `google.protobuf.BytesValue` of a `(restate.raw)` rpc.
+    pub output_is_raw: bool,
     /// The handler type with defaults applied; `None` in plain services.
     pub handler_type: Option<HandlerType>,
     /// The leading proto comment of the rpc.

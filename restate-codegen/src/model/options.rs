@@ -13,6 +13,8 @@ const SERVICE_TYPE: [&str; 2] = ["restate.service_type", "dev.restate.sdk.go.ser
 const HANDLER_TYPE: [&str; 2] = ["restate.handler_type", "dev.restate.sdk.go.handler_type"];
 /// The extension name of the codec option.
 const CODEC: [&str; 1] = ["restate.codec"];
+/// The extension name of the raw payload option.
+const RAW: &str = "restate.raw";
 
 /// A handler type as annotated on an rpc, before defaults apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,7 @@ pub(super) struct Annotations {
     service_type: Vec<ExtensionDescriptor>,
     handler_type: Vec<ExtensionDescriptor>,
     codec: Vec<ExtensionDescriptor>,
+    raw: Option<ExtensionDescriptor>,
 }
 
 impl Annotations {
@@ -56,6 +59,7 @@ impl Annotations {
             service_type: find(&SERVICE_TYPE),
             handler_type: find(&HANDLER_TYPE),
             codec: find(&CODEC),
+            raw: pool.get_extension_by_name(RAW),
         }
     }
 
@@ -77,6 +81,14 @@ impl Annotations {
             1 => Meaning::Set(Codec::Json),
             2 => Meaning::Set(Codec::Protobuf),
             _ => Meaning::Unknown,
+        })
+    }
+
+    /// Whether an rpc (`MethodOptions`) passes its `BytesValue` payloads through as raw bytes.
+    pub(super) fn raw(&self, options: &DynamicMessage) -> bool {
+        self.raw.as_ref().is_some_and(|extension| {
+            options.has_extension(extension)
+                && options.get_extension(extension).as_bool() == Some(true)
         })
     }
 

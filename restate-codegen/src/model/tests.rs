@@ -778,3 +778,49 @@ fn descriptor_errors_name_the_file_and_message() {
          field 'Self'"
     );
 }
+
+#[test]
+fn raw_rpcs_pass_bytes_values_through() {
+    let services = model(
+        r#"syntax = "proto3"; package p; import "restate/options.proto";
+        import "google/protobuf/empty.proto"; import "google/protobuf/wrappers.proto";
+        service S {
+          rpc Echo(google.protobuf.BytesValue) returns (google.protobuf.BytesValue) { option (restate.raw) = true; }
+          rpc Take(google.protobuf.BytesValue) returns (google.protobuf.Empty) { option (restate.raw) = true; }
+          rpc Wrapped(google.protobuf.BytesValue) returns (google.protobuf.BytesValue);
+        }"#,
+    )
+    .unwrap();
+    let raw: Vec<_> = services[0]
+        .methods
+        .iter()
+        .map(|m| (m.input_is_raw, m.output_is_raw))
+        .collect();
+    assert_eq!(raw, [(true, true), (true, false), (false, false)]);
+}
+
+#[test]
+fn raw_rpcs_of_other_messages_are_rejected() {
+    let proto = |rpc: &str| {
+        format!(
+            r#"syntax = "proto3"; package p; import "restate/options.proto";
+            import "google/protobuf/empty.proto"; import "google/protobuf/wrappers.proto";
+            message M {{ string a = 1; }}
+            service S {{ {rpc} }}"#
+        )
+    };
+    assert_eq!(
+        single_problem(&proto(
+            "rpc Go(M) returns (google.protobuf.BytesValue) { option (restate.raw) = true; }"
+        )),
+        "greeter.proto: service p.S, method Go: (restate.raw) rpcs take and return \
+         google.protobuf.BytesValue (or google.protobuf.Empty), not p.M"
+    );
+    assert_eq!(
+        single_problem(&proto(
+            "rpc Go(google.protobuf.Empty) returns (google.protobuf.Empty) { option (restate.raw) = true; }"
+        )),
+        "greeter.proto: service p.S, method Go: (restate.raw) needs google.protobuf.BytesValue \
+         as the input or the output"
+    );
+}

@@ -37,6 +37,9 @@ pub struct PayloadDefinition {
     pub empty: bool,
     /// The JSON Schema of the payload's JSON form, if known.
     pub json_schema: Option<&'static str>,
+    /// Whether the payload is raw bytes (`(restate.raw)`): any content type in,
+    /// `application/octet-stream` out.
+    pub raw: bool,
 }
 
 impl PayloadDefinition {
@@ -44,6 +47,7 @@ impl PayloadDefinition {
     pub const MESSAGE: Self = Self {
         empty: false,
         json_schema: None,
+        raw: false,
     };
 }
 
@@ -179,6 +183,18 @@ impl HandlerDefinition {
     /// Sets the documentation.
     pub const fn with_documentation(mut self, documentation: &'static str) -> Self {
         self.documentation = Some(documentation);
+        self
+    }
+
+    /// Marks the input as raw bytes, passed through untouched.
+    pub const fn with_raw_input(mut self) -> Self {
+        self.input.raw = true;
+        self
+    }
+
+    /// Marks the output as raw bytes.
+    pub const fn with_raw_output(mut self) -> Self {
+        self.output.raw = true;
         self
     }
 

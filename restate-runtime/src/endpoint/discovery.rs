@@ -317,9 +317,14 @@ impl<'a> HandlerManifest<'a> {
 }
 
 /// Inputs are never required: an empty body decodes to the default message, as in Protobuf.
+/// Raw inputs take any content type.
 fn input_manifest(payload: PayloadDefinition, codec: Codec) -> InputManifest {
     InputManifest {
-        content_type: codec.content_type(),
+        content_type: if payload.raw {
+            "*/*"
+        } else {
+            codec.content_type()
+        },
         required: false,
         json_schema: schema(payload),
     }
@@ -327,7 +332,11 @@ fn input_manifest(payload: PayloadDefinition, codec: Codec) -> InputManifest {
 
 fn output_manifest(payload: PayloadDefinition, codec: Codec) -> OutputManifest {
     OutputManifest {
-        content_type: codec.content_type(),
+        content_type: if payload.raw {
+            "application/octet-stream"
+        } else {
+            codec.content_type()
+        },
         set_content_type_if_empty: false,
         json_schema: schema(payload),
     }
