@@ -5,8 +5,10 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use restate_runtime::codegen::pbjson_types::StringValue;
 use restate_runtime::{
-    Context, Endpoint, HandlerError, HandlerOptions, OnMaxAttempts, ServiceOptions,
+    Context, Endpoint, HandlerError, HandlerOptions, ObjectContext, ObjectSharedContext,
+    OnMaxAttempts, ServiceOptions,
 };
 
 /// The code generated from `proto/operations.proto`.
@@ -49,11 +51,35 @@ impl Steps for StepsService {
     }
 }
 
+/// Waits on awakeables completed from outside.
+#[derive(Debug)]
+pub struct WaiterObject;
+
+/// The state entry holding the awakeable id.
+const AWAKEABLE_ID: &str = "awakeable_id";
+
+impl Waiter for WaiterObject {
+    async fn wait(&self, ctx: ObjectContext) -> Result<StringValue, HandlerError> {
+        let (id, value) = ctx.awakeable::<String>();
+        ctx.set(AWAKEABLE_ID, &id);
+        Ok(value.await?.into())
+    }
+
+    async fn awakeable_id(&self, ctx: ObjectSharedContext) -> Result<StringValue, HandlerError> {
+        Ok(ctx
+            .get::<String>(AWAKEABLE_ID)
+            .await?
+            .unwrap_or_default()
+            .into())
+    }
+}
+
 /// The endpoint of the operations tests: the counter and approval examples are bound with
 /// settings that replace some of their protos'.
 pub fn operations_endpoint() -> Endpoint {
     Endpoint::builder()
         .bind(StepsServer::new(StepsService::default()))
+        .bind(WaiterServer::new(WaiterObject))
         .bind_with_options(
             counter::counter::CounterServer::new(counter::MyCounter),
             ServiceOptions::new()

@@ -6,7 +6,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
+use std::time::Duration;
+
 use restate_e2e::operations::operations_endpoint;
+use restate_e2e::operations::ops::WaiterIngressClient;
+use restate_runtime::Codec;
+use restate_runtime::codegen::pbjson_types::StringValue;
+use restate_runtime::ingress::{Ingress, IngressError};
 use restate_runtime::telemetry::ReplayFilter;
 use restate_runtime::testing::TestEnvironment;
 use serde_json::json;
@@ -237,4 +243,68 @@ async fn settings_given_at_bind_time_reach_the_admin_api() {
         approval["workflow_completion_retention"], "2d",
         "{approval:#}"
     );
+}
+
+/// Starts `Wait` on a fresh key and returns its invocation id and the awakeable id it waits on.
+async fn waiting(ingress: &Ingress) -> (String, String) {
+    let key = restate_e2e::raw_ingress::random_key();
+    let waiter = WaiterIngressClient::new(ingress, &key);
+    let sent = waiter.wait().send().await.expect("the wait is sent");
+    let awakeable = restate_e2e::raw_ingress::eventually(
+        "the awakeable id is in state",
+        Duration::from_secs(30),
+        || async {
+            let id = waiter.awakeable_id().await.map_err(|e| e.to_string())?;
+            if id.value.is_empty() {
+                Err("not yet".to_owned())
+            } else {
+                Ok(id.value)
+            }
+        },
+    )
+    .await;
+    (sent.invocation_id, awakeable)
+}
+
+#[tokio::test]
+async fn awakeables_are_resolved_and_rejected_through_the_ingress_client() {
+    let (env, _) = &*ENV;
+    let ingress = Ingress::new(env.ingress_url());
+
+    let (invocation, awakeable) = waiting(&ingress).await;
+    ingress
+        .awakeable(&awakeable)
+        .resolve(&"from outside".to_owned(), Codec::Json)
+        .await
+        .expect("the awakeable is resolved");
+    let value: StringValue = ingress
+        .invocation(&invocation)
+        .attach(Codec::Json)
+        .await
+        .expect("the wait ends with the value");
+    assert_eq!(value.value, "from outside");
+
+    let (invocation, awakeable) = waiting(&ingress).await;
+    ingress
+        .awakeable(&awakeable)
+        .reject("no, thanks")
+        .await
+        .expect("the awakeable is rejected");
+    let error = ingress
+        .invocation(&invocation)
+        .attach::<StringValue>(Codec::Json)
+        .await
+        .expect_err("the wait fails");
+    match error {
+        IngressError::Terminal(error) => assert_eq!(error.message(), "no, thanks"),
+        other => panic!("expected a terminal error, got {other:?}"),
+    }
+
+    // An id that is no awakeable's is refused, not retried.
+    let error = ingress
+        .awakeable("sign_1nonsense")
+        .resolve(&"x".to_owned(), Codec::Json)
+        .await
+        .expect_err("not an awakeable");
+    assert!(matches!(error, IngressError::Rejected { .. }), "{error:?}");
 }

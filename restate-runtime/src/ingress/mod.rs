@@ -185,6 +185,15 @@ impl Ingress {
         }
     }
 
+    /// The awakeable `id` (as a handler's `ctx.awakeable()` made it): resolve or reject it from
+    /// outside Restate.
+    pub fn awakeable(&self, id: impl AsRef<str>) -> IngressAwakeable {
+        IngressAwakeable {
+            ingress: self.clone(),
+            path: format!("restate/awakeables/{}", encode_segment(id.as_ref())),
+        }
+    }
+
     pub(crate) async fn send(
         &self,
         mut request: HttpRequest,
@@ -267,6 +276,67 @@ impl IngressInvocation {
             body: Bytes::new(),
         };
         self.ingress.send(request).await
+    }
+}
+
+/// An awakeable seen through the ingress: completes the `DurableFuture` a handler waits on.
+#[derive(Debug, Clone)]
+pub struct IngressAwakeable {
+    ingress: Ingress,
+    path: String,
+}
+
+impl IngressAwakeable {
+    /// Resolves the awakeable with `value`, encoded with `codec` (the one the waiting handler
+    /// decodes with: its service's). An id that is no awakeable's is
+    /// [`IngressError::Rejected`].
+    pub async fn resolve<T: Payload>(&self, value: &T, codec: Codec) -> Result<(), IngressError> {
+        let body = value.encode_payload(codec).map_err(IngressError::Request)?;
+        self.post(
+            "resolve",
+            vec![("content-type".to_owned(), codec.content_type().to_owned())],
+            body,
+        )
+        .await
+    }
+
+    /// Rejects the awakeable: the waiting handler gets a terminal error with `message`.
+    pub async fn reject(&self, message: impl Into<String>) -> Result<(), IngressError> {
+        let headers = vec![("content-type".to_owned(), "text/plain".to_owned())];
+        self.post("reject", headers, Bytes::from(message.into()))
+            .await
+    }
+
+    async fn post(
+        &self,
+        verb: &str,
+        headers: Vec<(String, String)>,
+        body: Bytes,
+    ) -> Result<(), IngressError> {
+        let request = HttpRequest {
+            method: Method::POST,
+            url: self.ingress.url(&format!("{}/{verb}", self.path)),
+            headers,
+            body,
+        };
+        let response = self.ingress.send(request).await?;
+        if response.status.is_success() {
+            return Ok(());
+        }
+        // No handler runs here: every failure is the ingress refusing (an unknown or malformed
+        // id, say), even when its answer carries a code.
+        #[derive(Deserialize)]
+        struct Refusal {
+            message: Option<String>,
+        }
+        let message = serde_json::from_slice::<Refusal>(&response.body)
+            .ok()
+            .and_then(|refusal| refusal.message)
+            .unwrap_or_else(|| String::from_utf8_lossy(&response.body).into_owned());
+        Err(IngressError::Rejected {
+            status: response.status,
+            message,
+        })
     }
 }
 
