@@ -15,10 +15,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "proto/gocompat.proto",
                 "proto/conformance.proto",
                 "proto/faults.proto",
-                "proto/operations.proto",
             ],
             &["proto"],
         )?;
+    // The operations services: forward-compatible JSON, and every service says what it is.
+    restate_codegen::configure()
+        .ignore_unknown_json_fields(true)
+        .require_service_type(true)
+        .compile(&["proto/operations.proto"], &["proto"])?;
     Ok(grpc_clients()?)
 }
 

@@ -33,6 +33,8 @@ pub struct Builder {
     pub(crate) emit_rerun_if_changed: bool,
     pub(crate) serde_impls: bool,
     pub(crate) grpc_gateway: bool,
+    pub(crate) ignore_unknown_json_fields: bool,
+    pub(crate) require_service_type: bool,
 }
 
 impl Default for Builder {
@@ -47,6 +49,8 @@ impl Default for Builder {
             emit_rerun_if_changed: true,
             serde_impls: false,
             grpc_gateway: false,
+            ignore_unknown_json_fields: false,
+            require_service_type: false,
         }
     }
 }
@@ -125,6 +129,25 @@ impl Builder {
         self
     }
 
+    /// Whether ProtoJSON payloads may carry fields their messages do not declare; off by
+    /// default, so that a misspelt field is a terminal 400 instead of a silently dropped value.
+    /// Switch it on when callers may be newer than the service (a field added to the contract
+    /// reaches the old deployment first): unknown fields are then skipped. Binary Protobuf
+    /// always skips them, as Protobuf does.
+    pub fn ignore_unknown_json_fields(mut self, enabled: bool) -> Self {
+        self.ignore_unknown_json_fields = enabled;
+        self
+    }
+
+    /// Whether every service must say what it is with `(restate.service_type)` (or the Go SDK's
+    /// annotation); off by default, when a service without one is a plain service. With it on,
+    /// a proto file of plain gRPC services compiled by mistake fails the build, naming each
+    /// service without the annotation.
+    pub fn require_service_type(mut self, enabled: bool) -> Self {
+        self.require_service_type = enabled;
+        self
+    }
+
     /// Whether to print `cargo:rerun-if-changed` for each proto file and include directory;
     /// on by default.
     pub fn emit_rerun_if_changed(mut self, enabled: bool) -> Self {
@@ -169,6 +192,12 @@ impl Builder {
 
         let descriptors = protoc::run(&protos, &includes)?;
         let services = model::from_descriptor_set(&descriptors.bytes, &descriptors.files)
+            .and_then(|services| {
+                if self.require_service_type {
+                    model::require_service_types(&services)?;
+                }
+                Ok(services)
+            })
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
 
         let failures = Failures::default();

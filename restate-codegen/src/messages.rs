@@ -102,8 +102,14 @@ pub(crate) fn generate(
         let messages = package_messages(&files, &extern_paths);
         let descriptors = package_descriptors(&fds, &files);
         let needs_descriptors = gateway_packages.contains(&package);
-        let items = emit::package_items(&package, &descriptors, &messages, needs_descriptors)
-            .map_err(|e| io::Error::other(e.to_string()))?;
+        let items = emit::package_items(
+            &package,
+            &descriptors,
+            &messages,
+            needs_descriptors,
+            builder.ignore_unknown_json_fields,
+        )
+        .map_err(|e| io::Error::other(e.to_string()))?;
         buf.push('\n');
         buf.push_str(&items);
     }

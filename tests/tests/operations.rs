@@ -308,3 +308,31 @@ async fn awakeables_are_resolved_and_rejected_through_the_ingress_client() {
         .expect_err("not an awakeable");
     assert!(matches!(error, IngressError::Rejected { .. }), "{error:?}");
 }
+
+#[tokio::test]
+async fn a_build_ignoring_unknown_json_fields_accepts_newer_callers() {
+    let (env, _) = &*ENV;
+    let response = restate_e2e::raw_ingress::http_client()
+        .post(format!("{}/ops.Steps/LogSteps", env.ingress_url()))
+        .json(&json!({
+            "id": restate_e2e::raw_ingress::random_key(),
+            "steps": 1,
+            "addedInALaterVersion": { "nested": [1, 2] },
+        }))
+        .send()
+        .await
+        .expect("the ingress answers");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.json::<serde_json::Value>().await.unwrap(),
+        json!({ "steps": 1 })
+    );
+    // A known field of the wrong type is still malformed.
+    let response = restate_e2e::raw_ingress::http_client()
+        .post(format!("{}/ops.Steps/LogSteps", env.ingress_url()))
+        .json(&json!({ "id": "x", "steps": "many" }))
+        .send()
+        .await
+        .expect("the ingress answers");
+    assert_eq!(response.status().as_u16(), 400);
+}

@@ -305,3 +305,14 @@ async fn discovery_answers_curl_s_default_accept_header() {
         "application/vnd.restate.endpointmanifest.v4+json"
     );
 }
+
+#[tokio::test]
+async fn an_unknown_json_field_is_a_400_naming_it() {
+    let (status, body) = post_json(
+        "helloworld.Greeter/SayHello",
+        r#"{"name":"Ada","nmae":"Ada"}"#,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("nmae"), "{body}");
+}

@@ -19,7 +19,8 @@ pub(crate) struct PackageMessage {
 ///
 /// `descriptors` is the encoded `FileDescriptorSet` of the package's files and everything they
 /// import. The static is left out of a package without messages unless `needs_descriptors`
-/// (its gRPC gateway serves them for reflection).
+/// (its gRPC gateway serves them for reflection). With `ignore_unknown_json_fields`, ProtoJSON
+/// input may carry fields the messages do not declare.
 ///
 /// # Errors
 ///
@@ -29,6 +30,7 @@ pub(crate) fn package_items(
     descriptors: &[u8],
     messages: &[PackageMessage],
     needs_descriptors: bool,
+    ignore_unknown_json_fields: bool,
 ) -> Result<String, Error> {
     let rt = runtime();
     let encoded = Literal::byte_string(descriptors);
@@ -38,9 +40,14 @@ pub(crate) fn package_items(
     if messages.is_empty() && !needs_descriptors {
         return Ok(String::new());
     }
+    let unknown_fields = if ignore_unknown_json_fields {
+        quote!(.ignoring_unknown_json_fields())
+    } else {
+        quote!()
+    };
     let tokens = quote! {
         #[doc = #doc]
-        static DESCRIPTORS: #rt::Descriptors = #rt::Descriptors::new(#encoded);
+        static DESCRIPTORS: #rt::Descriptors = #rt::Descriptors::new(#encoded)#unknown_fields;
     };
     let file = syn::parse2::<syn::File>(tokens).map_err(|source| Error::UnparsablePackage {
         package: package.to_owned(),

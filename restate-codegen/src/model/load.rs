@@ -65,6 +65,32 @@ pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Ve
     }
 }
 
+/// Checks that every service annotates its type (`Builder::require_service_type`).
+///
+/// # Errors
+///
+/// [`Error::Invalid`] naming each service without `(restate.service_type)`.
+pub fn require_service_types(services: &[Service]) -> Result<(), Error> {
+    let diagnostics: Vec<Diagnostic> = services
+        .iter()
+        .filter(|service| !service.ty_annotated)
+        .map(|service| {
+            Diagnostic::new(
+                &service.proto_file,
+                &service.full_name,
+                None,
+                "no (restate.service_type) annotation: this build requires one on every \
+                 service (SERVICE, VIRTUAL_OBJECT or WORKFLOW)",
+            )
+        })
+        .collect();
+    if diagnostics.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Invalid(diagnostics))
+    }
+}
+
 /// The Restate option extensions the descriptor pool declares.
 struct Extensions<'a> {
     annotations: &'a Annotations,
@@ -127,12 +153,13 @@ fn read_service(
     } = extensions;
     let mut violations: Vec<Violation> = Vec::new();
     let options = descriptor.options();
-    let ty = annotations
+    let annotated_ty = annotations
         .service_type(&options)
         .unwrap_or_else(|message| {
             violations.push((None, message));
-            ServiceType::Service
+            None
         });
+    let ty = annotated_ty.unwrap_or(ServiceType::Service);
     let codec = annotations.codec(&options).unwrap_or_else(|message| {
         violations.push((None, message));
         None
@@ -190,6 +217,7 @@ fn read_service(
         full_name: descriptor.full_name().to_owned(),
         rust_name: naming::type_name(descriptor.name()),
         ty,
+        ty_annotated: annotated_ty.is_some(),
         codec,
         docs: docs::leading_comment(file, descriptor.path()),
         config,

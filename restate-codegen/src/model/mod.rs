@@ -17,7 +17,7 @@ mod validate;
 
 pub use config::{Config, OnMaxAttempts, RetryPolicy};
 pub use error::{Diagnostic, Error};
-pub use load::from_descriptor_set;
+pub use load::{from_descriptor_set, require_service_types};
 
 /// The encoding of a service's payloads on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -74,6 +74,8 @@ pub struct Service {
     pub rust_name: String,
     /// The kind of service.
     pub ty: ServiceType,
+    /// Whether the proto says the kind with an annotation; a service without one is plain.
+    pub ty_annotated: bool,
     /// The codec the service's `(restate.codec)` option asks for; `None` means the default one.
     pub codec: Option<Codec>,
     /// The leading proto comment of the service.

@@ -63,15 +63,18 @@ impl Annotations {
         }
     }
 
-    /// The service type annotated on a service (`ServiceOptions`); a plain service when absent.
-    pub(super) fn service_type(&self, options: &DynamicMessage) -> Result<ServiceType, String> {
-        let ty = read(options, &self.service_type, |number| match number {
+    /// The service type annotated on a service (`ServiceOptions`), if any; a plain service
+    /// when absent.
+    pub(super) fn service_type(
+        &self,
+        options: &DynamicMessage,
+    ) -> Result<Option<ServiceType>, String> {
+        read(options, &self.service_type, |number| match number {
             0 => Meaning::Set(ServiceType::Service),
             1 => Meaning::Set(ServiceType::VirtualObject),
             2 => Meaning::Set(ServiceType::Workflow),
             _ => Meaning::Unknown,
-        })?;
-        Ok(ty.unwrap_or(ServiceType::Service))
+        })
     }
 
     /// The codec annotated on a service (`ServiceOptions`), if any.

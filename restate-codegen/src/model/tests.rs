@@ -824,3 +824,28 @@ fn raw_rpcs_of_other_messages_are_rejected() {
          as the input or the output"
     );
 }
+
+#[test]
+fn required_service_types_name_the_services_without_one() {
+    let services = model(
+        r#"syntax = "proto3"; package p; import "restate/options.proto";
+        import "google/protobuf/empty.proto";
+        service Plain { rpc Go(google.protobuf.Empty) returns (google.protobuf.Empty); }
+        service Said {
+          option (restate.service_type) = SERVICE;
+          rpc Go(google.protobuf.Empty) returns (google.protobuf.Empty);
+        }"#,
+    )
+    .unwrap();
+    assert_eq!(
+        services.iter().map(|s| s.ty_annotated).collect::<Vec<_>>(),
+        [false, true]
+    );
+    let error = crate::model::require_service_types(&services).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "greeter.proto: service p.Plain: no (restate.service_type) annotation: this build \
+         requires one on every service (SERVICE, VIRTUAL_OBJECT or WORKFLOW)"
+    );
+    assert!(crate::model::require_service_types(&services[1..]).is_ok());
+}

@@ -24,6 +24,8 @@ use super::{Codec, CodecError};
 pub struct Descriptors {
     encoded: &'static [u8],
     pool: OnceLock<Result<DescriptorPool, String>>,
+    /// Whether ProtoJSON input may carry fields the messages do not declare.
+    ignore_unknown_json_fields: bool,
 }
 
 impl fmt::Debug for Descriptors {
@@ -31,6 +33,10 @@ impl fmt::Debug for Descriptors {
         f.debug_struct("Descriptors")
             .field("encoded_len", &self.encoded.len())
             .field("decoded", &self.pool.get().is_some())
+            .field(
+                "ignore_unknown_json_fields",
+                &self.ignore_unknown_json_fields,
+            )
             .finish()
     }
 }
@@ -41,7 +47,15 @@ impl Descriptors {
         Self {
             encoded,
             pool: OnceLock::new(),
+            ignore_unknown_json_fields: false,
         }
+    }
+
+    /// The same descriptors, but ProtoJSON input may carry fields the messages do not declare:
+    /// they are skipped instead of failing the request (callers newer than the service).
+    pub const fn ignoring_unknown_json_fields(mut self) -> Self {
+        self.ignore_unknown_json_fields = true;
+        self
     }
 
     /// The encoded `FileDescriptorSet`.
@@ -83,16 +97,29 @@ fn protobuf_to_json(descriptor: MessageDescriptor, binary: &[u8]) -> Result<Vec<
     Ok(json)
 }
 
+/// What ProtoJSON input may do with fields its message does not declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UnknownFields {
+    /// Fail: a typo or a field of another message is a malformed request.
+    Deny,
+    /// Skip them.
+    Ignore,
+}
+
 /// The binary encoding of the message of type `descriptor` whose ProtoJSON is `json`. A
 /// malformed field is named in the error, with its type and, for integers, its range.
-fn json_to_protobuf(descriptor: MessageDescriptor, json: &[u8]) -> Result<Vec<u8>, CodecError> {
+fn json_to_protobuf(
+    descriptor: MessageDescriptor,
+    json: &[u8],
+    unknown_fields: UnknownFields,
+) -> Result<Vec<u8>, CodecError> {
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let mut track = serde_path_to_error::Track::new();
     let tracked = serde_path_to_error::Deserializer::new(&mut deserializer, &mut track);
     let message = DynamicMessage::deserialize_with_options(
         descriptor.clone(),
         tracked,
-        &DeserializeOptions::new(),
+        &DeserializeOptions::new().deny_unknown_fields(unknown_fields == UnknownFields::Deny),
     )
     .map_err(|error| located(error, &track.path(), &descriptor))?;
     deserializer.end()?;
@@ -205,12 +232,13 @@ fn decode_with<T: Message + Default>(
     codec: Codec,
     bytes: &[u8],
     descriptor: impl FnOnce() -> Result<MessageDescriptor, CodecError>,
+    unknown_fields: UnknownFields,
 ) -> Result<T, CodecError> {
     match codec {
         Codec::Protobuf => Ok(T::decode(bytes)?),
         Codec::Json if bytes.is_empty() => Ok(T::default()),
         Codec::Json => {
-            let binary = json_to_protobuf(descriptor()?, bytes)?;
+            let binary = json_to_protobuf(descriptor()?, bytes, unknown_fields)?;
             Ok(T::decode(binary.as_slice())?)
         }
     }
@@ -234,7 +262,12 @@ pub fn decode_message<T: Message + Default>(
     descriptors: &Descriptors,
     name: &str,
 ) -> Result<T, CodecError> {
-    decode_with(codec, bytes, || descriptors.message(name))
+    let unknown_fields = if descriptors.ignore_unknown_json_fields {
+        UnknownFields::Ignore
+    } else {
+        UnknownFields::Deny
+    };
+    decode_with(codec, bytes, || descriptors.message(name), unknown_fields)
 }
 
 /// The descriptor of the well-known type `name` (`google.protobuf.Timestamp`, ...).
@@ -261,7 +294,7 @@ pub(crate) fn decode_well_known<T: Message + Default>(
     bytes: &[u8],
     name: &str,
 ) -> Result<T, CodecError> {
-    decode_with(codec, bytes, || well_known(name))
+    decode_with(codec, bytes, || well_known(name), UnknownFields::Deny)
 }
 
 /// The message type whose JSON packs another message, which may hold maps of its own.
