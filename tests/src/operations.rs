@@ -8,7 +8,7 @@ use std::time::Duration;
 use restate_runtime::codegen::pbjson_types::StringValue;
 use restate_runtime::{
     Context, Endpoint, HandlerError, HandlerOptions, ObjectContext, ObjectSharedContext,
-    OnMaxAttempts, ServiceOptions,
+    OnMaxAttempts, ServiceOptions, TerminalError,
 };
 
 /// The code generated from `proto/operations.proto`.
@@ -74,12 +74,54 @@ impl Waiter for WaiterObject {
     }
 }
 
+/// Naps, fails once, and refuses: what the metrics test counts.
+#[derive(Debug, Default)]
+pub struct MeteredService {
+    failed_once: Mutex<HashSet<String>>,
+}
+
+impl Metered for MeteredService {
+    async fn nap(&self, ctx: Context, request: NapRequest) -> Result<(), HandlerError> {
+        ctx.sleep(Duration::from_millis(u64::from(request.millis)))
+            .await?;
+        Ok(())
+    }
+
+    async fn flaky(
+        &self,
+        ctx: Context,
+        request: StepsRequest,
+    ) -> Result<StepsResponse, HandlerError> {
+        ctx.run("step", || async { Ok(1u32) }).await?;
+        if self
+            .failed_once
+            .lock()
+            .expect("not poisoned")
+            .insert(request.id)
+        {
+            return Err(HandlerError::retryable("the first attempt fails"));
+        }
+        Ok(StepsResponse { steps: 1 })
+    }
+
+    async fn refuse(&self, _ctx: Context) -> Result<(), HandlerError> {
+        Err(TerminalError::new(403, "refused").into())
+    }
+}
+
 /// The endpoint of the operations tests: the counter and approval examples are bound with
 /// settings that replace some of their protos'.
 pub fn operations_endpoint() -> Endpoint {
     Endpoint::builder()
         .bind(StepsServer::new(StepsService::default()))
         .bind(WaiterServer::new(WaiterObject))
+        .bind_with_options(
+            MeteredServer::new(MeteredService::default()),
+            ServiceOptions::new().handler(
+                "Nap",
+                HandlerOptions::new().inactivity_timeout(Duration::from_millis(500)),
+            ),
+        )
         .bind_with_options(
             counter::counter::CounterServer::new(counter::MyCounter),
             ServiceOptions::new()

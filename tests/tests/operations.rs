@@ -8,8 +8,13 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use std::time::Duration;
 
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use restate_runtime::telemetry::metric_names;
+
 use restate_e2e::operations::operations_endpoint;
-use restate_e2e::operations::ops::WaiterIngressClient;
+use restate_e2e::operations::ops::{
+    MeteredIngressClient, NapRequest, StepsRequest, WaiterIngressClient,
+};
 use restate_runtime::Codec;
 use restate_runtime::codegen::pbjson_types::StringValue;
 use restate_runtime::ingress::{Ingress, IngressError};
@@ -104,8 +109,18 @@ impl Captures {
     }
 }
 
-/// The subscriber is installed before the server and endpoint start, so it sees all they log.
+/// Reads what the runtime reported to the `metrics` recorder of this test binary.
+static METRICS: LazyLock<Snapshotter> = LazyLock::new(|| {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder.install().expect("no other recorder");
+    snapshotter
+});
+
+/// The subscriber and recorder are installed before the server and endpoint start, so they
+/// see all they report.
 static ENV: LazyLock<(TestEnvironment, Captures)> = LazyLock::new(|| {
+    LazyLock::force(&METRICS);
     let captures = Captures {
         filtered: Capture::default(),
         everything: Capture::default(),
@@ -335,4 +350,125 @@ async fn a_build_ignoring_unknown_json_fields_accepts_newer_callers() {
         .await
         .expect("the ingress answers");
     assert_eq!(response.status().as_u16(), 400);
+}
+
+/// Counters of one service, summed over snapshots (a snapshot resets what it read): by metric
+/// name and the labels other than `service`, written `handler` or `handler/outcome`.
+#[derive(Debug, Default)]
+struct Counts(BTreeMap<(String, String), u64>);
+
+impl Counts {
+    /// Adds what was reported for `service` since the last snapshot.
+    fn add_snapshot(&mut self, service: &str) {
+        for (key, _, _, value) in METRICS.snapshot().into_vec() {
+            let key = key.key();
+            let label = |name: &str| {
+                key.labels()
+                    .find(|label| label.key() == name)
+                    .map(|label| label.value().to_owned())
+            };
+            if label("service").as_deref() != Some(service) {
+                continue;
+            }
+            let mut at = label("handler").unwrap_or_default();
+            if let Some(outcome) = label("outcome") {
+                at = format!("{at}/{outcome}");
+            }
+            let count = match value {
+                DebugValue::Counter(count) => count,
+                DebugValue::Histogram(samples) => samples.len() as u64,
+                DebugValue::Gauge(_) => continue,
+            };
+            *self.0.entry((key.name().to_owned(), at)).or_default() += count;
+        }
+    }
+
+    fn get(&self, name: &str, at: &str) -> u64 {
+        self.0
+            .get(&(name.to_owned(), at.to_owned()))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn attempts_and_invocations_are_counted_by_outcome() {
+    let (env, _) = &*ENV;
+    let ingress = Ingress::new(env.ingress_url());
+    let metered = MeteredIngressClient::new(&ingress);
+    // Suspends after 0.5 s of inactivity, resumes when the timer fires.
+    metered
+        .nap(NapRequest { millis: 1500 })
+        .await
+        .expect("the nap ends");
+    // Fails its first attempt after one step.
+    metered
+        .flaky(StepsRequest {
+            id: restate_e2e::raw_ingress::random_key(),
+            steps: 1,
+        })
+        .await
+        .expect("the retry succeeds");
+    let refused = metered.refuse().await.expect_err("refused");
+    assert!(matches!(refused, IngressError::Terminal(_)), "{refused:?}");
+
+    // An attempt is counted as ended once its response is gone, which may be after the caller
+    // has the result.
+    let mut counts = Counts::default();
+    restate_e2e::raw_ingress::eventually(
+        "every attempt is counted as ended",
+        Duration::from_secs(30),
+        || {
+            counts.add_snapshot("ops.Metered");
+            let ended: u64 = counts
+                .0
+                .iter()
+                .filter(|((name, _), _)| name == metric_names::ATTEMPTS_ENDED)
+                .map(|(_, count)| count)
+                .sum();
+            std::future::ready(if ended >= 5 {
+                Ok(())
+            } else {
+                Err(format!("{ended} of 5: {counts:?}"))
+            })
+        },
+    )
+    .await;
+
+    let expected = [
+        (metric_names::ATTEMPTS, "Nap", 2),
+        (metric_names::ATTEMPTS, "Flaky", 2),
+        (metric_names::ATTEMPTS, "Refuse", 1),
+        (metric_names::INVOCATIONS_STARTED, "Nap", 1),
+        (metric_names::INVOCATIONS_STARTED, "Flaky", 1),
+        (metric_names::INVOCATIONS_STARTED, "Refuse", 1),
+        (metric_names::ATTEMPTS_ENDED, "Nap/suspended", 1),
+        (metric_names::ATTEMPTS_ENDED, "Nap/completed", 1),
+        (metric_names::ATTEMPTS_ENDED, "Flaky/failed", 1),
+        (metric_names::ATTEMPTS_ENDED, "Flaky/completed", 1),
+        (metric_names::ATTEMPTS_ENDED, "Refuse/completed", 1),
+        (metric_names::ATTEMPT_DURATION, "Nap/suspended", 1),
+        (metric_names::ATTEMPT_DURATION, "Flaky/failed", 1),
+        (metric_names::INVOCATIONS_ENDED, "Nap/success", 1),
+        (metric_names::INVOCATIONS_ENDED, "Flaky/success", 1),
+        (metric_names::INVOCATIONS_ENDED, "Refuse/terminal_error", 1),
+        (metric_names::SUSPENSIONS, "Nap", 1),
+        (metric_names::SUSPENSIONS, "Flaky", 0),
+        (metric_names::REPLAYED_ENTRIES, "Refuse", 0),
+    ];
+    for (name, at, count) in expected {
+        assert_eq!(counts.get(name, at), count, "{name} {at}: {counts:#?}");
+    }
+    // The resumed nap replays its sleep and the timer's completion, the retried step its run
+    // and the run's result.
+    assert_eq!(
+        counts.get(metric_names::REPLAYED_ENTRIES, "Nap"),
+        2,
+        "{counts:#?}"
+    );
+    assert_eq!(
+        counts.get(metric_names::REPLAYED_ENTRIES, "Flaky"),
+        2,
+        "{counts:#?}"
+    );
 }

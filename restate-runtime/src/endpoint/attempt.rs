@@ -23,7 +23,7 @@ use restate_sdk_shared_core::{Error as VmError, NonEmptyValue, PayloadOptions, V
 use crate::codegen::{HandlerDefinition, Invocation, Service};
 use crate::context::{Context, InvocationInfo};
 use crate::engine::{self, Driver, Run};
-use crate::telemetry::StartPeek;
+use crate::telemetry::{AttemptMetrics, AttemptOutcome, StartPeek};
 
 /// The request body, its error already turned into text.
 type RequestBody = UnsyncBoxBody<Bytes, String>;
@@ -43,6 +43,7 @@ pub(crate) struct Attempt {
     span: tracing::Span,
     /// Looks for the attempt number in the first request bytes.
     start: StartPeek,
+    metrics: AttemptMetrics,
 }
 
 impl Attempt {
@@ -60,6 +61,7 @@ impl Attempt {
         B::Error: std::fmt::Display,
     {
         let input = body.map_err(|error| error.to_string()).boxed_unsync();
+        let metrics = AttemptMetrics::start(service.definition().name, handler.name);
         let handler = run_handler(Arc::clone(&driver), service, handler).boxed();
         Self {
             driver,
@@ -70,6 +72,7 @@ impl Attempt {
             runs: Vec::new(),
             span,
             start: StartPeek::default(),
+            metrics,
         }
     }
 
@@ -88,6 +91,7 @@ impl Attempt {
                 tracing::error!(%message, "the invocation attempt panicked; abandoning it");
                 let leftovers = {
                     let mut state = self.driver.lock();
+                    state.settle(AttemptOutcome::Failed);
                     state.abandon();
                     state.take_leftover_runs()
                 };
@@ -181,8 +185,9 @@ impl Attempt {
                             self.driver.trap(&mut state, error);
                             self.input = None;
                         } else {
-                            if let Some(attempt) = self.start.next_chunk(&data) {
-                                self.span.record("attempt", attempt);
+                            if let Some(start) = self.start.next_chunk(&data) {
+                                self.span.record("attempt", start.attempt);
+                                self.metrics.journal(start);
                             }
                             state.vm.notify_input(data);
                         }
@@ -245,13 +250,14 @@ impl Drop for Attempt {
     /// The response body is gone, and with it the connection to Restate: nothing the attempt
     /// does can reach Restate any more. Restate retries the invocation on a new attempt.
     fn drop(&mut self) {
-        let leftovers = {
+        let (leftovers, outcome) = {
             let mut state = self.driver.lock();
             state.abandon();
-            state.take_leftover_runs()
+            (state.take_leftover_runs(), state.outcome())
         };
         // Closures may hold contexts: dropped once the lock is released.
         drop(leftovers);
+        self.metrics.end(outcome);
     }
 }
 
@@ -315,7 +321,8 @@ async fn run_handler(
         Ok(Ok(output)) => state
             .vm
             .sys_write_output(NonEmptyValue::Success(output), PayloadOptions::default())
-            .and_then(|()| state.vm.sys_end()),
+            .and_then(|()| state.vm.sys_end())
+            .map(|()| AttemptOutcome::Success),
         Ok(Err(error)) => match error.into_terminal() {
             Ok(terminal) => {
                 tracing::debug!(%invocation_id, %terminal, "invocation failed terminally");
@@ -326,6 +333,7 @@ async fn run_handler(
                         PayloadOptions::default(),
                     )
                     .and_then(|()| state.vm.sys_end())
+                    .map(|()| AttemptOutcome::TerminalError)
             }
             Err(error) => {
                 tracing::warn!(%invocation_id, %error, "invocation failed, Restate retries it");
@@ -339,7 +347,10 @@ async fn run_handler(
         }
     };
     match result {
-        Ok(()) => state.finish(),
+        Ok(outcome) => {
+            state.settle(outcome);
+            state.finish();
+        }
         Err(error) => driver.trap(&mut state, error),
     }
 }

@@ -22,6 +22,7 @@ use restate_sdk_shared_core::{
 };
 
 use crate::error::HandlerError;
+use crate::telemetry::AttemptOutcome;
 
 /// What the progress loop stopped for.
 pub(crate) enum Progress {
@@ -72,6 +73,8 @@ pub(crate) struct DriverState {
     /// The attempt's span, and whether it says the handler is replaying.
     span: tracing::Span,
     replaying: bool,
+    /// How the attempt ended, once it has.
+    outcome: Option<AttemptOutcome>,
 }
 
 /// The locked state. Releasing it notes on the attempt's span whether the VM is replaying,
@@ -122,6 +125,7 @@ impl Driver {
                 trapped: false,
                 span,
                 replaying: false,
+                outcome: None,
             }),
         })
     }
@@ -138,9 +142,12 @@ impl Driver {
 
     /// Reports a VM error and traps the invocation.
     pub(crate) fn trap(&self, state: &mut DriverState, error: VmError) {
-        if !error.is_suspended_error() {
+        if error.is_suspended_error() {
+            state.settle(AttemptOutcome::Suspended);
+        } else {
             tracing::debug!(%error, "invocation failed in the state machine");
             state.vm.notify_error(error, None);
+            state.settle(AttemptOutcome::Failed);
         }
         state.trapped = true;
         state.finish();
@@ -368,6 +375,16 @@ impl DriverState {
     /// Takes the closures the VM asked to execute.
     pub(crate) fn take_started_runs(&mut self, into: &mut Vec<Run>) {
         into.append(&mut self.started);
+    }
+
+    /// Notes how the attempt ended, unless that is already known.
+    pub(crate) fn settle(&mut self, outcome: AttemptOutcome) {
+        self.outcome.get_or_insert(outcome);
+    }
+
+    /// How the attempt ended: `Aborted` if nothing else ended it.
+    pub(crate) fn outcome(&self) -> AttemptOutcome {
+        self.outcome.unwrap_or(AttemptOutcome::Aborted)
     }
 
     /// Marks the invocation trapped when its attempt is gone (the connection closed).

@@ -16,14 +16,32 @@
 //! repeat those of an earlier attempt; [`ReplayFilter`] drops them. `Endpoint::serve_from_env`
 //! installs it (set `RESTATE_LOG_REPLAYED=true` to keep those events); a program with its own
 //! subscriber adds it to its layers.
+//!
+//! With the feature `metrics`, attempts and invocations are counted through the
+//! [`metrics`](https://docs.rs/metrics) facade, labelled by `service` and `handler`; install
+//! any recorder (a Prometheus exporter, say) to collect them. The names are in
+//! [`metric_names`]:
+//!
+//! | metric | kind | what |
+//! |---|---|---|
+//! | `restate_invocations_started_total` | counter | invocations whose first attempt started |
+//! | `restate_invocations_ended_total` | counter | invocations ended, by `outcome`: `success`, `terminal_error` |
+//! | `restate_attempts_total` | counter | attempts: first runs, retries, resumptions |
+//! | `restate_attempts_ended_total` | counter | attempts ended, by `outcome`: `completed`, `suspended`, `failed`, `aborted` |
+//! | `restate_attempt_duration_seconds` | histogram | attempt durations, by `outcome` |
+//! | `restate_suspensions_total` | counter | attempts that suspended |
+//! | `restate_replayed_entries_total` | counter | journal entries replayed, the input not counted |
 
-mod attempt_number;
+mod invocation_metrics;
 #[cfg(feature = "tracing-subscriber")]
 mod replay_filter;
+mod start_message;
 
-pub(crate) use attempt_number::StartPeek;
+pub use invocation_metrics::names as metric_names;
+pub(crate) use invocation_metrics::{AttemptMetrics, AttemptOutcome};
 #[cfg(feature = "tracing-subscriber")]
 pub use replay_filter::ReplayFilter;
+pub(crate) use start_message::StartPeek;
 
 /// The target of the invocation span, for filter directives (`restate_runtime::invocation=info`).
 pub const INVOCATION_TARGET: &str = "restate_runtime::invocation";
