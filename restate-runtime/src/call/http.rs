@@ -96,6 +96,7 @@ impl<Req: Payload, Res: Payload> Request<Ingress, Req, Res> {
         if let Some(key) = self.idempotency_key {
             headers.push(("idempotency-key".to_owned(), key));
         }
+        crate::telemetry::inject_trace(&mut headers);
         Ok(HttpRequest {
             method: Method::POST,
             url: self.caller.url(&path),

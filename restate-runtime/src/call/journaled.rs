@@ -81,6 +81,8 @@ impl<Req: Payload, Res: Payload> Request<Context, Req, Res> {
             .input
             .encode_payload(self.target.codec)
             .map_err(|e| TerminalError::new(500, format!("cannot encode the request: {e}")))?;
+        let mut headers = self.headers;
+        crate::telemetry::pass_on_trace(&mut headers, self.caller.headers());
         let Target {
             service,
             handler,
@@ -94,8 +96,7 @@ impl<Req: Payload, Res: Payload> Request<Context, Req, Res> {
             idempotency_key: self.idempotency_key,
             scope: None,
             limit_key: None,
-            headers: self
-                .headers
+            headers: headers
                 .into_iter()
                 .map(|(key, value)| Header {
                     key: key.into(),

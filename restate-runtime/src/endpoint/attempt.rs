@@ -19,11 +19,12 @@ use http_body::Body;
 use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 use restate_sdk_shared_core::{Error as VmError, NonEmptyValue, PayloadOptions, VM};
+use tracing::Instrument;
 
 use crate::codegen::{HandlerDefinition, Invocation, Service};
 use crate::context::{Context, InvocationInfo};
 use crate::engine::{self, Driver, Run};
-use crate::telemetry::{AttemptMetrics, AttemptOutcome, StartPeek};
+use crate::telemetry::{AttemptMetrics, AttemptOutcome, InvokeTrace, StartPeek};
 
 /// The request body, its error already turned into text.
 type RequestBody = UnsyncBoxBody<Bytes, String>;
@@ -51,6 +52,7 @@ impl Attempt {
     pub(crate) fn new<B>(
         driver: Arc<Driver>,
         span: tracing::Span,
+        trace: InvokeTrace,
         body: B,
         max_input: usize,
         service: Arc<dyn Service>,
@@ -62,7 +64,7 @@ impl Attempt {
     {
         let input = body.map_err(|error| error.to_string()).boxed_unsync();
         let metrics = AttemptMetrics::start(service.definition().name, handler.name);
-        let handler = run_handler(Arc::clone(&driver), service, handler).boxed();
+        let handler = run_handler(Arc::clone(&driver), trace, service, handler).boxed();
         Self {
             driver,
             input: Some(input),
@@ -82,8 +84,10 @@ impl Attempt {
     /// A panic below (say in the VM on input it cannot handle) abandons the attempt: the
     /// response ends without an end message, and Restate retries the invocation.
     pub(crate) fn poll_output(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
+        // Entered once the handler has started: its trace parent is set before the span
+        // starts.
         let span = self.span.clone();
-        let _entered = span.enter();
+        let _entered = self.driver.lock().span_ready().then(|| span.enter());
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.drive(cx))) {
             Ok(poll) => poll,
             Err(panic) => {
@@ -264,6 +268,7 @@ impl Drop for Attempt {
 /// Runs the handler from the start message to the end of the response.
 async fn run_handler(
     driver: Arc<Driver>,
+    trace: InvokeTrace,
     service: Arc<dyn Service>,
     handler: &'static HandlerDefinition,
 ) {
@@ -282,12 +287,13 @@ async fn run_handler(
         }
     };
     let invocation_id = input.invocation_id.clone();
-    {
+    let span = {
         let state = driver.lock();
-        let span = state.span();
+        let span = state.span().clone();
         span.record("invocation.id", invocation_id.as_str());
         span.record("key", input.key.as_str());
-    }
+        span
+    };
     let info = InvocationInfo {
         id: input.invocation_id,
         headers: input
@@ -299,6 +305,9 @@ async fn run_handler(
         random_seed: input.random_seed,
         rng: std::sync::OnceLock::new(),
     };
+    // Before the span first starts: on the next poll of the attempt, or in the handler below.
+    trace.continue_on(&span, &info.headers);
+    driver.lock().set_span_ready();
     let service_name = service.definition().name;
     let invocation = Invocation {
         service: service.definition(),
@@ -311,6 +320,7 @@ async fn run_handler(
     // `invoke` itself may panic, before its future exists.
     let outcome = AssertUnwindSafe(async move { service.invoke(invocation).await })
         .catch_unwind()
+        .instrument(span)
         .await;
 
     let mut state = driver.lock();

@@ -364,6 +364,7 @@ impl Endpoint {
             );
         }
         let (parts, body) = request.into_parts();
+        let trace = crate::telemetry::InvokeTrace::of(&parts.headers);
         let vm = match CoreVM::new(parts.headers, VMOptions::default()) {
             Ok(vm) => vm,
             Err(error) => {
@@ -377,7 +378,7 @@ impl Endpoint {
         let head = vm.get_response_head();
         let span = crate::telemetry::invocation_span(bound.definition().name, handler.name);
         let driver = Driver::new(vm, span.clone());
-        let attempt = Attempt::new(driver, span, body, limit, Arc::clone(bound), handler);
+        let attempt = Attempt::new(driver, span, trace, body, limit, Arc::clone(bound), handler);
 
         let mut response = Response::builder()
             .status(StatusCode::from_u16(head.status_code).unwrap_or(StatusCode::OK));

@@ -75,6 +75,8 @@ pub(crate) struct DriverState {
     replaying: bool,
     /// How the attempt ended, once it has.
     outcome: Option<AttemptOutcome>,
+    /// Whether the span may be entered: its trace parent, if any, is set.
+    span_ready: bool,
 }
 
 /// The locked state. Releasing it notes on the attempt's span whether the VM is replaying,
@@ -126,6 +128,7 @@ impl Driver {
                 span,
                 replaying: false,
                 outcome: None,
+                span_ready: false,
             }),
         })
     }
@@ -307,6 +310,17 @@ impl DriverState {
     /// The attempt's span.
     pub(crate) fn span(&self) -> &tracing::Span {
         &self.span
+    }
+
+    /// Whether the attempt's span may be entered: the handler has started, and the span's
+    /// trace parent is set.
+    pub(crate) fn span_ready(&self) -> bool {
+        self.span_ready
+    }
+
+    /// Lets the attempt enter its span from now on.
+    pub(crate) fn set_span_ready(&mut self) {
+        self.span_ready = true;
     }
 
     /// The closures of `run`s that will never execute, once the invocation has ended.

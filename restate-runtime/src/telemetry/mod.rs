@@ -17,6 +17,10 @@
 //! installs it (set `RESTATE_LOG_REPLAYED=true` to keep those events); a program with its own
 //! subscriber adds it to its layers.
 //!
+//! With the feature `opentelemetry`, the invocation span continues the W3C trace the attempt
+//! arrives in, and requests made from handlers or the ingress client carry it on; see the
+//! README's "Traces" section for what restate-server hands the endpoint.
+//!
 //! With the feature `metrics`, attempts and invocations are counted through the
 //! [`metrics`](https://docs.rs/metrics) facade, labelled by `service` and `handler`; install
 //! any recorder (a Prometheus exporter, say) to collect them. The names are in
@@ -36,12 +40,78 @@ mod invocation_metrics;
 #[cfg(feature = "tracing-subscriber")]
 mod replay_filter;
 mod start_message;
+#[cfg(feature = "opentelemetry")]
+mod trace_context;
 
 pub use invocation_metrics::names as metric_names;
 pub(crate) use invocation_metrics::{AttemptMetrics, AttemptOutcome};
 #[cfg(feature = "tracing-subscriber")]
 pub use replay_filter::ReplayFilter;
 pub(crate) use start_message::StartPeek;
+
+/// The trace context headers of an `/invoke` request (feature `opentelemetry`; nothing
+/// without it), kept until the invocation's own headers are known.
+#[derive(Debug, Default)]
+pub(crate) struct InvokeTrace {
+    #[cfg(feature = "opentelemetry")]
+    headers: Vec<(String, String)>,
+}
+
+impl InvokeTrace {
+    /// The trace context of the `/invoke` request with `headers`.
+    #[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+    pub(crate) fn of(headers: &http::HeaderMap) -> Self {
+        Self {
+            #[cfg(feature = "opentelemetry")]
+            headers: trace_context::trace_headers(
+                headers
+                    .iter()
+                    .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+            ),
+        }
+    }
+
+    /// Makes `span` continue the trace of the `/invoke` request, else that of the invocation's
+    /// `headers`.
+    #[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+    pub(crate) fn continue_on(&self, span: &tracing::Span, headers: &[(String, String)]) {
+        #[cfg(feature = "opentelemetry")]
+        {
+            let incoming = trace_context::trace_headers(
+                headers
+                    .iter()
+                    .map(|(name, value)| (name.as_str(), value.as_str())),
+            );
+            trace_context::continue_trace(span, [&self.headers, &incoming]);
+        }
+    }
+}
+
+/// Adds to the `headers` of a request made from a handler the trace context the invocation
+/// came with (`invocation_headers`), unless they carry one (feature `opentelemetry`).
+#[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+pub(crate) fn pass_on_trace(
+    headers: &mut Vec<(String, String)>,
+    invocation_headers: &[(String, String)],
+) {
+    #[cfg(feature = "opentelemetry")]
+    {
+        let incoming = trace_context::trace_headers(
+            invocation_headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str())),
+        );
+        trace_context::pass_on(headers, &incoming);
+    }
+}
+
+/// Adds the current span's trace context to the `headers` of an ingress request, unless they
+/// carry one (feature `opentelemetry`).
+#[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+pub(crate) fn inject_trace(headers: &mut Vec<(String, String)>) {
+    #[cfg(feature = "opentelemetry")]
+    trace_context::inject_current(headers);
+}
 
 /// The target of the invocation span, for filter directives (`restate_runtime::invocation=info`).
 pub const INVOCATION_TARGET: &str = "restate_runtime::invocation";
