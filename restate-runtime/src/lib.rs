@@ -72,6 +72,8 @@ pub use endpoint::{
     DEFAULT_MAX_REQUEST_BODY, Endpoint, EndpointBuilder, HandlerOptions, IdentityKeyError,
     ResponseBody, ServiceOptions, shutdown_signal,
 };
+#[cfg(feature = "lambda")]
+pub use endpoint::{LambdaRequest, LambdaResponse};
 pub use engine::{Completions, DurableFuture, all_settled, any, join_all, race, select};
 pub use error::{HandlerError, TerminalError};
 

@@ -1,7 +1,7 @@
 //! Services the operations features are tested with: invocation spans and the replay filter,
 //! and settings given at bind time.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -18,10 +18,11 @@ pub mod ops {
 
 use ops::*;
 
-/// Logs a line per step, and fails the first attempt of every id after its steps.
+/// Logs a line per step. The first attempt for an id fails after its steps, the second while
+/// it replays them (before step 2), the third succeeds.
 #[derive(Debug, Default)]
 pub struct StepsService {
-    failed_once: Mutex<HashSet<String>>,
+    attempts: Mutex<HashMap<String, u32>>,
 }
 
 impl Steps for StepsService {
@@ -30,16 +31,22 @@ impl Steps for StepsService {
         ctx: Context,
         request: StepsRequest,
     ) -> Result<StepsResponse, HandlerError> {
+        let attempt = {
+            let mut attempts = self.attempts.lock().expect("not poisoned");
+            let attempt = attempts.entry(request.id.clone()).or_default();
+            *attempt += 1;
+            *attempt
+        };
         for step in 1..=request.steps {
             tracing::info!(run = %request.id, step, "before step");
+            if attempt == 2 && step == 2 {
+                return Err(HandlerError::retryable(
+                    "the second attempt fails in replay",
+                ));
+            }
             ctx.run("step", move || async move { Ok(step) }).await?;
         }
-        let first_attempt = self
-            .failed_once
-            .lock()
-            .expect("not poisoned")
-            .insert(request.id.clone());
-        if first_attempt {
+        if attempt == 1 {
             return Err(HandlerError::retryable(
                 "the first attempt fails after its steps",
             ));

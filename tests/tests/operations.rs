@@ -176,7 +176,7 @@ async fn a_retried_handler_logs_each_line_once_inside_its_invocation_span() {
 
     let invocation_id = filtered[0].span["invocation.id"].clone();
     assert!(invocation_id.starts_with("inv_"), "{filtered:#?}");
-    for (event, attempt) in filtered.iter().zip(["1", "1", "1", "2"]) {
+    for (event, attempt) in filtered.iter().zip(["1", "1", "1", "3"]) {
         assert_eq!(event.span["service"], "ops.Steps", "{event:?}");
         assert_eq!(event.span["handler"], "LogSteps", "{event:?}");
         assert_eq!(event.span["key"], "", "{event:?}");
@@ -191,9 +191,29 @@ async fn a_retried_handler_logs_each_line_once_inside_its_invocation_span() {
         .iter()
         .filter(|event| event.span["restate.replaying"] == "true")
         .collect();
-    assert_eq!(everything.len(), 7, "{everything:#?}");
-    assert_eq!(replayed.len(), 3, "{everything:#?}");
-    assert!(replayed.iter().all(|event| event.span["attempt"] == "2"));
+    assert_eq!(everything.len(), 9, "{everything:#?}");
+    assert_eq!(replayed.len(), 5, "{everything:#?}");
+    assert!(
+        replayed
+            .iter()
+            .all(|event| ["2", "3"].contains(&event.span["attempt"].as_str()))
+    );
+
+    // The runtime's own report of each failed attempt passes the filter, the one of the
+    // attempt that failed while replaying too.
+    let failures = captures
+        .filtered
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|event| {
+            event.fields.get("message").map(String::as_str)
+                == Some("invocation failed, Restate retries it")
+                && event.span.get("invocation.id") == Some(&invocation_id)
+        })
+        .count();
+    assert_eq!(failures, 2);
 }
 
 #[tokio::test]

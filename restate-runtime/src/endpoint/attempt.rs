@@ -320,8 +320,10 @@ async fn run_handler(
     // `invoke` itself may panic, before its future exists.
     let outcome = AssertUnwindSafe(async move { service.invoke(invocation).await })
         .catch_unwind()
-        .instrument(span)
+        .instrument(span.clone())
         .await;
+    // What follows is reported inside the span, even on the poll that started the handler.
+    let _entered = span.enter();
 
     let mut state = driver.lock();
     if state.is_trapped() {

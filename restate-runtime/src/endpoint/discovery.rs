@@ -213,6 +213,47 @@ impl<'a> ConfigManifest<'a> {
     }
 }
 
+impl ConfigManifest<'_> {
+    /// Drops what `settings` (a service's run-time options) set, so that the service's value
+    /// reaches this handler over what the proto gave it.
+    fn yield_to(&mut self, settings: &Settings) {
+        fn clear<T, U>(slot: &mut Option<T>, set: &Option<U>) {
+            if set.is_some() {
+                *slot = None;
+            }
+        }
+        clear(&mut self.inactivity_timeout, &settings.inactivity_timeout);
+        clear(&mut self.abort_timeout, &settings.abort_timeout);
+        clear(
+            &mut self.idempotency_retention,
+            &settings.idempotency_retention,
+        );
+        clear(&mut self.journal_retention, &settings.journal_retention);
+        clear(&mut self.ingress_private, &settings.ingress_private);
+        clear(&mut self.enable_lazy_state, &settings.enable_lazy_state);
+        clear(
+            &mut self.retry_policy_initial_interval,
+            &settings.retry_initial_interval,
+        );
+        clear(
+            &mut self.retry_policy_max_interval,
+            &settings.retry_max_interval,
+        );
+        clear(
+            &mut self.retry_policy_max_attempts,
+            &settings.retry_max_attempts,
+        );
+        clear(
+            &mut self.retry_policy_exponentiation_factor,
+            &settings.retry_exponentiation_factor,
+        );
+        clear(
+            &mut self.retry_policy_on_max_attempts,
+            &settings.retry_on_max_attempts,
+        );
+    }
+}
+
 fn on_max_attempts(on: OnMaxAttempts) -> &'static str {
     match on {
         OnMaxAttempts::Pause => "PAUSE",
@@ -291,6 +332,9 @@ impl<'a> HandlerManifest<'a> {
     ) -> Self {
         let mut config = ConfigManifest::from(&handler.config);
         if let Some(options) = options {
+            // Run-time settings beat the proto's: the service's over the handler's proto
+            // values, the handler's over everything.
+            config.yield_to(&options.settings);
             if handler.ty == Some(HandlerType::WorkflowRun) {
                 if let Some(retention) = options.settings.workflow_completion_retention {
                     config.workflow_completion_retention =
@@ -436,6 +480,20 @@ mod tests {
         assert_eq!(service["retryPolicyOnMaxAttempts"], "KILL");
         let handler = &service["handlers"][0];
         assert_eq!(handler["inactivityTimeout"], 90_000);
+        // The proto's handler-level metadata stays; a handler-level value the service's
+        // options replace is dropped, so the service's reaches the handler.
+        let yielding = ServiceOptions::new().inactivity_timeout(Duration::from_secs(5));
+        let json = serde_json::to_value(Manifest::new(
+            ProtocolMode::BidiStream,
+            [(&GREETER, Some(&yielding))],
+        ))
+        .unwrap();
+        assert_eq!(json["services"][0]["inactivityTimeout"], 5_000);
+        assert!(
+            json["services"][0]["handlers"][0]
+                .get("inactivityTimeout")
+                .is_none()
+        );
         assert_eq!(handler["metadata"]["team"], "platform");
         assert_eq!(handler["metadata"]["region"], "eu");
         assert!(handler.get("journalRetention").is_none());

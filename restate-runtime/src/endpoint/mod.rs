@@ -5,11 +5,15 @@
 mod attempt;
 mod connection;
 mod discovery;
+#[cfg(feature = "lambda")]
+mod lambda;
 mod options;
 mod server;
 #[cfg(test)]
 mod tests;
 
+#[cfg(feature = "lambda")]
+pub use lambda::{LambdaRequest, LambdaResponse};
 pub use options::{HandlerOptions, ServiceOptions};
 pub use server::shutdown_signal;
 #[cfg(feature = "grpc")]
@@ -151,7 +155,10 @@ impl EndpointBuilder {
 
     /// Binds a service with settings that replace those its proto declares (timeouts,
     /// retention, retries, ingress visibility, lazy state, metadata), for the whole service or
-    /// per handler. Restate learns them when the endpoint is registered (or re-registered).
+    /// per handler. A setting given for the service applies to all its handlers, replacing
+    /// what the proto says for the service and for each handler; one given for a handler wins
+    /// over everything. Metadata entries are added (a key given again takes the new value).
+    /// Restate learns the settings when the endpoint is registered (or re-registered).
     ///
     /// ```no_run
     /// # use restate_runtime::codegen::{HandlerFuture, Invocation, Service, ServiceDefinition};

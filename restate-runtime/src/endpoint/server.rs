@@ -198,11 +198,18 @@ pub(crate) fn init_logging() {
             );
         let keep_replayed =
             std::env::var("RESTATE_LOG_REPLAYED").is_ok_and(|value| value == "true");
-        let filter = env_filter.and((!keep_replayed).then(crate::telemetry::ReplayFilter::new));
+        let layer = tracing_subscriber::fmt::layer();
         // A subscriber the program set up itself stays.
-        let _ = tracing_subscriber::registry()
-            .with(tracing_subscriber::fmt::layer().with_filter(filter))
-            .try_init();
+        let _ = if keep_replayed {
+            tracing_subscriber::registry()
+                .with(layer.with_filter(env_filter))
+                .try_init()
+        } else {
+            let filter = env_filter.and(crate::telemetry::ReplayFilter::new());
+            tracing_subscriber::registry()
+                .with(layer.with_filter(filter))
+                .try_init()
+        };
     }
 }
 

@@ -102,6 +102,10 @@ impl AttemptMetrics {
 /// The metric names, as a recorder sees them.
 pub mod names {
     /// Counter: invocations whose first attempt started here. Labels `service`, `handler`.
+    ///
+    /// Read from the attempt's start message: one larger than 64 KiB (an object sent with a
+    /// large state) is not read, and its attempt is not counted here, nor its replayed entries;
+    /// a first attempt lost before Restate recorded anything makes the retry look like no start.
     pub const INVOCATIONS_STARTED: &str = "restate_invocations_started_total";
     /// Counter: invocations that ended here with their output. Labels `service`, `handler`,
     /// `outcome` (`success` or `terminal_error`).

@@ -3,6 +3,7 @@
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -10,7 +11,13 @@ use super::REPLAYING_FIELD;
 
 /// A per-layer filter that drops events emitted inside an invocation span while its handler
 /// replays journaled steps (the span's `restate.replaying` field is `true`): those events
-/// repeat what an earlier attempt already logged. Spans, and events outside invocations, pass.
+/// repeat what an earlier attempt already logged. Spans, events outside invocations, and the
+/// runtime's own events (targets `restate_runtime::*`, such as an attempt failing) pass.
+///
+/// The filter reads the `restate_runtime::invocation` span (level INFO): the layer must enable
+/// it, or nothing is dropped (a subscriber filtered to `warn` disables it; add the directive
+/// `restate_runtime::invocation=info`). Events of a task the handler spawned are inside the
+/// invocation span only if the task is instrumented with it (`.in_current_span()`).
 ///
 /// [`Endpoint::serve_from_env`](crate::Endpoint::serve_from_env) installs it. With a
 /// subscriber of your own, add it to a layer:
@@ -61,12 +68,21 @@ where
         true
     }
 
-    fn event_enabled(&self, _event: &Event<'_>, cx: &Context<'_, S>) -> bool {
-        let Some(span) = cx.lookup_current() else {
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        // Filters nothing by level: combined with a level filter, that one's hint stands.
+        Some(LevelFilter::TRACE)
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, cx: &Context<'_, S>) -> bool {
+        // The runtime's own events (an attempt failing during replay, say) are not repeats.
+        if event.metadata().target().starts_with("restate_runtime") {
+            return true;
+        }
+        let Some(scope) = cx.event_scope(event) else {
             return true;
         };
         // The innermost span that knows: an invocation span, or one inside it.
-        for span in span.scope() {
+        for span in scope {
             if let Some(Replaying(replaying)) = span.extensions().get::<Replaying>() {
                 return !replaying;
             }
