@@ -107,3 +107,155 @@ async fn malformed_events_get_a_status_not_a_panic() {
     let response = endpoint().handle_lambda(garbage).await;
     assert!(response.status_code >= 400, "{response:?}");
 }
+
+/// A stand-in for the Lambda Runtime API: hands out `events` one by one on `next`, and passes
+/// on what the function posts back (path and body).
+mod runtime_api {
+    use std::collections::VecDeque;
+    use std::convert::Infallible;
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Incoming;
+    use hyper::service::service_fn;
+    use hyper::{Request, Response};
+    use hyper_util::rt::TokioIo;
+    use tokio::sync::mpsc;
+
+    pub struct RuntimeApi {
+        events: Mutex<VecDeque<(String, String)>>,
+        posted: mpsc::UnboundedSender<(String, Bytes)>,
+    }
+
+    /// Serves the API on a loopback port; its address and what the function posts.
+    pub async fn start(
+        events: Vec<String>,
+    ) -> (SocketAddr, mpsc::UnboundedReceiver<(String, Bytes)>) {
+        let (posted, received) = mpsc::unbounded_channel();
+        let api = Arc::new(RuntimeApi {
+            events: Mutex::new(
+                events
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, event)| (format!("request-{index}"), event))
+                    .collect(),
+            ),
+            posted,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let api = Arc::clone(&api);
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| answer(Arc::clone(&api), request));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (address, received)
+    }
+
+    async fn answer(
+        api: Arc<RuntimeApi>,
+        request: Request<Incoming>,
+    ) -> Result<Response<Full<Bytes>>, Infallible> {
+        let path = request.uri().path().to_owned();
+        if path.ends_with("/runtime/invocation/next") {
+            let next = api.events.lock().unwrap().pop_front();
+            let Some((id, event)) = next else {
+                // No more events: the function waits, as on a real Lambda between requests.
+                return std::future::pending().await;
+            };
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 60_000;
+            return Ok(Response::builder()
+                .header("lambda-runtime-aws-request-id", id)
+                .header("lambda-runtime-deadline-ms", deadline.to_string())
+                .header(
+                    "lambda-runtime-invoked-function-arn",
+                    "arn:aws:lambda:eu-central-1:123456789012:function:greeter:1",
+                )
+                .body(Full::new(Bytes::from(event)))
+                .unwrap());
+        }
+        let body = request.into_body().collect().await.unwrap().to_bytes();
+        let _ = api.posted.send((path, body));
+        Ok(Response::builder()
+            .status(202)
+            .body(Full::new(Bytes::new()))
+            .unwrap())
+    }
+}
+
+/// The function process, killed when the test ends.
+struct Function(std::process::Child);
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_runtime_serves_the_recorded_events() {
+    let fixture = |name: &str| {
+        std::fs::read_to_string(format!(
+            "{}/fixtures/lambda/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let events = vec![
+        fixture("discover"),
+        fixture("invoke_after_the_run"),
+        r#"{"path":"/discover","httpMethod":"GET","body":"%%%","isBase64Encoded":true}"#.to_owned(),
+    ];
+    let (address, mut posted) = runtime_api::start(events).await;
+    let _function = Function(
+        std::process::Command::new(env!("CARGO_BIN_EXE_lambda-endpoint"))
+            .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", "greeter")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "stream")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "group")
+            .spawn()
+            .expect("the function starts"),
+    );
+    let mut responses = Vec::new();
+    for _ in 0..3 {
+        let (path, body) = tokio::time::timeout(std::time::Duration::from_secs(60), posted.recv())
+            .await
+            .expect("the function answers")
+            .expect("the API runs");
+        responses.push((path, body));
+    }
+    let response = |index: usize| -> LambdaResponse {
+        let (path, body) = &responses[index];
+        assert_eq!(
+            path,
+            &format!("/2018-06-01/runtime/invocation/request-{index}/response")
+        );
+        serde_json::from_slice(body).unwrap_or_else(|e| panic!("{e}: {body:?}"))
+    };
+
+    let discovery = response(0);
+    let manifest: Value = serde_json::from_slice(&discovery.body_bytes().unwrap()).unwrap();
+    assert_eq!(manifest["protocolMode"], "REQUEST_RESPONSE");
+
+    let invocation = response(1);
+    assert_eq!(invocation.status_code, 200);
+    let body = invocation.body_bytes().unwrap();
+    assert_eq!(frame_types(&body), [OUTPUT_COMMAND, END]);
+
+    assert_eq!(response(2).status_code, 400);
+}

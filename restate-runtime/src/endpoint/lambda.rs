@@ -75,7 +75,7 @@ impl Endpoint {
     /// as [`Endpoint::serve_from_env`] does. Register the function with Restate by its ARN:
     /// `restate deployments register arn:aws:lambda:REGION:ACCOUNT:function:NAME:VERSION`
     /// (Restate needs an IAM role allowed to invoke it).
-    pub async fn serve_lambda(self) -> Result<(), lambda_runtime::Error> {
+    pub async fn serve_lambda(self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         super::server::init_logging();
         let endpoint = &self;
         lambda_runtime::run(lambda_runtime::service_fn(
