@@ -85,14 +85,11 @@ impl Counter for CounterImpl {
 /// `conformance.Proxy`.
 pub struct ProxyImpl;
 
-/// The request a [`ProxyRequest`] describes; scopes and limit keys are not supported.
+/// The request a [`ProxyRequest`] describes.
 fn proxied(
     ctx: &Context,
     request: ProxyRequest,
 ) -> Result<Request<Context, Bytes, Bytes>, HandlerError> {
-    if request.scope.is_some() || request.limit_key.is_some() {
-        return Err(TerminalError::new(501, "scopes and limit keys are not supported").into());
-    }
     let mut target = Target::new(request.service_name, request.handler_name, Codec::Json);
     if let Some(key) = request.virtual_object_key {
         target = target.with_key(key);
@@ -100,6 +97,12 @@ fn proxied(
     let mut outgoing = Request::raw(ctx, target, request.message.into());
     if let Some(key) = request.idempotency_key {
         outgoing = outgoing.idempotency_key(key);
+    }
+    if let Some(scope) = request.scope {
+        outgoing = outgoing.scope(scope);
+    }
+    if let Some(limit_key) = request.limit_key {
+        outgoing = outgoing.limit_key(limit_key);
     }
     Ok(outgoing)
 }

@@ -261,6 +261,21 @@ impl RawIngress {
             .as_u16()
     }
 
+    /// `{method} {admin}/{path}` with a JSON body; the JSON answer, which must be a success.
+    pub async fn admin_json(&self, method: reqwest::Method, path: &str, body: &Value) -> Value {
+        let response = self
+            .http
+            .request(method.clone(), format!("{}/{path}", self.admin_url))
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path} failed: {e}"));
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"))
+    }
+
     /// Runs a SQL query on the admin API and returns its rows.
     pub async fn query(&self, sql: &str) -> Vec<Value> {
         let response: Value = self

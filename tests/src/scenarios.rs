@@ -268,7 +268,7 @@ pub mod combinators {
     use awaitable_command::Command as A;
     use command::Command as C;
 
-    fn awakeable(key: &str) -> AwaitableCommand {
+    pub(crate) fn awakeable(key: &str) -> AwaitableCommand {
         AwaitableCommand {
             command: Some(A::CreateAwakeable(CreateAwakeable {
                 awakeable_key: key.to_owned(),
@@ -387,7 +387,7 @@ pub mod combinators {
         );
     }
 
-    async fn has_awakeable(ingress: &RawIngress, key: &str, awakeable: &str) -> bool {
+    pub(crate) async fn has_awakeable(ingress: &RawIngress, key: &str, awakeable: &str) -> bool {
         expect_ok(
             ingress
                 .call(&format!("{INTERPRETER}/{key}/hasAwakeable"), &awakeable)
@@ -1367,4 +1367,183 @@ macro_rules! scenario_tests {
             $scenario(&$ingress() $(, $argument)*).await;
         }
     )*};
+}
+
+// ------------------------------------------------------------------------------------------
+
+/// `ServiceToServiceScopeConcurrency`: a concurrency rule on a scope and limit key holds back
+/// the calls a handler makes with them. Needs a server with vqueues and protocol v7.
+pub mod scope_concurrency {
+    use super::combinators::{awakeable, has_awakeable, program};
+    use super::*;
+    use command::Command as C;
+
+    const AWAKEABLE: &str = "block";
+
+    /// A scoped send, through `Proxy.call`, to an interpreter that waits on an awakeable.
+    fn blocking_call(key: &str, scope: &str, limit_key: &str) -> ProxyRequest {
+        let block = program(C::AwaitOne(AwaitOne {
+            command: Some(awakeable(AWAKEABLE)),
+        }));
+        let inner = ProxyRequest {
+            service_name: INTERPRETER.to_owned(),
+            virtual_object_key: Some(key.to_owned()),
+            handler_name: "interpretCommands".to_owned(),
+            message: json_payload(&block),
+            ..Default::default()
+        };
+        ProxyRequest {
+            service_name: PROXY.to_owned(),
+            handler_name: "call".to_owned(),
+            message: json_payload(&inner),
+            scope: Some(scope.to_owned()),
+            limit_key: Some(limit_key.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    async fn resolve(ingress: &RawIngress, key: &str) {
+        let resolve = ResolveAwakeable {
+            awakeable_key: AWAKEABLE.to_owned(),
+            value: "done".to_owned(),
+        };
+        expect_ok(
+            ingress
+                .call::<()>(&format!("{INTERPRETER}/{key}/resolveAwakeable"), &resolve)
+                .await,
+            "resolveAwakeable",
+        );
+    }
+
+    async fn finished(ingress: &RawIngress, key: &str) {
+        eventually(&format!("interpreter {key} finished"), WAIT, || async {
+            let results: Vec<String> = ingress
+                .call_void(&format!("{INTERPRETER}/{key}/getResults"))
+                .await
+                .map_err(|e| e.to_string())?;
+            if results.iter().any(|r| r == "done") {
+                Ok(())
+            } else {
+                Err(format!("{results:?}"))
+            }
+        })
+        .await;
+    }
+
+    /// Waits until the partition that runs `scope` enforces the rule `pattern`: a canary
+    /// holds one slot while `sys_user_limits` is read, then is released. (The rule book
+    /// reaches partitions asynchronously; invocations admitted before would run unlimited.)
+    async fn rule_applied(ingress: &RawIngress, scope: &str, limit_key: &str, pattern: &str) {
+        let canary = format!("{scope}-canary");
+        expect_ok(
+            ingress
+                .call::<String>(
+                    &format!("{PROXY}/oneWayCall"),
+                    &blocking_call(&canary, scope, limit_key),
+                )
+                .await,
+            "the canary",
+        );
+        eventually("the partition enforces the rule", WAIT, || async {
+            let sql = format!(
+                "SELECT rule_pattern, concurrency_limit FROM sys_user_limits \
+                 WHERE scope = '{scope}' AND rule_pattern = '{pattern}'"
+            );
+            let rows = ingress.query(&sql).await;
+            if rows.iter().any(|row| row["concurrency_limit"] == 2) {
+                Ok(())
+            } else {
+                Err(format!("{rows:?}"))
+            }
+        })
+        .await;
+        eventually("the canary runs", WAIT, || async {
+            if has_awakeable(ingress, &canary, AWAKEABLE).await {
+                Ok(())
+            } else {
+                Err("not yet".to_owned())
+            }
+        })
+        .await;
+        resolve(ingress, &canary).await;
+        finished(ingress, &canary).await;
+    }
+
+    /// `scopeAndLimitKeyArePropagatedOnServiceToServiceCalls`.
+    pub async fn scope_and_limit_key_are_propagated(ingress: &RawIngress) {
+        // Rule patterns take parts of at most 36 bytes.
+        let run: String = random_key().chars().take(8).collect();
+        let (scope, limit_key) = (format!("s2s-scope-{run}"), format!("s2s-limitkey-{run}"));
+        let pattern = format!("{scope}/{limit_key}");
+        let limit = 2;
+        let keys: Vec<String> = (0..4).map(|i| format!("interpreter-{run}-{i}")).collect();
+        ingress
+            .admin_json(
+                reqwest::Method::PUT,
+                "limits/rules",
+                &serde_json::json!([{ "pattern": pattern, "limits": { "concurrency": limit } }]),
+            )
+            .await;
+        rule_applied(ingress, &scope, &limit_key, &pattern).await;
+
+        // One unscoped proxy invocation sends a scoped Proxy.call per key; each calls its
+        // interpreter, which waits on an awakeable.
+        let calls: Vec<ManyCallRequest> = keys
+            .iter()
+            .map(|key| ManyCallRequest {
+                proxy_request: Some(blocking_call(key, &scope, &limit_key)),
+                one_way_call: true,
+                await_at_the_end: false,
+            })
+            .collect();
+        expect_ok(
+            ingress
+                .call::<()>(&format!("{PROXY}/manyCalls"), &ManyCallsRequest { calls })
+                .await,
+            "Proxy.manyCalls",
+        );
+
+        let running = |unresolved: Vec<String>| async move {
+            let mut running = Vec::new();
+            for key in unresolved {
+                if has_awakeable(ingress, &key, AWAKEABLE).await {
+                    running.push(key);
+                }
+            }
+            running
+        };
+        // Exactly `limit` run; the rest wait for a slot.
+        eventually("exactly the limit runs", WAIT, || async {
+            let now = running(keys.clone()).await;
+            assert!(now.len() <= limit, "more than {limit} run: {now:?}");
+            if now.len() == limit {
+                Ok(())
+            } else {
+                Err(format!("{now:?}"))
+            }
+        })
+        .await;
+        // Releasing one lets a waiting one run, until all have.
+        let mut unresolved = keys.clone();
+        while !unresolved.is_empty() {
+            let key = eventually("a running interpreter", WAIT, || async {
+                let now = running(unresolved.clone()).await;
+                assert!(now.len() <= limit, "more than {limit} run: {now:?}");
+                now.first().cloned().ok_or_else(|| "none yet".to_owned())
+            })
+            .await;
+            resolve(ingress, &key).await;
+            unresolved.retain(|k| k != &key);
+        }
+        for key in &keys {
+            finished(ingress, key).await;
+        }
+        ingress
+            .admin_json(
+                reqwest::Method::POST,
+                "limits/rules/bulk-delete",
+                &serde_json::json!([{ "pattern": pattern }]),
+            )
+            .await;
+    }
 }

@@ -16,7 +16,7 @@ use crate::ingress::{
 impl<Req: Payload, Res: Payload> Request<Ingress, Req, Res> {
     /// Calls the handler and waits for its response.
     pub async fn call(self) -> Result<Res, IngressError> {
-        let path = target_path(&self.target);
+        let path = self.path("call");
         let (codec, ingress) = (self.target.codec, self.caller.clone());
         let response = ingress.send(self.into_http(path)?).await?;
         let body = success_body(response)?;
@@ -25,18 +25,25 @@ impl<Req: Payload, Res: Payload> Request<Ingress, Req, Res> {
 
     /// Enqueues the request without waiting for it to run.
     pub async fn send(self) -> Result<SendResponse, IngressError> {
-        let path = format!("{}/send", target_path(&self.target));
+        let path = self.path("send");
         self.send_to(path).await
     }
 
     /// Enqueues the request to run after `delay`.
     pub async fn send_after(self, delay: Duration) -> Result<SendResponse, IngressError> {
-        let path = format!(
-            "{}/send?delay={}ms",
-            target_path(&self.target),
-            delay.as_millis()
-        );
+        let path = format!("{}?delay={}ms", self.path("send"), delay.as_millis());
         self.send_to(path).await
+    }
+
+    /// The ingress path of a `call` or `send` (`verb`): `{target}` or `{target}/send`, or in a
+    /// scope `restate/scope/{scope}/{verb}/{target}`.
+    fn path(&self, verb: &str) -> String {
+        let target = target_path(&self.target);
+        match (&self.scope, verb) {
+            (Some(scope), _) => format!("restate/scope/{}/{verb}/{target}", encode_segment(scope)),
+            (None, "send") => format!("{target}/send"),
+            (None, _) => target,
+        }
     }
 
     /// With an [idempotency key](Request::idempotency_key): waits for the result of the
@@ -95,6 +102,9 @@ impl<Req: Payload, Res: Payload> Request<Ingress, Req, Res> {
         }
         if let Some(key) = self.idempotency_key {
             headers.push(("idempotency-key".to_owned(), key));
+        }
+        if let Some(limit_key) = self.limit_key {
+            headers.push(("x-restate-limit-key".to_owned(), limit_key));
         }
         crate::telemetry::inject_trace(&mut headers);
         Ok(HttpRequest {

@@ -94,8 +94,8 @@ impl<Req: Payload, Res: Payload> Request<Context, Req, Res> {
             handler: handler.into_owned(),
             key,
             idempotency_key: self.idempotency_key,
-            scope: None,
-            limit_key: None,
+            scope: self.scope,
+            limit_key: self.limit_key,
             headers: headers
                 .into_iter()
                 .map(|(key, value)| Header {

@@ -150,6 +150,8 @@ pub struct Request<C, Req, Res> {
     input: Req,
     idempotency_key: Option<String>,
     headers: Vec<(String, String)>,
+    scope: Option<String>,
+    limit_key: Option<String>,
     response: PhantomData<fn() -> Res>,
 }
 
@@ -160,6 +162,8 @@ impl<C: fmt::Debug, Req, Res> fmt::Debug for Request<C, Req, Res> {
             .field("target", &self.target)
             .field("idempotency_key", &self.idempotency_key)
             .field("headers", &self.headers)
+            .field("scope", &self.scope)
+            .field("limit_key", &self.limit_key)
             .finish_non_exhaustive()
     }
 }
@@ -177,6 +181,8 @@ impl<C: Caller, Req, Res> Request<C, Req, Res> {
             input,
             idempotency_key: None,
             headers: Vec::new(),
+            scope: None,
+            limit_key: None,
             response: PhantomData,
         }
     }
@@ -191,6 +197,25 @@ impl<C: Caller, Req, Res> Request<C, Req, Res> {
     /// repeated requests get the first one's result.
     pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Runs the invocation in the concurrency scope `scope`: Restate's concurrency rules
+    /// (`PUT /limits/rules` on the admin API) whose pattern matches the scope (and the
+    /// [limit key](Request::limit_key)) bound how many such invocations run at once; the rest
+    /// wait. Scopes apply to plain services. They need restate-server with its vqueues and
+    /// invocation protocol v7 (`RESTATE_EXPERIMENTAL_ENABLE_VQUEUES=true` and
+    /// `RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7=true` on 1.7); without them a call from a
+    /// handler fails the invocation and the ingress refuses the request.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// The limit key within the [scope](Request::scope): one or two levels (`tenant` or
+    /// `tenant/user`) that rules such as `scope/tenant/*` match. Only with a scope.
+    pub fn limit_key(mut self, limit_key: impl Into<String>) -> Self {
+        self.limit_key = Some(limit_key.into());
         self
     }
 
