@@ -103,9 +103,9 @@ impl AttemptMetrics {
 pub mod names {
     /// Counter: invocations whose first attempt started here. Labels `service`, `handler`.
     ///
-    /// Read from the attempt's start message: one larger than 64 KiB (an object sent with a
-    /// large state) is not read, and its attempt is not counted here, nor its replayed entries;
-    /// a first attempt lost before Restate recorded anything makes the retry look like no start.
+    /// Read from the attempt's start message: a first attempt lost before Restate recorded
+    /// anything makes the retry look like no start, and an invocation whose retry count
+    /// Restate reset (after restarting) may be counted twice.
     pub const INVOCATIONS_STARTED: &str = "restate_invocations_started_total";
     /// Counter: invocations that ended here with their output. Labels `service`, `handler`,
     /// `outcome` (`success` or `terminal_error`).

@@ -1,29 +1,19 @@
 //! The attempt number and journal length, read from the start message Restate opens every
 //! attempt with.
 //!
-//! The state machine reads that message too but does not expose its retry count, so the first
-//! frame is looked at on its way in: usually it arrives whole in the first chunk and is read
-//! in place; otherwise its bytes are kept until it is complete, up to a bound.
-
-use bytes::{Buf, BytesMut};
+//! The state machine reads that message too but does not expose its counts, so the first frame
+//! is scanned on its way in, chunk by chunk: the two varint fields wanted are read, everything
+//! else (the object's state, which can be large) is skipped without being kept. The scan holds a
+//! few bytes of state whatever the message's size, and gives up quietly on anything that is not
+//! a well-formed start message.
 
 /// A message frame's header: type (u16), flags (u16), length (u32), big-endian.
 const FRAME_HEADER: usize = 8;
 /// The start message's type.
 const START_MESSAGE: u16 = 0x0000;
-/// The most bytes kept while waiting for a start message split across chunks: one larger
-/// (it carries the object's state) is not worth copying for a log field.
-const MAX_KEPT: usize = 64 * 1024;
-
-/// The start message's `known_entries` (field 3) and `retry_count_since_last_stored_entry`
-/// (field 7); prost skips the rest.
-#[derive(Clone, PartialEq, prost::Message)]
-struct StartCounts {
-    #[prost(uint32, tag = "3")]
-    known_entries: u32,
-    #[prost(uint32, tag = "7")]
-    retry_count_since_last_stored_entry: u32,
-}
+/// The start message's fields read here.
+const KNOWN_ENTRIES: u64 = 3;
+const RETRY_COUNT_SINCE_LAST_STORED_ENTRY: u64 = 7;
 
 /// What the start message says about an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,78 +37,208 @@ impl StartInfo {
     }
 }
 
-/// Watches an attempt's first request bytes for the start message.
-#[derive(Debug, Default)]
-pub(crate) enum StartPeek {
-    /// Nothing seen yet, or the bytes of an incomplete first frame.
-    #[default]
-    Waiting,
-    Kept(BytesMut),
-    /// Read, or given up on.
-    Done,
+/// Scans an attempt's first request bytes for the start message.
+#[derive(Debug)]
+pub(crate) struct StartPeek {
+    phase: Phase,
+    known_entries: u32,
+    retry_count: u32,
 }
 
-impl StartPeek {
-    /// Looks at the next request chunk; returns what the start message says once it is
-    /// complete.
-    pub(crate) fn next_chunk(&mut self, chunk: &[u8]) -> Option<StartInfo> {
-        let mut kept = match std::mem::replace(self, StartPeek::Done) {
-            StartPeek::Done => return None,
-            StartPeek::Waiting => match frame_length(chunk) {
-                // The usual case: the whole frame in the first chunk, read in place.
-                Some(length) if chunk.len() >= length => return start_info(&chunk[..length]),
-                _ => BytesMut::new(),
+impl Default for StartPeek {
+    fn default() -> Self {
+        Self {
+            phase: Phase::Header {
+                bytes: [0; FRAME_HEADER],
+                read: 0,
             },
-            StartPeek::Kept(kept) => kept,
-        };
-        kept.extend_from_slice(chunk);
-        match frame_length(&kept) {
-            Some(length) if kept.len() >= length => start_info(&kept[..length]),
-            Some(length) if length <= MAX_KEPT => {
-                *self = StartPeek::Kept(kept);
-                None
-            }
-            None if kept.len() < FRAME_HEADER => {
-                *self = StartPeek::Kept(kept);
-                None
-            }
-            _ => None,
+            known_entries: 0,
+            retry_count: 0,
         }
     }
 }
 
-/// The whole length of the first frame (header included), if `bytes` start with a start
-/// message's header.
-fn frame_length(mut bytes: &[u8]) -> Option<usize> {
-    if bytes.len() < FRAME_HEADER {
-        return None;
-    }
-    let ty = bytes.get_u16();
-    let _flags = bytes.get_u16();
-    let length = usize::try_from(bytes.get_u32()).ok()?;
-    (ty == START_MESSAGE).then(|| length.saturating_add(FRAME_HEADER))
+#[derive(Debug)]
+enum Phase {
+    /// Reading the frame header.
+    Header {
+        bytes: [u8; FRAME_HEADER],
+        read: usize,
+    },
+    /// Inside the message body, `remaining` bytes of it left.
+    Body { remaining: usize, item: Item },
+    /// Read, or given up on.
+    Done,
 }
 
-/// What the start message in `frame` (header included) says.
-fn start_info(frame: &[u8]) -> Option<StartInfo> {
-    let message = <StartCounts as prost::Message>::decode(&frame[FRAME_HEADER..]).ok()?;
-    Some(StartInfo {
-        attempt: message
-            .retry_count_since_last_stored_entry
-            .saturating_add(1),
-        known_entries: message.known_entries,
-    })
+/// Where the scan is within the body.
+#[derive(Debug)]
+enum Item {
+    /// A field's tag.
+    Tag(Varint),
+    /// The varint value of field `field`.
+    Value { field: u64, value: Varint },
+    /// The length of a length-delimited field.
+    Length(Varint),
+    /// Bytes of a field not read.
+    Skip(usize),
+}
+
+/// A varint being read, a byte at a time.
+#[derive(Debug, Default)]
+struct Varint {
+    value: u64,
+    shift: u32,
+}
+
+impl Varint {
+    /// Adds `byte`; the value once complete, or `Err` for more than ten bytes.
+    fn push(&mut self, byte: u8) -> Result<Option<u64>, ()> {
+        if self.shift >= 64 {
+            return Err(());
+        }
+        self.value |= u64::from(byte & 0x7f) << self.shift;
+        self.shift += 7;
+        Ok((byte & 0x80 == 0).then_some(self.value))
+    }
+}
+
+impl StartPeek {
+    /// Scans the next request chunk; returns what the start message says once it is complete.
+    pub(crate) fn next_chunk(&mut self, mut chunk: &[u8]) -> Option<StartInfo> {
+        while !chunk.is_empty() {
+            match &mut self.phase {
+                Phase::Done => return None,
+                Phase::Header { bytes, read } => {
+                    let take = (FRAME_HEADER - *read).min(chunk.len());
+                    bytes[*read..*read + take].copy_from_slice(&chunk[..take]);
+                    *read += take;
+                    chunk = &chunk[take..];
+                    if *read == FRAME_HEADER {
+                        let ty = u16::from_be_bytes([bytes[0], bytes[1]]);
+                        let length = u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+                        if ty != START_MESSAGE {
+                            self.phase = Phase::Done;
+                            return None;
+                        }
+                        let remaining = usize::try_from(length).unwrap_or(usize::MAX);
+                        if remaining == 0 {
+                            return self.finish();
+                        }
+                        self.phase = Phase::Body {
+                            remaining,
+                            item: Item::Tag(Varint::default()),
+                        };
+                    }
+                }
+                Phase::Body { remaining, item } => {
+                    if let Item::Skip(left) = item {
+                        // Skipped in bulk: the state of a large object passes without a copy.
+                        let take = (*left).min(chunk.len()).min(*remaining);
+                        *left -= take;
+                        *remaining -= take;
+                        chunk = &chunk[take..];
+                        if *left == 0 {
+                            *item = Item::Tag(Varint::default());
+                        }
+                    } else {
+                        let byte = chunk[0];
+                        chunk = &chunk[1..];
+                        *remaining -= 1;
+                        if self.step(byte).is_err() {
+                            self.phase = Phase::Done;
+                            return None;
+                        }
+                    }
+                    match &self.phase {
+                        Phase::Body {
+                            remaining: 0,
+                            item: Item::Tag(Varint { shift: 0, .. }),
+                        } => return self.finish(),
+                        // The body ended inside a field: not a well-formed message.
+                        Phase::Body { remaining: 0, .. } => {
+                            self.phase = Phase::Done;
+                            return None;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Reads one body byte into the current item.
+    fn step(&mut self, byte: u8) -> Result<(), ()> {
+        let Phase::Body { item, .. } = &mut self.phase else {
+            return Err(());
+        };
+        match item {
+            Item::Tag(tag) => {
+                if let Some(tag) = tag.push(byte)? {
+                    let field = tag >> 3;
+                    *item = match tag & 0x7 {
+                        0 => Item::Value {
+                            field,
+                            value: Varint::default(),
+                        },
+                        1 => Item::Skip(8),
+                        2 => Item::Length(Varint::default()),
+                        5 => Item::Skip(4),
+                        // Groups, or no wire type at all.
+                        _ => return Err(()),
+                    };
+                }
+            }
+            Item::Value { field, value } => {
+                if let Some(value) = value.push(byte)? {
+                    let value = u32::try_from(value).unwrap_or(u32::MAX);
+                    match *field {
+                        KNOWN_ENTRIES => self.known_entries = value,
+                        RETRY_COUNT_SINCE_LAST_STORED_ENTRY => self.retry_count = value,
+                        _ => {}
+                    }
+                    *item = Item::Tag(Varint::default());
+                }
+            }
+            Item::Length(length) => {
+                if let Some(length) = length.push(byte)? {
+                    *item = match usize::try_from(length) {
+                        Ok(0) => Item::Tag(Varint::default()),
+                        Ok(length) => Item::Skip(length),
+                        Err(_) => return Err(()),
+                    };
+                }
+            }
+            Item::Skip(_) => return Err(()),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Option<StartInfo> {
+        self.phase = Phase::Done;
+        Some(StartInfo {
+            attempt: self.retry_count.saturating_add(1),
+            known_entries: self.known_entries,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn start_frame(retry_count: u32, padding: usize) -> Vec<u8> {
-        // Field 2 (debug id) as padding, field 3 (4 known entries), then field 7.
+    /// A start frame: field 2 (debug id) of `padding` bytes, a state entry (field 4) of
+    /// `state` bytes, field 3 = 4 known entries, then field 7 = `retry_count`.
+    fn start_frame(retry_count: u32, padding: usize, state: usize) -> Vec<u8> {
         let mut body = vec![0x12];
         prost::encoding::encode_varint(padding as u64, &mut body);
         body.extend(std::iter::repeat_n(b'x', padding));
+        if state > 0 {
+            body.push(0x22);
+            prost::encoding::encode_varint(state as u64, &mut body);
+            body.extend(std::iter::repeat_n(b's', state));
+        }
         body.extend([0x18, 4]);
         body.push(0x38);
         prost::encoding::encode_varint(u64::from(retry_count), &mut body);
@@ -132,7 +252,7 @@ mod tests {
 
     #[test]
     fn reads_the_attempt_from_a_whole_frame() {
-        let mut frame = start_frame(2, 10);
+        let mut frame = start_frame(2, 10, 0);
         frame.extend_from_slice(b"next frame");
         let info = StartPeek::default().next_chunk(&frame).unwrap();
         assert_eq!(
@@ -148,8 +268,8 @@ mod tests {
 
     #[test]
     fn reads_the_attempt_from_a_frame_split_anywhere() {
-        let frame = start_frame(0, 300);
-        for split in [1, 7, 8, 9, 200, frame.len() - 1] {
+        let frame = start_frame(0, 300, 20);
+        for split in 1..frame.len() {
             let mut peek = StartPeek::default();
             assert_eq!(peek.next_chunk(&frame[..split]), None, "split at {split}");
             let info = peek.next_chunk(&frame[split..]);
@@ -159,17 +279,55 @@ mod tests {
     }
 
     #[test]
-    fn gives_up_on_what_is_not_a_start_message_or_too_large() {
-        let mut other = start_frame(0, 10);
+    fn a_large_state_is_skipped_in_chunks() {
+        let frame = start_frame(5, 10, 3 * 1024 * 1024);
+        let mut peek = StartPeek::default();
+        let mut found = None;
+        for chunk in frame.chunks(16 * 1024) {
+            if let Some(info) = peek.next_chunk(chunk) {
+                found = Some(info);
+            }
+        }
+        assert_eq!(
+            found,
+            Some(StartInfo {
+                attempt: 6,
+                known_entries: 4
+            })
+        );
+    }
+
+    #[test]
+    fn gives_up_on_what_is_not_a_well_formed_start_message() {
+        let mut other = start_frame(0, 10, 0);
         other[1] = 1;
         assert_eq!(StartPeek::default().next_chunk(&other), None);
-        let large = start_frame(0, MAX_KEPT + 1);
-        let mut peek = StartPeek::default();
-        assert_eq!(peek.next_chunk(&large[..100]), None);
-        assert!(matches!(peek, StartPeek::Done));
+        // A body that ends inside a field.
         assert_eq!(
-            StartPeek::default().next_chunk(b"\0\0\0\0\0\0\0\x03abc"),
+            StartPeek::default().next_chunk(b"\0\0\0\0\0\0\0\x03\x12\x05a"),
             None
         );
+        // A varint longer than ten bytes.
+        let mut long = b"\0\0\0\0\0\0\0\x0c\x18".to_vec();
+        long.extend([0xff; 11]);
+        assert_eq!(StartPeek::default().next_chunk(&long), None);
+        // A group.
+        assert_eq!(
+            StartPeek::default().next_chunk(b"\0\0\0\0\0\0\0\x01\x0b"),
+            None
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_any_bytes_in_any_chunks(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+            split in 0usize..512,
+        ) {
+            let mut peek = StartPeek::default();
+            let split = split.min(bytes.len());
+            let _ = peek.next_chunk(&bytes[..split]);
+            let _ = peek.next_chunk(&bytes[split..]);
+        }
     }
 }
