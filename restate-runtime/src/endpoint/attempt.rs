@@ -86,8 +86,13 @@ impl Attempt {
     pub(crate) fn poll_output(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
         // Entered once the handler has started: its trace parent is set before the span
         // starts.
-        let span = self.span.clone();
-        let _entered = self.driver.lock().span_ready().then(|| span.enter());
+        let span_ready = {
+            let mut state = self.driver.lock();
+            state.attempt_polling();
+            state.span_ready()
+        };
+        let span = (span_ready && !self.span.is_disabled()).then(|| self.span.clone());
+        let _entered = span.as_ref().map(tracing::Span::enter);
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.drive(cx))) {
             Ok(poll) => poll,
             Err(panic) => {
@@ -106,8 +111,8 @@ impl Attempt {
         }
     }
 
+    /// The attempt's work; `poll_output` has marked it busy.
     fn drive(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
-        self.driver.lock().attempt_polling();
         loop {
             let input = self.poll_input(cx);
             if self.driver.lock().is_ended() {

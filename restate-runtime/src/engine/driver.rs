@@ -70,9 +70,11 @@ pub(crate) struct DriverState {
     /// The response is complete: the VM's output is closed.
     ended: bool,
     trapped: bool,
-    /// The attempt's span, and whether it says the handler is replaying.
+    /// The attempt's span, and whether it says the handler is replaying; no subscriber
+    /// wanting the span, nothing is tracked.
     span: tracing::Span,
     replaying: bool,
+    tracks_replaying: bool,
     /// How the attempt ended, once it has.
     outcome: Option<AttemptOutcome>,
     /// Whether the span may be entered: its trace parent, if any, is set.
@@ -100,6 +102,9 @@ impl DerefMut for DriverGuard<'_> {
 impl Drop for DriverGuard<'_> {
     fn drop(&mut self) {
         let state = &mut *self.0;
+        if !state.tracks_replaying {
+            return;
+        }
         let replaying = state.vm.state().is_replaying();
         if replaying != state.replaying {
             state.replaying = replaying;
@@ -125,6 +130,7 @@ impl Driver {
                 output_written: false,
                 ended: false,
                 trapped: false,
+                tracks_replaying: !span.is_disabled(),
                 span,
                 replaying: false,
                 outcome: None,

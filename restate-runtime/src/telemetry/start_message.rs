@@ -106,6 +106,13 @@ impl Varint {
 impl StartPeek {
     /// Scans the next request chunk; returns what the start message says once it is complete.
     pub(crate) fn next_chunk(&mut self, mut chunk: &[u8]) -> Option<StartInfo> {
+        if let Phase::Header { read: 0, .. } = self.phase {
+            // The usual case: the whole message in the first chunk, read in place.
+            if let Some(info) = read_whole(chunk) {
+                self.phase = Phase::Done;
+                return info;
+            }
+        }
         while !chunk.is_empty() {
             match &mut self.phase {
                 Phase::Done => return None,
@@ -224,6 +231,53 @@ impl StartPeek {
     }
 }
 
+/// What the start message at the start of `chunk` says, if the chunk holds all of it:
+/// `Some(None)` when it is not a well-formed start message, `None` when the chunk ends first.
+fn read_whole(chunk: &[u8]) -> Option<Option<StartInfo>> {
+    let header = chunk.get(..FRAME_HEADER)?;
+    if u16::from_be_bytes([header[0], header[1]]) != START_MESSAGE {
+        return Some(None);
+    }
+    let length = u32::from_be_bytes([header[4], header[5], header[6], header[7]]);
+    let mut body =
+        chunk.get(FRAME_HEADER..FRAME_HEADER.checked_add(usize::try_from(length).ok()?)?)?;
+    let (mut known_entries, mut retry_count) = (0, 0);
+    while !body.is_empty() {
+        let Ok(tag) = prost::encoding::decode_varint(&mut body) else {
+            return Some(None);
+        };
+        let skip = match tag & 0x7 {
+            0 => {
+                let Ok(value) = prost::encoding::decode_varint(&mut body) else {
+                    return Some(None);
+                };
+                let value = u32::try_from(value).unwrap_or(u32::MAX);
+                match tag >> 3 {
+                    KNOWN_ENTRIES => known_entries = value,
+                    RETRY_COUNT_SINCE_LAST_STORED_ENTRY => retry_count = value,
+                    _ => {}
+                }
+                0
+            }
+            1 => 8,
+            2 => match prost::encoding::decode_varint(&mut body) {
+                Ok(length) => usize::try_from(length).unwrap_or(usize::MAX),
+                Err(_) => return Some(None),
+            },
+            5 => 4,
+            _ => return Some(None),
+        };
+        let Some(rest) = body.get(skip..) else {
+            return Some(None);
+        };
+        body = rest;
+    }
+    Some(Some(StartInfo {
+        attempt: retry_count.saturating_add(1),
+        known_entries,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,6 +370,17 @@ mod tests {
             StartPeek::default().next_chunk(b"\0\0\0\0\0\0\0\x01\x0b"),
             None
         );
+    }
+
+    #[test]
+    fn the_whole_chunk_path_and_the_stream_agree() {
+        for frame in [start_frame(0, 0, 0), start_frame(9, 40, 100)] {
+            let whole = StartPeek::default().next_chunk(&frame);
+            let mut peek = StartPeek::default();
+            let streamed = frame.iter().find_map(|byte| peek.next_chunk(&[*byte]));
+            assert!(whole.is_some());
+            assert_eq!(whole, streamed);
+        }
     }
 
     proptest::proptest! {
