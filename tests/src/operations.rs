@@ -18,8 +18,9 @@ pub mod ops {
 
 use ops::*;
 
-/// Logs a line per step. The first attempt for an id fails after its steps, the second while
-/// it replays them (before step 2), the third succeeds.
+/// Logs a line before each step and one inside it (the step's `run` closure, which runs on the
+/// first attempt only). The first attempt for an id fails after its steps, the second while it
+/// replays them (before step 2), the third succeeds.
 #[derive(Debug, Default)]
 pub struct StepsService {
     attempts: Mutex<HashMap<String, u32>>,
@@ -44,7 +45,12 @@ impl Steps for StepsService {
                     "the second attempt fails in replay",
                 ));
             }
-            ctx.run("step", move || async move { Ok(step) }).await?;
+            let id = request.id.clone();
+            ctx.run("step", move || async move {
+                tracing::info!(run = %id, step, "in step");
+                Ok(step)
+            })
+            .await?;
         }
         if attempt == 1 {
             return Err(HandlerError::retryable(

@@ -387,6 +387,25 @@ pub mod combinators {
         );
     }
 
+    /// Resolves the awakeable `awakeable` of interpreter `key` with `value`.
+    pub(crate) async fn resolve_awakeable(
+        ingress: &RawIngress,
+        key: &str,
+        awakeable: &str,
+        value: &str,
+    ) {
+        let resolve = ResolveAwakeable {
+            awakeable_key: awakeable.to_owned(),
+            value: value.to_owned(),
+        };
+        expect_ok(
+            ingress
+                .call::<()>(&format!("{INTERPRETER}/{key}/resolveAwakeable"), &resolve)
+                .await,
+            "resolveAwakeable",
+        );
+    }
+
     pub(crate) async fn has_awakeable(ingress: &RawIngress, key: &str, awakeable: &str) -> bool {
         expect_ok(
             ingress
@@ -448,16 +467,7 @@ pub mod combinators {
                 .await,
             "rejectAwakeable",
         );
-        let resolve = ResolveAwakeable {
-            awakeable_key: "awk1".to_owned(),
-            value: "awk1-result".to_owned(),
-        };
-        expect_ok(
-            ingress
-                .call::<()>(&format!("{INTERPRETER}/{key}/resolveAwakeable"), &resolve)
-                .await,
-            "resolveAwakeable",
-        );
+        resolve_awakeable(ingress, &key, "awk1", "awk1-result").await;
         let result: String = expect_ok(ingress.attach(&invocation_id).await, "attach");
         assert_eq!(result, "awk1-result");
     }
@@ -1374,7 +1384,7 @@ macro_rules! scenario_tests {
 /// `ServiceToServiceScopeConcurrency`: a concurrency rule on a scope and limit key holds back
 /// the calls a handler makes with them. Needs a server with vqueues and protocol v7.
 pub mod scope_concurrency {
-    use super::combinators::{awakeable, has_awakeable, program};
+    use super::combinators::{awakeable, has_awakeable, program, resolve_awakeable};
     use super::*;
     use command::Command as C;
 
@@ -1403,16 +1413,7 @@ pub mod scope_concurrency {
     }
 
     async fn resolve(ingress: &RawIngress, key: &str) {
-        let resolve = ResolveAwakeable {
-            awakeable_key: AWAKEABLE.to_owned(),
-            value: "done".to_owned(),
-        };
-        expect_ok(
-            ingress
-                .call::<()>(&format!("{INTERPRETER}/{key}/resolveAwakeable"), &resolve)
-                .await,
-            "resolveAwakeable",
-        );
+        resolve_awakeable(ingress, key, AWAKEABLE, "done").await;
     }
 
     async fn finished(ingress: &RawIngress, key: &str) {

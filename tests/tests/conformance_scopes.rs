@@ -55,3 +55,23 @@ async fn the_ingress_client_sends_into_a_scope() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["scope"], "ingress-tenants", "{rows:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limit_key_without_a_scope_fails_the_call_terminally() {
+    use restate_e2e::conformance::proto::ProxyRequest;
+
+    let env = &*ENV;
+    let ingress = RawIngress::new(env.ingress_url(), env.admin_url());
+    let request = ProxyRequest {
+        service_name: "conformance.TestUtilsService".to_owned(),
+        handler_name: "uppercaseEcho".to_owned(),
+        message: br#""hi""#.to_vec(),
+        limit_key: Some("acme".to_owned()),
+        ..Default::default()
+    };
+    let error = ingress
+        .call::<serde_json::Value>("conformance.Proxy/call", &request)
+        .await
+        .expect_err("no scope, no call");
+    assert_eq!(error.status, 400, "{error:?}");
+}

@@ -133,6 +133,20 @@ static ENV: LazyLock<(TestEnvironment, Captures)> = LazyLock::new(|| {
     (env, captures)
 });
 
+/// Calls `ops.Steps/LogSteps` with `body` through the ingress: the status and the JSON answer
+/// (`null` when it is not JSON).
+async fn log_steps(body: serde_json::Value) -> (u16, serde_json::Value) {
+    let (env, _) = &*ENV;
+    let response = restate_e2e::raw_ingress::http_client()
+        .post(format!("{}/ops.Steps/LogSteps", env.ingress_url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("the ingress answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
 /// (message, step) of each event, in order.
 fn lines(events: &[Captured]) -> Vec<(String, String)> {
     events
@@ -148,25 +162,19 @@ fn lines(events: &[Captured]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_retried_handler_logs_each_line_once_inside_its_invocation_span() {
-    let (env, captures) = &*ENV;
+    let (_, captures) = &*ENV;
     let id = restate_e2e::raw_ingress::random_key();
-    let response = restate_e2e::raw_ingress::http_client()
-        .post(format!("{}/ops.Steps/LogSteps", env.ingress_url()))
-        .json(&json!({ "id": id, "steps": 3 }))
-        .send()
-        .await
-        .expect("the ingress answers");
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        response.json::<serde_json::Value>().await.unwrap(),
-        json!({ "steps": 3 })
-    );
+    let answer = log_steps(json!({ "id": id, "steps": 3 })).await;
+    assert_eq!(answer, (200, json!({ "steps": 3 })));
 
     let filtered = Captures::of_run(&captures.filtered, &id);
     let expected: Vec<(String, String)> = [
         ("before step", "1"),
+        ("in step", "1"),
         ("before step", "2"),
+        ("in step", "2"),
         ("before step", "3"),
+        ("in step", "3"),
         ("done", ""),
     ]
     .iter()
@@ -176,7 +184,7 @@ async fn a_retried_handler_logs_each_line_once_inside_its_invocation_span() {
 
     let invocation_id = filtered[0].span["invocation.id"].clone();
     assert!(invocation_id.starts_with("inv_"), "{filtered:#?}");
-    for (event, attempt) in filtered.iter().zip(["1", "1", "1", "3"]) {
+    for (event, attempt) in filtered.iter().zip(["1", "1", "1", "1", "1", "1", "3"]) {
         assert_eq!(event.span["service"], "ops.Steps", "{event:?}");
         assert_eq!(event.span["handler"], "LogSteps", "{event:?}");
         assert_eq!(event.span["key"], "", "{event:?}");
@@ -191,7 +199,7 @@ async fn a_retried_handler_logs_each_line_once_inside_its_invocation_span() {
         .iter()
         .filter(|event| event.span["restate.replaying"] == "true")
         .collect();
-    assert_eq!(everything.len(), 9, "{everything:#?}");
+    assert_eq!(everything.len(), 12, "{everything:#?}");
     assert_eq!(replayed.len(), 5, "{everything:#?}");
     assert!(
         replayed
@@ -346,30 +354,16 @@ async fn awakeables_are_resolved_and_rejected_through_the_ingress_client() {
 
 #[tokio::test]
 async fn a_build_ignoring_unknown_json_fields_accepts_newer_callers() {
-    let (env, _) = &*ENV;
-    let response = restate_e2e::raw_ingress::http_client()
-        .post(format!("{}/ops.Steps/LogSteps", env.ingress_url()))
-        .json(&json!({
-            "id": restate_e2e::raw_ingress::random_key(),
-            "steps": 1,
-            "addedInALaterVersion": { "nested": [1, 2] },
-        }))
-        .send()
-        .await
-        .expect("the ingress answers");
-    assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(
-        response.json::<serde_json::Value>().await.unwrap(),
-        json!({ "steps": 1 })
-    );
+    let answer = log_steps(json!({
+        "id": restate_e2e::raw_ingress::random_key(),
+        "steps": 1,
+        "addedInALaterVersion": { "nested": [1, 2] },
+    }))
+    .await;
+    assert_eq!(answer, (200, json!({ "steps": 1 })));
     // A known field of the wrong type is still malformed.
-    let response = restate_e2e::raw_ingress::http_client()
-        .post(format!("{}/ops.Steps/LogSteps", env.ingress_url()))
-        .json(&json!({ "id": "x", "steps": "many" }))
-        .send()
-        .await
-        .expect("the ingress answers");
-    assert_eq!(response.status().as_u16(), 400);
+    let (status, _) = log_steps(json!({ "id": "x", "steps": "many" })).await;
+    assert_eq!(status, 400);
 }
 
 /// Counters of one service, summed over snapshots (a snapshot resets what it read): by metric

@@ -61,6 +61,13 @@ impl<Req: Payload, Res: Payload> Request<Ingress, Req, Res> {
     }
 
     fn by_idempotency_key(&self) -> Result<IngressInvocation, IngressError> {
+        if self.scope.is_some() {
+            return Err(IngressError::Protocol(
+                "attaching to a scoped request by idempotency key is not supported; attach by \
+                 the invocation id `send` returned"
+                    .to_owned(),
+            ));
+        }
         let Some(idempotency_key) = &self.idempotency_key else {
             return Err(IngressError::Protocol(
                 "attaching by idempotency key needs an idempotency key on the request".to_owned(),

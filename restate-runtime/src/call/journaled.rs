@@ -81,6 +81,21 @@ impl<Req: Payload, Res: Payload> Request<Context, Req, Res> {
             .input
             .encode_payload(self.target.codec)
             .map_err(|e| TerminalError::new(500, format!("cannot encode the request: {e}")))?;
+        match (&self.scope, &self.limit_key) {
+            (Some(scope), _) if scope.is_empty() => {
+                return Err(TerminalError::new(400, "a request's scope cannot be empty"));
+            }
+            (_, Some(limit_key)) if limit_key.is_empty() => {
+                return Err(TerminalError::new(
+                    400,
+                    "a request's limit key cannot be empty",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(TerminalError::new(400, "a limit key needs a scope"));
+            }
+            _ => {}
+        }
         let mut headers = self.headers;
         crate::telemetry::pass_on_trace(&mut headers, self.caller.headers());
         let Target {

@@ -19,8 +19,10 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use restate_sdk_shared_core::{RetryPolicy, VM, Value};
+use tracing::Instrument;
 
 use crate::codec::{Codec, Payload};
+
 use crate::engine::{self, Driver, DriverState, DurableFuture, Run, unexpected};
 use crate::error::{HandlerError, TerminalError};
 
@@ -191,12 +193,17 @@ impl Context {
         let handle = self.with_vm_state(|state| {
             let run = state.vm.sys_run(name)?;
             if !run.replayed {
-                let closure = Box::pin(engine::execute_run(async move {
-                    let value = action().await?;
-                    value
-                        .encode_payload(Codec::Json)
-                        .map_err(HandlerError::from)
-                }));
+                // In the invocation span, whichever task runs it.
+                let span = state.span().clone();
+                let closure = Box::pin(
+                    engine::execute_run(async move {
+                        let value = action().await?;
+                        value
+                            .encode_payload(Codec::Json)
+                            .map_err(HandlerError::from)
+                    })
+                    .instrument(span),
+                );
                 Driver::register_run(
                     state,
                     Run {

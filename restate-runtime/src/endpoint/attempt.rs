@@ -320,7 +320,9 @@ async fn run_handler(
         context: Context::new(Arc::clone(&driver), info),
         input: input.input,
     };
-    tracing::debug!(service = service_name, handler = handler.name, %invocation_id, "invocation started");
+    span.in_scope(|| {
+        tracing::debug!(service = service_name, handler = handler.name, %invocation_id, "invocation started");
+    });
 
     // `invoke` itself may panic, before its future exists.
     let outcome = AssertUnwindSafe(async move { service.invoke(invocation).await })

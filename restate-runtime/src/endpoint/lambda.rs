@@ -89,6 +89,19 @@ impl Endpoint {
     /// Answers one Lambda event: discovery in request-response mode, or an invocation attempt
     /// run to its end (or suspension). Malformed events get a 400, never a panic.
     pub async fn handle_lambda(&self, event: LambdaRequest) -> LambdaResponse {
+        // Decoded, base64 is three quarters of its length: too large is refused undecoded.
+        let encoded_len = event.body.as_deref().map_or(0, str::len);
+        let decoded_len = if event.is_base64_encoded {
+            encoded_len / 4 * 3
+        } else {
+            encoded_len
+        };
+        if decoded_len > self.limits().max_request_body.saturating_add(3) {
+            return LambdaResponse::plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body exceeds the endpoint's limit",
+            );
+        }
         let body = match event.body.as_deref() {
             None => Bytes::new(),
             Some(body) if event.is_base64_encoded => match BASE64.decode(body) {

@@ -94,7 +94,8 @@ struct Varint {
 impl Varint {
     /// Adds `byte`; the value once complete, or `Err` for more than ten bytes.
     fn push(&mut self, byte: u8) -> Result<Option<u64>, ()> {
-        if self.shift >= 64 {
+        // The tenth byte holds the last bit of 64: more does not fit, as prost also says.
+        if self.shift >= 64 || (self.shift == 63 && byte > 1) {
             return Err(());
         }
         self.value |= u64::from(byte & 0x7f) << self.shift;
@@ -384,6 +385,19 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn the_two_paths_agree_on_any_bytes(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..128),
+        ) {
+            let mut frame = vec![0, 0, 0, 0];
+            frame.extend_from_slice(&u32::try_from(bytes.len()).unwrap().to_be_bytes());
+            frame.extend_from_slice(&bytes);
+            let whole = StartPeek::default().next_chunk(&frame);
+            let mut peek = StartPeek::default();
+            let streamed = frame.iter().find_map(|byte| peek.next_chunk(&[*byte]));
+            proptest::prop_assert_eq!(whole, streamed);
+        }
+
         #[test]
         fn never_panics_on_any_bytes_in_any_chunks(
             bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),

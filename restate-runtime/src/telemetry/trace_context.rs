@@ -59,6 +59,9 @@ impl Injector for Pairs<'_> {
 /// Makes `span` a child of the first of `candidates` that holds a valid trace context. Does
 /// nothing without an OpenTelemetry layer, or once the span has started.
 pub(crate) fn continue_trace(span: &tracing::Span, candidates: [&[(String, String)]; 2]) {
+    if span.is_disabled() {
+        return;
+    }
     let propagator = TraceContextPropagator::new();
     for candidate in candidates {
         let mut headers = candidate.to_vec();
