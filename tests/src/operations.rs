@@ -62,6 +62,25 @@ impl Steps for StepsService {
             steps: request.steps,
         })
     }
+
+    async fn flip(
+        &self,
+        ctx: Context,
+        request: StepsRequest,
+    ) -> Result<StepsResponse, HandlerError> {
+        let first = {
+            let mut attempts = self.attempts.lock().expect("not poisoned");
+            let attempt = attempts.entry(request.id).or_default();
+            *attempt += 1;
+            *attempt == 1
+        };
+        if first {
+            ctx.sleep(Duration::from_millis(10)).await?;
+        } else {
+            ctx.run("step", || async { Ok(1u32) }).await?;
+        }
+        Ok(StepsResponse { steps: 1 })
+    }
 }
 
 /// Waits on awakeables completed from outside.

@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 
 use crate::Endpoint;
 
+pub mod sim;
+
 /// The restate-server version the harness installs.
 pub const RESTATE_SERVER_VERSION: &str = "1.7.12";
 

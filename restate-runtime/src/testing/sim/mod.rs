@@ -1,0 +1,787 @@
+//! A simulated Restate, in process, with a clock the test controls: unit tests of handlers in
+//! milliseconds, a three-day sleep included.
+//!
+//! The simulator drives an [`Endpoint`] through its public request handler exactly as
+//! restate-server drives a deployment registered for request-response: every attempt carries
+//! the whole journal, the endpoint's protocol state machine replays it and runs the handler
+//! until it needs something not journaled yet, and suspends. The simulator completes what it
+//! can (a `run`'s proposed result, a call's answer, a timer once the virtual clock reaches it)
+//! and invokes again with the longer journal. Every step is therefore a replay: a handler that
+//! does not do the same thing twice fails with the state machine's own journal-mismatch error,
+//! which the simulator reports as [`SimError::Journal`].
+//!
+//! ```no_run
+//! # async fn example(endpoint: restate_runtime::Endpoint) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use restate_runtime::testing::sim::Simulator;
+//! use restate_runtime::{Codec, Target};
+//!
+//! let mut sim = Simulator::new(endpoint).await?;
+//! let reminder = Target::new("reminders.Reminder", "RemindIn3Days", Codec::Json);
+//! let id = sim.send(reminder, &"buy milk".to_owned())?;
+//! sim.advance(Duration::from_secs(3 * 24 * 3600)).await?; // fires the handler's sleep
+//! let done: String = sim.output(&id)?.expect("finished")?;
+//! # Ok(()) }
+//! ```
+//!
+//! Modelled: plain services, virtual objects (state, one exclusive invocation per key at a
+//! time, shared handlers alongside), `run`, sleeps, calls and one-way sends between bound
+//! services (delayed sends too), retries of failed attempts, terminal errors with their codes
+//! and metadata. Not modelled yet: workflows' promises, awakeables and signals, attach and
+//! output of other invocations, idempotency keys, cancellation, and everything of the admin API;
+//! a handler using them fails its invocation with [`SimError::Unsupported`].
+
+mod protocol;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use http::{Method, Request, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+
+use protocol::{Frame, NotificationResult, ty};
+
+use crate::Endpoint;
+use crate::call::Target;
+use crate::codec::Payload;
+use crate::error::TerminalError;
+
+/// Why the simulation could not go on. A handler's own failure is not one: it is the
+/// invocation's result, a [`TerminalError`].
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The endpoint answered discovery or an attempt with something the protocol does not allow.
+    #[error("the endpoint broke the protocol: {0}")]
+    Protocol(String),
+    /// The state machine found that the handler did not replay its journal: it is not
+    /// deterministic.
+    #[error("invocation {invocation} did not replay its journal ({code}): {message}")]
+    Journal {
+        /// The invocation.
+        invocation: String,
+        /// The state machine's code (570 for a journal mismatch).
+        code: u32,
+        /// What differed.
+        message: String,
+    },
+    /// A handler used a feature the simulator does not model.
+    #[error("invocation {invocation} used {feature}, which the simulator does not model")]
+    Unsupported {
+        /// The invocation.
+        invocation: String,
+        /// The feature.
+        feature: String,
+    },
+    /// No service or handler of that name is bound to the endpoint.
+    #[error("no handler {0} is bound to the endpoint")]
+    UnknownTarget(String),
+    /// No invocation has that id.
+    #[error("no invocation {0}")]
+    UnknownInvocation(String),
+    /// The invocation waits for something nothing will ever complete.
+    #[error("invocation {0} waits, and nothing is left to run or to fire")]
+    Stuck(String),
+    /// A payload could not be encoded or decoded.
+    #[error(transparent)]
+    Codec(#[from] crate::codec::CodecError),
+}
+
+/// The result of an invocation: its output, or the terminal error it failed with.
+pub type Outcome = Result<Bytes, TerminalError>;
+
+/// The id of an invocation in the simulator.
+pub type InvocationId = String;
+
+/// What a bound service is, as discovery reports it.
+#[derive(Debug, Clone)]
+struct ServiceInfo {
+    keyed: bool,
+    /// Handler name → whether it is shared (runs alongside the exclusive one).
+    handlers: HashMap<String, bool>,
+}
+
+/// One invocation and its journal.
+#[derive(Debug)]
+struct Invocation {
+    id: String,
+    service: String,
+    handler: String,
+    key: String,
+    shared: bool,
+    /// The codec of the payloads, for reading the output.
+    codec: crate::Codec,
+    /// The input command, then every command and notification, in order.
+    journal: Vec<Frame>,
+    attempts: u32,
+    retry_count: u32,
+    status: Status,
+    /// Invocations waiting for this one's result: (invocation index, completion id).
+    callers: Vec<(usize, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Status {
+    /// Waiting for its key's lock, or for its delayed start.
+    Waiting,
+    /// Ready for an attempt.
+    Runnable,
+    /// Waiting for a notification.
+    Suspended,
+    /// Done.
+    Completed(Result<Bytes, protocol::Failure>),
+}
+
+/// State and the queue of exclusive invocations of one object.
+#[derive(Debug, Default)]
+struct Object {
+    state: BTreeMap<Bytes, Bytes>,
+    /// The exclusive invocation holding the key.
+    holder: Option<usize>,
+    queue: VecDeque<usize>,
+}
+
+/// Something due at a virtual time.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// A sleep of invocation `.0` completes `.1`.
+    Sleep(usize, u32),
+    /// A delayed send starts, or a failed attempt is retried.
+    Wake(usize),
+}
+
+/// An in-process Restate for unit tests; see the [module](self) documentation.
+#[derive(Debug)]
+pub struct Simulator {
+    endpoint: Endpoint,
+    services: HashMap<String, ServiceInfo>,
+    invocations: Vec<Invocation>,
+    by_id: HashMap<String, usize>,
+    objects: HashMap<(String, String), Object>,
+    runnable: VecDeque<usize>,
+    timers: BinaryHeap<Reverse<(u64, u64, Timer)>>,
+    timer_seq: u64,
+    /// Virtual time, in milliseconds since the Unix epoch.
+    now: u64,
+    max_attempts: u32,
+}
+
+/// The default of [`Simulator::max_attempts`].
+const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+/// The wait before retrying a failed attempt when the endpoint suggests none.
+const RETRY_DELAY: Duration = Duration::from_millis(100);
+
+impl Simulator {
+    /// A simulator serving `endpoint`, whose services it learns by discovery. The virtual
+    /// clock starts at the real time.
+    pub async fn new(endpoint: Endpoint) -> Result<Self, SimError> {
+        let services = discover(&endpoint).await?;
+        Ok(Self {
+            endpoint,
+            services,
+            invocations: Vec::new(),
+            by_id: HashMap::new(),
+            objects: HashMap::new(),
+            runnable: VecDeque::new(),
+            timers: BinaryHeap::new(),
+            timer_seq: 0,
+            now: millis(SystemTime::now()),
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+        })
+    }
+
+    /// How many attempts an invocation gets before it fails with the last attempt's error
+    /// (10 by default; Restate itself retries by the handler's retry policy).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The virtual time.
+    pub fn now(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.now)
+    }
+
+    /// Calls `target` with `input` and runs the simulation until the call has its result,
+    /// moving the clock forward whenever nothing else can progress.
+    pub async fn call<Req: Payload, Res: Payload>(
+        &mut self,
+        target: Target,
+        input: &Req,
+    ) -> Result<Result<Res, TerminalError>, SimError> {
+        let codec = target.codec();
+        let id = self.send(target, input)?;
+        let outcome = self.run_until_done(&id).await?;
+        Ok(match outcome {
+            Ok(bytes) => Ok(Res::decode_payload(codec, &bytes)?),
+            Err(error) => Err(error),
+        })
+    }
+
+    /// Sends `input` to `target` without running anything: the invocation starts on the next
+    /// [`advance`](Self::advance), [`run_until_idle`](Self::run_until_idle) or call.
+    pub fn send<Req: Payload>(
+        &mut self,
+        target: Target,
+        input: &Req,
+    ) -> Result<InvocationId, SimError> {
+        let input = input.encode_payload(target.codec())?;
+        let key = target.key().unwrap_or_default().to_owned();
+        let index = self.invoke(target.service(), target.handler(), &key, input, Vec::new())?;
+        self.invocations[index].codec = target.codec();
+        self.start(index);
+        Ok(self.invocations[index].id.clone())
+    }
+
+    /// The result of invocation `id`: `None` while it runs.
+    pub fn output<Res: Payload>(
+        &self,
+        id: &str,
+    ) -> Result<Option<Result<Res, TerminalError>>, SimError> {
+        let invocation = self.invocation(id)?;
+        let Status::Completed(result) = &invocation.status else {
+            return Ok(None);
+        };
+        let codec = invocation.codec;
+        Ok(Some(match result {
+            Ok(bytes) => Ok(Res::decode_payload(codec, bytes)?),
+            Err(failure) => Err(terminal(failure)),
+        }))
+    }
+
+    /// How many attempts invocation `id` has taken so far.
+    pub fn attempts(&self, id: &str) -> Result<u32, SimError> {
+        Ok(self.invocation(id)?.attempts)
+    }
+
+    /// How many entries the journal of invocation `id` holds, its input included.
+    pub fn journal_len(&self, id: &str) -> Result<usize, SimError> {
+        Ok(self.invocation(id)?.journal.len())
+    }
+
+    /// The state of object `key` of `service`, by name, values as stored (encoded).
+    pub fn state(&self, service: &str, key: &str) -> BTreeMap<String, Bytes> {
+        self.objects
+            .get(&(service.to_owned(), key.to_owned()))
+            .map(|object| {
+                object
+                    .state
+                    .iter()
+                    .map(|(name, value)| {
+                        (String::from_utf8_lossy(name).into_owned(), value.clone())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Runs every invocation that can run now, at the current virtual time.
+    pub async fn run_until_idle(&mut self) -> Result<(), SimError> {
+        while let Some(index) = self.runnable.pop_front() {
+            if self.invocations[index].status == Status::Runnable {
+                self.attempt(index).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the clock forward by `duration`, firing what falls due in order and running what
+    /// it wakes.
+    pub async fn advance(&mut self, duration: Duration) -> Result<(), SimError> {
+        let until = self
+            .now
+            .saturating_add(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
+        self.run_until_idle().await?;
+        while let Some(Reverse((due, _, _))) = self.timers.peek() {
+            if *due > until {
+                break;
+            }
+            self.fire_next();
+            self.run_until_idle().await?;
+        }
+        self.now = until;
+        Ok(())
+    }
+
+    /// Runs until invocation `id` has its result, moving the clock to the next timer whenever
+    /// nothing else can progress.
+    pub async fn run_until_done(&mut self, id: &str) -> Result<Outcome, SimError> {
+        let index = *self
+            .by_id
+            .get(id)
+            .ok_or_else(|| SimError::UnknownInvocation(id.to_owned()))?;
+        loop {
+            self.run_until_idle().await?;
+            if let Status::Completed(result) = &self.invocations[index].status {
+                return Ok(result.clone().map_err(|failure| terminal(&failure)));
+            }
+            if self.timers.is_empty() {
+                return Err(SimError::Stuck(id.to_owned()));
+            }
+            self.fire_next();
+        }
+    }
+
+    fn invocation(&self, id: &str) -> Result<&Invocation, SimError> {
+        self.by_id
+            .get(id)
+            .map(|index| &self.invocations[*index])
+            .ok_or_else(|| SimError::UnknownInvocation(id.to_owned()))
+    }
+
+    /// Creates an invocation, waiting to start.
+    fn invoke(
+        &mut self,
+        service: &str,
+        handler: &str,
+        key: &str,
+        input: Bytes,
+        headers: Vec<protocol::Header>,
+    ) -> Result<usize, SimError> {
+        let info = self
+            .services
+            .get(service)
+            .ok_or_else(|| SimError::UnknownTarget(format!("{service}/{handler}")))?;
+        let shared = *info
+            .handlers
+            .get(handler)
+            .ok_or_else(|| SimError::UnknownTarget(format!("{service}/{handler}")))?;
+        let key = if info.keyed {
+            key.to_owned()
+        } else {
+            String::new()
+        };
+        let index = self.invocations.len();
+        let id = format!("inv_sim_{index}");
+        let input = protocol::InputCommand {
+            headers,
+            value: Some(protocol::Value { content: input }),
+        };
+        self.invocations.push(Invocation {
+            id: id.clone(),
+            service: service.to_owned(),
+            handler: handler.to_owned(),
+            key,
+            shared: shared || !info.keyed,
+            codec: crate::Codec::Json,
+            journal: vec![Frame::new(ty::INPUT, &input)],
+            attempts: 0,
+            retry_count: 0,
+            status: Status::Waiting,
+            callers: Vec::new(),
+        });
+        self.by_id.insert(id, index);
+        Ok(index)
+    }
+
+    /// Lets invocation `index` run: at once if it needs no lock or its key's lock is free,
+    /// otherwise once the invocations queued before it on the key are done.
+    fn start(&mut self, index: usize) {
+        let invocation = &self.invocations[index];
+        if !invocation.shared {
+            let object = self
+                .objects
+                .entry((invocation.service.clone(), invocation.key.clone()))
+                .or_default();
+            if object.holder.is_some() {
+                object.queue.push_back(index);
+                return;
+            }
+            object.holder = Some(index);
+        }
+        self.make_runnable(index);
+    }
+
+    fn make_runnable(&mut self, index: usize) {
+        let invocation = &mut self.invocations[index];
+        if matches!(invocation.status, Status::Completed(_)) {
+            return;
+        }
+        invocation.status = Status::Runnable;
+        self.runnable.push_back(index);
+    }
+
+    fn schedule(&mut self, due: u64, timer: Timer) {
+        self.timer_seq += 1;
+        self.timers.push(Reverse((due, self.timer_seq, timer)));
+    }
+
+    /// Moves the clock to the next timer (never back) and fires it.
+    fn fire_next(&mut self) {
+        let Some(Reverse((due, _, timer))) = self.timers.pop() else {
+            return;
+        };
+        self.now = self.now.max(due);
+        match timer {
+            Timer::Sleep(index, completion_id) => {
+                self.notify(
+                    index,
+                    completion_id,
+                    NotificationResult::Void(protocol::Void {}),
+                    ty::SLEEP_COMPLETION,
+                );
+            }
+            Timer::Wake(index) => {
+                if self.invocations[index].status == Status::Waiting
+                    && self.invocations[index].attempts == 0
+                {
+                    self.start(index);
+                } else {
+                    self.make_runnable(index);
+                }
+            }
+        }
+    }
+
+    /// Appends a notification to invocation `index`'s journal and wakes it.
+    fn notify(&mut self, index: usize, completion_id: u32, result: NotificationResult, ty: u16) {
+        let notification = protocol::Notification {
+            completion_id,
+            result: Some(result),
+        };
+        let invocation = &mut self.invocations[index];
+        invocation.journal.push(Frame::new(ty, &notification));
+        invocation.retry_count = 0;
+        if invocation.status == Status::Suspended {
+            self.make_runnable(index);
+        }
+    }
+
+    /// One attempt of invocation `index`: the whole journal in, the endpoint's answer applied.
+    async fn attempt(&mut self, index: usize) -> Result<(), SimError> {
+        let started = millis(SystemTime::now());
+        let body = self.request_body(index);
+        let invocation = &mut self.invocations[index];
+        invocation.attempts += 1;
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(format!(
+                "/invoke/{}/{}",
+                invocation.service, invocation.handler
+            ))
+            .version(http::Version::HTTP_11)
+            .header(header::CONTENT_TYPE, protocol::CONTENT_TYPE)
+            .header(header::ACCEPT, protocol::CONTENT_TYPE)
+            .header("x-restate-invocation-id", invocation.id.as_str())
+            .body(Full::new(body))
+            .map_err(|e| SimError::Protocol(e.to_string()))?;
+        let response = self.endpoint.handle(request).await;
+        let status = response.status();
+        let body = match response.into_body().collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(never) => match never {},
+        };
+        if status != StatusCode::OK {
+            return Err(SimError::Protocol(format!(
+                "an attempt of {} answered {status}: {}",
+                self.invocations[index].id,
+                String::from_utf8_lossy(&body)
+            )));
+        }
+        let frames = protocol::read_frames(body).map_err(SimError::Protocol)?;
+        self.apply(index, frames, started)
+    }
+
+    /// The start message, then the journal.
+    fn request_body(&self, index: usize) -> Bytes {
+        let invocation = &self.invocations[index];
+        let state_map = self
+            .objects
+            .get(&(invocation.service.clone(), invocation.key.clone()))
+            .map(|object| {
+                object
+                    .state
+                    .iter()
+                    .map(|(key, value)| protocol::StateEntry {
+                        key: key.clone(),
+                        value: value.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let start = protocol::StartMessage {
+            id: Bytes::from(format!("sim-invocation-{index:08}").into_bytes()),
+            debug_id: invocation.id.clone(),
+            known_entries: u32::try_from(invocation.journal.len()).unwrap_or(u32::MAX),
+            state_map,
+            partial_state: false,
+            key: invocation.key.clone(),
+            retry_count_since_last_stored_entry: invocation.retry_count,
+            duration_since_last_stored_entry: 0,
+            random_seed: u64::try_from(index)
+                .unwrap_or_default()
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        };
+        let mut body = BytesMut::new();
+        Frame::new(ty::START, &start).write(&mut body);
+        for frame in &invocation.journal {
+            frame.write(&mut body);
+        }
+        body.freeze()
+    }
+
+    /// Applies what an attempt answered.
+    fn apply(&mut self, index: usize, frames: Vec<Frame>, started: u64) -> Result<(), SimError> {
+        let mut ended = false;
+        let mut suspended = false;
+        let mut woken = false;
+        for frame in frames {
+            let invocation_id = self.invocations[index].id.clone();
+            let malformed =
+                |e: prost::DecodeError| SimError::Protocol(format!("{invocation_id}: {e}"));
+            if protocol::is_journal_entry(frame.ty) {
+                self.invocations[index].journal.push(frame.clone());
+                self.invocations[index].retry_count = 0;
+            }
+            match frame.ty {
+                ty::SET_STATE => {
+                    let set: protocol::SetStateCommand = frame.decode().map_err(malformed)?;
+                    let value = set.value.map(|v| v.content).unwrap_or_default();
+                    self.object_mut(index).state.insert(set.key, value);
+                }
+                ty::CLEAR_STATE => {
+                    let clear: protocol::ClearStateCommand = frame.decode().map_err(malformed)?;
+                    self.object_mut(index).state.remove(&clear.key);
+                }
+                ty::CLEAR_ALL_STATE => self.object_mut(index).state.clear(),
+                ty::SLEEP => {
+                    let sleep: protocol::SleepCommand = frame.decode().map_err(malformed)?;
+                    let due = self
+                        .now
+                        .saturating_add(sleep.wake_up_time.saturating_sub(started));
+                    self.schedule(due, Timer::Sleep(index, sleep.result_completion_id));
+                }
+                ty::CALL => {
+                    let call: protocol::CallCommand = frame.decode().map_err(malformed)?;
+                    let child = self.invoke(
+                        &call.service_name,
+                        &call.handler_name,
+                        &call.key,
+                        call.parameter,
+                        call.headers,
+                    )?;
+                    self.invocations[child]
+                        .callers
+                        .push((index, call.result_completion_id));
+                    let child_id = self.invocations[child].id.clone();
+                    self.notify(
+                        index,
+                        call.invocation_id_notification_idx,
+                        NotificationResult::InvocationId(child_id),
+                        ty::CALL_INVOCATION_ID_COMPLETION,
+                    );
+                    self.start(child);
+                    woken = true;
+                }
+                ty::ONE_WAY_CALL => {
+                    let send: protocol::OneWayCallCommand = frame.decode().map_err(malformed)?;
+                    let child = self.invoke(
+                        &send.service_name,
+                        &send.handler_name,
+                        &send.key,
+                        send.parameter,
+                        send.headers,
+                    )?;
+                    let child_id = self.invocations[child].id.clone();
+                    self.notify(
+                        index,
+                        send.invocation_id_notification_idx,
+                        NotificationResult::InvocationId(child_id),
+                        ty::CALL_INVOCATION_ID_COMPLETION,
+                    );
+                    woken = true;
+                    if send.invoke_time > started {
+                        let due = self.now.saturating_add(send.invoke_time - started);
+                        self.schedule(due, Timer::Wake(child));
+                    } else {
+                        self.start(child);
+                    }
+                }
+                ty::OUTPUT => {
+                    let output: protocol::OutputCommand = frame.decode().map_err(malformed)?;
+                    let result = match output.result {
+                        Some(protocol::OutputResult::Value(value)) => Ok(value.content),
+                        Some(protocol::OutputResult::Failure(failure)) => Err(failure),
+                        None => Ok(Bytes::new()),
+                    };
+                    self.invocations[index].status = Status::Completed(result);
+                }
+                ty::PROPOSE_RUN_COMPLETION => {
+                    let proposal: protocol::ProposeRunCompletion =
+                        frame.decode().map_err(malformed)?;
+                    let result = match proposal.result {
+                        Some(protocol::ProposedResult::Value(content)) => {
+                            NotificationResult::Value(protocol::Value { content })
+                        }
+                        Some(protocol::ProposedResult::Failure(failure)) => {
+                            NotificationResult::Failure(failure)
+                        }
+                        None => NotificationResult::Value(protocol::Value::default()),
+                    };
+                    self.notify(
+                        index,
+                        proposal.result_completion_id,
+                        result,
+                        ty::RUN_COMPLETION,
+                    );
+                    woken = true;
+                }
+                ty::SUSPENSION => suspended = true,
+                ty::END => ended = true,
+                ty::ERROR => {
+                    let error: protocol::ErrorMessage = frame.decode().map_err(malformed)?;
+                    return self.failed_attempt(index, error);
+                }
+                // Commands the simulator only journals: eager state reads, and runs (their
+                // result comes with the proposal).
+                ty::GET_EAGER_STATE | ty::GET_EAGER_STATE_KEYS | ty::RUN => {}
+                ty if protocol::is_command(ty) => {
+                    return Err(SimError::Unsupported {
+                        invocation: invocation_id,
+                        feature: format!("command {ty:#06x}"),
+                    });
+                }
+                _ => {}
+            }
+        }
+        if ended {
+            if !matches!(self.invocations[index].status, Status::Completed(_)) {
+                self.invocations[index].status = Status::Completed(Ok(Bytes::new()));
+            }
+            self.completed(index);
+        } else if suspended && !woken {
+            self.invocations[index].status = Status::Suspended;
+        } else {
+            // The attempt ended waiting for what it was just given: run it again.
+            self.make_runnable(index);
+        }
+        Ok(())
+    }
+
+    /// An attempt that ended with an error: a journal mismatch stops the simulation; anything
+    /// else is retried, until the attempts are used up.
+    fn failed_attempt(
+        &mut self,
+        index: usize,
+        error: protocol::ErrorMessage,
+    ) -> Result<(), SimError> {
+        let invocation = &mut self.invocations[index];
+        if matches!(error.code, 570 | 571) {
+            return Err(SimError::Journal {
+                invocation: invocation.id.clone(),
+                code: error.code,
+                message: error.message,
+            });
+        }
+        if invocation.attempts >= self.max_attempts {
+            invocation.status = Status::Completed(Err(protocol::Failure {
+                code: error.code,
+                message: format!(
+                    "failed after {} attempts: {}",
+                    invocation.attempts, error.message
+                ),
+                metadata: Vec::new(),
+            }));
+            self.completed(index);
+            return Ok(());
+        }
+        invocation.retry_count += 1;
+        invocation.status = Status::Suspended;
+        let delay = error
+            .next_retry_delay
+            .unwrap_or(u64::try_from(RETRY_DELAY.as_millis()).unwrap_or(100));
+        self.schedule(self.now.saturating_add(delay), Timer::Wake(index));
+        Ok(())
+    }
+
+    /// Invocation `index` has its result: answers its callers and frees its key.
+    fn completed(&mut self, index: usize) {
+        let Status::Completed(result) = self.invocations[index].status.clone() else {
+            return;
+        };
+        for (caller, completion_id) in std::mem::take(&mut self.invocations[index].callers) {
+            let result = match &result {
+                Ok(content) => NotificationResult::Value(protocol::Value {
+                    content: content.clone(),
+                }),
+                Err(failure) => NotificationResult::Failure(failure.clone()),
+            };
+            self.notify(caller, completion_id, result, ty::CALL_COMPLETION);
+        }
+        let invocation = &self.invocations[index];
+        if !invocation.shared {
+            let object = self
+                .objects
+                .entry((invocation.service.clone(), invocation.key.clone()))
+                .or_default();
+            if object.holder == Some(index) {
+                object.holder = object.queue.pop_front();
+                if let Some(next) = object.holder {
+                    self.make_runnable(next);
+                }
+            }
+        }
+    }
+
+    fn object_mut(&mut self, index: usize) -> &mut Object {
+        let invocation = &self.invocations[index];
+        self.objects
+            .entry((invocation.service.clone(), invocation.key.clone()))
+            .or_default()
+    }
+}
+
+/// The bound services, from the endpoint's discovery manifest.
+async fn discover(endpoint: &Endpoint) -> Result<HashMap<String, ServiceInfo>, SimError> {
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri("/discover")
+        .version(http::Version::HTTP_11)
+        .header(
+            header::ACCEPT,
+            "application/vnd.restate.endpointmanifest.v3+json",
+        )
+        .body(Full::new(Bytes::new()))
+        .map_err(|e| SimError::Protocol(e.to_string()))?;
+    let response = endpoint.handle(request).await;
+    let body = match response.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(never) => match never {},
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| SimError::Protocol(format!("discovery: {e}")))?;
+    let mut services = HashMap::new();
+    for service in manifest["services"].as_array().into_iter().flatten() {
+        let name = service["name"].as_str().unwrap_or_default().to_owned();
+        let keyed = service["ty"] != "SERVICE";
+        let handlers = service["handlers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|handler| {
+                (
+                    handler["name"].as_str().unwrap_or_default().to_owned(),
+                    handler["ty"] == "SHARED",
+                )
+            })
+            .collect();
+        services.insert(name, ServiceInfo { keyed, handlers });
+    }
+    Ok(services)
+}
+
+fn terminal(failure: &protocol::Failure) -> TerminalError {
+    let code = u16::try_from(failure.code).unwrap_or(500);
+    let mut error = TerminalError::new(code, failure.message.clone());
+    for entry in &failure.metadata {
+        error = error.with_metadata(entry.key.clone(), entry.value.clone());
+    }
+    error
+}
+
+fn millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}

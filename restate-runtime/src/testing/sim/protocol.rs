@@ -1,0 +1,285 @@
+//! The service protocol's messages the simulator reads and writes (protocol version 6, the one
+//! restate-server 1.7.12 pins), framed as on the wire: a big-endian header of type (u16), flags
+//! (u16) and length (u32), then the Protobuf payload. Field numbers are the protocol's.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use prost::Message;
+
+/// The content type of the protocol version the simulator speaks.
+pub(crate) const CONTENT_TYPE: &str = "application/vnd.restate.invocation.v6";
+
+/// Message types.
+pub(crate) mod ty {
+    pub(crate) const START: u16 = 0x0000;
+    pub(crate) const SUSPENSION: u16 = 0x0001;
+    pub(crate) const ERROR: u16 = 0x0002;
+    pub(crate) const END: u16 = 0x0003;
+    pub(crate) const PROPOSE_RUN_COMPLETION: u16 = 0x0005;
+    pub(crate) const INPUT: u16 = 0x0400;
+    pub(crate) const OUTPUT: u16 = 0x0401;
+    pub(crate) const SET_STATE: u16 = 0x0403;
+    pub(crate) const CLEAR_STATE: u16 = 0x0404;
+    pub(crate) const CLEAR_ALL_STATE: u16 = 0x0405;
+    pub(crate) const GET_EAGER_STATE: u16 = 0x0407;
+    pub(crate) const GET_EAGER_STATE_KEYS: u16 = 0x0408;
+    pub(crate) const SLEEP: u16 = 0x040C;
+    pub(crate) const SLEEP_COMPLETION: u16 = 0x800C;
+    pub(crate) const CALL: u16 = 0x040D;
+    pub(crate) const CALL_COMPLETION: u16 = 0x800D;
+    pub(crate) const CALL_INVOCATION_ID_COMPLETION: u16 = 0x800E;
+    pub(crate) const ONE_WAY_CALL: u16 = 0x040E;
+    pub(crate) const RUN: u16 = 0x0411;
+    pub(crate) const RUN_COMPLETION: u16 = 0x8011;
+}
+
+/// Whether a message type is a command, which the SDK sends and the journal keeps.
+pub(crate) fn is_command(ty: u16) -> bool {
+    ty & 0xFC00 == 0x0400
+}
+
+/// Whether a message type is a command (journaled, sent by the SDK) or a notification
+/// (journaled, sent by the server): both are journal entries.
+pub(crate) fn is_journal_entry(ty: u16) -> bool {
+    is_command(ty) || ty & 0x8000 != 0
+}
+
+/// One framed message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Frame {
+    pub(crate) ty: u16,
+    pub(crate) payload: Bytes,
+}
+
+impl Frame {
+    pub(crate) fn new(ty: u16, message: &impl Message) -> Self {
+        Self {
+            ty,
+            payload: Bytes::from(message.encode_to_vec()),
+        }
+    }
+
+    pub(crate) fn write(&self, out: &mut BytesMut) {
+        out.put_u16(self.ty);
+        out.put_u16(0);
+        out.put_u32(u32::try_from(self.payload.len()).expect("a message under 4 GiB"));
+        out.put_slice(&self.payload);
+    }
+
+    pub(crate) fn decode<M: Message + Default>(&self) -> Result<M, prost::DecodeError> {
+        M::decode(self.payload.clone())
+    }
+}
+
+/// The frames of a response body; an error names a truncated frame.
+pub(crate) fn read_frames(mut body: Bytes) -> Result<Vec<Frame>, String> {
+    let mut frames = Vec::new();
+    while body.has_remaining() {
+        if body.remaining() < 8 {
+            return Err("a truncated frame header".to_owned());
+        }
+        let ty = body.get_u16();
+        let _flags = body.get_u16();
+        let length = body.get_u32() as usize;
+        if body.remaining() < length {
+            return Err(format!("a truncated frame of type {ty:#06x}"));
+        }
+        frames.push(Frame {
+            ty,
+            payload: body.split_to(length),
+        });
+    }
+    Ok(frames)
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct StartMessage {
+    #[prost(bytes = "bytes", tag = "1")]
+    pub(crate) id: Bytes,
+    #[prost(string, tag = "2")]
+    pub(crate) debug_id: String,
+    #[prost(uint32, tag = "3")]
+    pub(crate) known_entries: u32,
+    #[prost(message, repeated, tag = "4")]
+    pub(crate) state_map: Vec<StateEntry>,
+    #[prost(bool, tag = "5")]
+    pub(crate) partial_state: bool,
+    #[prost(string, tag = "6")]
+    pub(crate) key: String,
+    #[prost(uint32, tag = "7")]
+    pub(crate) retry_count_since_last_stored_entry: u32,
+    #[prost(uint64, tag = "8")]
+    pub(crate) duration_since_last_stored_entry: u64,
+    #[prost(uint64, tag = "9")]
+    pub(crate) random_seed: u64,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct StateEntry {
+    #[prost(bytes = "bytes", tag = "1")]
+    pub(crate) key: Bytes,
+    #[prost(bytes = "bytes", tag = "2")]
+    pub(crate) value: Bytes,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct Header {
+    #[prost(string, tag = "1")]
+    pub(crate) key: String,
+    #[prost(string, tag = "2")]
+    pub(crate) value: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct Value {
+    #[prost(bytes = "bytes", tag = "1")]
+    pub(crate) content: Bytes,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct Failure {
+    #[prost(uint32, tag = "1")]
+    pub(crate) code: u32,
+    #[prost(string, tag = "2")]
+    pub(crate) message: String,
+    #[prost(message, repeated, tag = "3")]
+    pub(crate) metadata: Vec<FailureMetadata>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct FailureMetadata {
+    #[prost(string, tag = "1")]
+    pub(crate) key: String,
+    #[prost(string, tag = "2")]
+    pub(crate) value: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct Void {}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct InputCommand {
+    #[prost(message, repeated, tag = "1")]
+    pub(crate) headers: Vec<Header>,
+    #[prost(message, optional, tag = "14")]
+    pub(crate) value: Option<Value>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub(crate) enum OutputResult {
+    #[prost(message, tag = "14")]
+    Value(Value),
+    #[prost(message, tag = "15")]
+    Failure(Failure),
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct OutputCommand {
+    #[prost(oneof = "OutputResult", tags = "14, 15")]
+    pub(crate) result: Option<OutputResult>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct ErrorMessage {
+    #[prost(uint32, tag = "1")]
+    pub(crate) code: u32,
+    #[prost(string, tag = "2")]
+    pub(crate) message: String,
+    #[prost(uint64, optional, tag = "8")]
+    pub(crate) next_retry_delay: Option<u64>,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub(crate) enum ProposedResult {
+    #[prost(bytes = "bytes", tag = "14")]
+    Value(Bytes),
+    #[prost(message, tag = "15")]
+    Failure(Failure),
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct ProposeRunCompletion {
+    #[prost(uint32, tag = "1")]
+    pub(crate) result_completion_id: u32,
+    #[prost(oneof = "ProposedResult", tags = "14, 15")]
+    pub(crate) result: Option<ProposedResult>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct SetStateCommand {
+    #[prost(bytes = "bytes", tag = "1")]
+    pub(crate) key: Bytes,
+    #[prost(message, optional, tag = "3")]
+    pub(crate) value: Option<Value>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct ClearStateCommand {
+    #[prost(bytes = "bytes", tag = "1")]
+    pub(crate) key: Bytes,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct SleepCommand {
+    #[prost(uint64, tag = "1")]
+    pub(crate) wake_up_time: u64,
+    #[prost(uint32, tag = "11")]
+    pub(crate) result_completion_id: u32,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct CallCommand {
+    #[prost(string, tag = "1")]
+    pub(crate) service_name: String,
+    #[prost(string, tag = "2")]
+    pub(crate) handler_name: String,
+    #[prost(bytes = "bytes", tag = "3")]
+    pub(crate) parameter: Bytes,
+    #[prost(message, repeated, tag = "4")]
+    pub(crate) headers: Vec<Header>,
+    #[prost(string, tag = "5")]
+    pub(crate) key: String,
+    #[prost(uint32, tag = "10")]
+    pub(crate) invocation_id_notification_idx: u32,
+    #[prost(uint32, tag = "11")]
+    pub(crate) result_completion_id: u32,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct OneWayCallCommand {
+    #[prost(string, tag = "1")]
+    pub(crate) service_name: String,
+    #[prost(string, tag = "2")]
+    pub(crate) handler_name: String,
+    #[prost(bytes = "bytes", tag = "3")]
+    pub(crate) parameter: Bytes,
+    #[prost(uint64, tag = "4")]
+    pub(crate) invoke_time: u64,
+    #[prost(message, repeated, tag = "5")]
+    pub(crate) headers: Vec<Header>,
+    #[prost(string, tag = "6")]
+    pub(crate) key: String,
+    #[prost(uint32, tag = "10")]
+    pub(crate) invocation_id_notification_idx: u32,
+}
+
+/// The result of a notification: fields 4 to 6 and 16 of the protocol's notification template.
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub(crate) enum NotificationResult {
+    #[prost(message, tag = "4")]
+    Void(Void),
+    #[prost(message, tag = "5")]
+    Value(Value),
+    #[prost(message, tag = "6")]
+    Failure(Failure),
+    #[prost(string, tag = "16")]
+    InvocationId(String),
+}
+
+/// A notification completing `completion_id`.
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct Notification {
+    #[prost(uint32, tag = "1")]
+    pub(crate) completion_id: u32,
+    #[prost(oneof = "NotificationResult", tags = "4, 5, 6, 16")]
+    pub(crate) result: Option<NotificationResult>,
+}

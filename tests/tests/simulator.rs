@@ -1,0 +1,192 @@
+//! The in-process simulator (`restate_runtime::testing::sim`) driving the e2e services: every
+//! step a replay, time virtual, no restate-server.
+
+use std::time::{Duration, Instant};
+
+use counter::counter::{AddRequest, CounterValue};
+use greeter::helloworld::{HelloRequest, HelloResponse};
+use restate_e2e::e2e::{
+    FailOnceRequest, FailOnceResponse, FailRequest, GreetRequest, GreetResponse, NapRequest,
+};
+use restate_e2e::operations::ops::{StepsRequest, StepsResponse};
+use restate_runtime::testing::sim::{SimError, Simulator};
+use restate_runtime::{Codec, Endpoint, Target};
+
+fn endpoint() -> Endpoint {
+    Endpoint::builder()
+        .bind(greeter::helloworld::GreeterServer::new(greeter::MyGreeter))
+        .bind(counter::counter::CounterServer::new(counter::MyCounter))
+        .bind(restate_e2e::e2e::MiscServer::new(
+            restate_e2e::MiscService::default(),
+        ))
+        .bind(restate_e2e::operations::ops::StepsServer::new(
+            restate_e2e::operations::StepsService::default(),
+        ))
+        .build()
+}
+
+async fn simulator() -> Simulator {
+    Simulator::new(endpoint()).await.expect("discovery")
+}
+
+fn target(service: &'static str, handler: &'static str) -> Target {
+    Target::new(service, handler, Codec::Json)
+}
+
+#[tokio::test]
+async fn a_service_with_a_step_answers_after_replaying_it() {
+    let mut sim = simulator().await;
+    let id = sim
+        .send(
+            target("helloworld.Greeter", "SayHello"),
+            &HelloRequest {
+                name: "Ada".to_owned(),
+            },
+        )
+        .unwrap();
+    sim.run_until_done(&id).await.unwrap().unwrap();
+    let response: HelloResponse = sim.output(&id).unwrap().expect("done").unwrap();
+    assert_eq!(response.message, "Hello, Ada!");
+    // The step ran, the attempt suspended for its result, the next replayed it and answered:
+    // input, run, its completion, output.
+    assert_eq!(sim.attempts(&id).unwrap(), 2);
+    assert_eq!(sim.journal_len(&id).unwrap(), 4);
+}
+
+#[tokio::test]
+async fn objects_keep_state_per_key_and_run_one_exclusive_invocation_at_a_time() {
+    let mut sim = simulator().await;
+    let add = |key: &str| target("counter.Counter", "Add").with_key(key);
+    // Queued on one key before anything runs: each sees the previous one's state.
+    let sends: Vec<String> = (1..=5)
+        .map(|delta| {
+            sim.send(
+                add("a"),
+                &AddRequest {
+                    delta,
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+        })
+        .collect();
+    sim.send(
+        add("b"),
+        &AddRequest {
+            delta: 100,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    sim.run_until_idle().await.unwrap();
+    let values: Vec<i64> = sends
+        .iter()
+        .map(|id| {
+            sim.output::<CounterValue>(id)
+                .unwrap()
+                .expect("done")
+                .unwrap()
+                .value
+        })
+        .collect();
+    assert_eq!(values, [1, 3, 6, 10, 15]);
+    let value: CounterValue = sim
+        .call(target("counter.Counter", "Get").with_key("b"), &())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(value.value, 100);
+    assert_eq!(sim.state("counter.Counter", "a")["count"], "15");
+}
+
+#[tokio::test]
+async fn a_three_day_sleep_takes_virtual_time_only() {
+    let mut sim = simulator().await;
+    let three_days = Duration::from_secs(3 * 24 * 3600);
+    let before = sim.now();
+    let started = Instant::now();
+    let id = sim
+        .send(
+            target("e2e.Misc", "Nap"),
+            &NapRequest {
+                millis: u64::try_from(three_days.as_millis()).unwrap(),
+            },
+        )
+        .unwrap();
+    sim.advance(three_days - Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(
+        sim.output::<()>(&id).unwrap().is_none(),
+        "woke a minute early"
+    );
+    sim.advance(Duration::from_secs(120)).await.unwrap();
+    sim.output::<()>(&id).unwrap().expect("woke up").unwrap();
+    assert!(sim.now().duration_since(before).unwrap() >= three_days);
+    // Not a timing assertion: the test would take three days otherwise.
+    assert!(started.elapsed() < three_days);
+}
+
+#[tokio::test]
+async fn calls_between_services_and_their_errors() {
+    let mut sim = simulator().await;
+    let greeting: GreetResponse = sim
+        .call(
+            target("e2e.Misc", "GreetThroughGreeter"),
+            &GreetRequest {
+                name: "Grace".to_owned(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(greeting.greeting, "Hello, Grace!");
+
+    let error = sim
+        .call::<_, ()>(
+            target("e2e.Misc", "FailTerminally"),
+            &FailRequest {
+                code: 409,
+                message: "taken".to_owned(),
+            },
+        )
+        .await
+        .unwrap()
+        .expect_err("fails terminally");
+    assert_eq!((error.code(), error.message()), (409, "taken"));
+}
+
+#[tokio::test]
+async fn a_failed_attempt_is_retried() {
+    let mut sim = simulator().await;
+    let response: FailOnceResponse = sim
+        .call(
+            target("e2e.Misc", "FailOnce"),
+            &FailOnceRequest {
+                key: "sim-fail-once".to_owned(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.attempts, 2);
+}
+
+#[tokio::test]
+async fn a_handler_that_does_not_replay_its_journal_fails_the_test() {
+    let mut sim = simulator().await;
+    let error = sim
+        .call::<_, StepsResponse>(
+            target("ops.Steps", "Flip"),
+            &StepsRequest {
+                id: "flip".to_owned(),
+                steps: 1,
+            },
+        )
+        .await
+        .expect_err("the replay differs");
+    match error {
+        SimError::Journal { code, .. } => assert_eq!(code, 570, "{error}"),
+        other => panic!("expected a journal mismatch, got {other}"),
+    }
+}
