@@ -190,3 +190,63 @@ async fn a_handler_that_does_not_replay_its_journal_fails_the_test() {
         other => panic!("expected a journal mismatch, got {other}"),
     }
 }
+
+#[tokio::test]
+async fn generated_ingress_clients_call_the_simulator_unchanged() {
+    use counter::counter::CounterIngressClient;
+    use greeter::helloworld::GreeterIngressClient;
+    use restate_e2e::e2e::MiscIngressClient;
+    use restate_runtime::ingress::IngressError;
+
+    let sim = simulator().await.into_shared();
+    let ingress = sim.ingress();
+    let greeting = GreeterIngressClient::new(&ingress)
+        .say_hello(HelloRequest {
+            name: "Ada".to_owned(),
+        })
+        .await
+        .expect("the call succeeds");
+    assert_eq!(greeting.message, "Hello, Ada!");
+
+    let counter = CounterIngressClient::new(&ingress, "sim-key");
+    counter
+        .add(AddRequest {
+            delta: 2,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // A send a day from now runs once the clock gets there.
+    let sent = counter
+        .add(AddRequest {
+            delta: 40,
+            ..Default::default()
+        })
+        .send_after(Duration::from_secs(24 * 3600))
+        .await
+        .unwrap();
+    assert_eq!(counter.get().await.unwrap().value, 2);
+    sim.lock()
+        .await
+        .advance(Duration::from_secs(24 * 3600))
+        .await
+        .unwrap();
+    let value: CounterValue = ingress
+        .invocation(&sent.invocation_id)
+        .attach(Codec::Json)
+        .await
+        .unwrap();
+    assert_eq!(value.value, 42);
+
+    let error = MiscIngressClient::new(&ingress)
+        .fail_terminally(FailRequest {
+            code: 404,
+            message: "gone".to_owned(),
+        })
+        .await
+        .expect_err("fails terminally");
+    match error {
+        IngressError::Terminal(error) => assert_eq!((error.code(), error.message()), (404, "gone")),
+        other => panic!("expected a terminal error, got {other:?}"),
+    }
+}

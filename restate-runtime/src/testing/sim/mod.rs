@@ -31,7 +31,10 @@
 //! output of other invocations, idempotency keys, cancellation, and everything of the admin API;
 //! a handler using them fails its invocation with [`SimError::Unsupported`].
 
+mod ingress;
 mod protocol;
+
+pub use ingress::SharedSimulator;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};

@@ -1,0 +1,225 @@
+//! The simulator behind an [`Ingress`]: generated ingress clients (and `Request::raw`) call the
+//! simulated services unchanged, through a [`Transport`] that answers as Restate's ingress does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http::{Method, StatusCode};
+use tokio::sync::Mutex;
+
+use super::{SimError, Simulator, Status, Timer};
+use crate::codec::Codec;
+use crate::ingress::{HttpRequest, HttpResponse, Ingress, Transport};
+
+/// A simulator shared by the test and the ingress clients it hands out.
+#[derive(Debug, Clone)]
+pub struct SharedSimulator(Arc<Mutex<Simulator>>);
+
+impl Simulator {
+    /// Shares the simulator, for [`SharedSimulator::ingress`].
+    pub fn into_shared(self) -> SharedSimulator {
+        SharedSimulator(Arc::new(Mutex::new(self)))
+    }
+}
+
+impl SharedSimulator {
+    /// An ingress whose requests the simulator answers: make generated ingress clients from it.
+    /// A call runs the simulation until it has its result, moving the virtual clock as needed;
+    /// a send only enqueues.
+    pub fn ingress(&self) -> Ingress {
+        Ingress::with_transport("http://simulated.restate", SimTransport(self.clone()))
+    }
+
+    /// The simulator, for advancing the clock or looking at state between requests.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, Simulator> {
+        self.0.lock().await
+    }
+}
+
+/// Answers ingress requests from the simulator.
+#[derive(Debug)]
+struct SimTransport(SharedSimulator);
+
+impl Transport for SimTransport {
+    fn send(
+        &self,
+        request: HttpRequest,
+    ) -> BoxFuture<'_, Result<HttpResponse, Box<dyn std::error::Error + Send + Sync>>> {
+        Box::pin(async move {
+            let mut sim = self.0.lock().await;
+            Ok(answer(&mut sim, request).await)
+        })
+    }
+}
+
+/// What Restate's ingress would answer to `request`.
+async fn answer(sim: &mut Simulator, request: HttpRequest) -> HttpResponse {
+    match route(sim, &request).await {
+        Ok(response) => response,
+        Err(error) => {
+            let status = match error {
+                SimError::UnknownTarget(_) | SimError::UnknownInvocation(_) => {
+                    StatusCode::NOT_FOUND
+                }
+                SimError::Unsupported { .. } => StatusCode::NOT_IMPLEMENTED,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            json(status, &serde_json::json!({ "message": error.to_string() }))
+        }
+    }
+}
+
+async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpResponse, SimError> {
+    let (path, query) = request
+        .url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('/'))
+        .map(|(_, path)| path.split_once('?').unwrap_or((path, "")))
+        .unwrap_or_default();
+    let segments: Vec<String> = path.split('/').map(percent_decode).collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let header = |name: &str| {
+        request
+            .headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    };
+    if header("idempotency-key").is_some() {
+        return Err(SimError::Unsupported {
+            invocation: path.to_owned(),
+            feature: "idempotency keys".to_owned(),
+        });
+    }
+    match (&request.method, segments.as_slice()) {
+        (&Method::GET, ["restate", "invocation", id, "attach"]) => {
+            let outcome = sim.run_until_done(id).await?;
+            Ok(outcome_response(outcome))
+        }
+        (&Method::GET, ["restate", "invocation", id, "output"]) => {
+            let index = *sim
+                .by_id
+                .get(*id)
+                .ok_or_else(|| SimError::UnknownInvocation((*id).to_owned()))?;
+            Ok(match &sim.invocations[index].status {
+                Status::Completed(result) => {
+                    outcome_response(result.clone().map_err(|failure| super::terminal(&failure)))
+                }
+                _ => json(
+                    StatusCode::from_u16(470).expect("a valid status"),
+                    &serde_json::json!({ "message": "not ready" }),
+                ),
+            })
+        }
+        (&Method::POST, [service, rest @ ..]) if !rest.is_empty() && *service != "restate" => {
+            let keyed = sim.services.get(*service).is_some_and(|s| s.keyed);
+            let (key, handler, send) = match (keyed, rest) {
+                (false, [handler]) => ("", *handler, false),
+                (false, [handler, "send"]) => ("", *handler, true),
+                (true, [key, handler]) => (*key, *handler, false),
+                (true, [key, handler, "send"]) => (*key, *handler, true),
+                _ => return Err(SimError::UnknownTarget(path.to_owned())),
+            };
+            let codec = match header("content-type") {
+                Some(content_type) if content_type.starts_with("application/proto") => {
+                    Codec::Protobuf
+                }
+                _ => Codec::Json,
+            };
+            let index = sim.invoke(service, handler, key, request.body.clone(), Vec::new())?;
+            sim.invocations[index].codec = codec;
+            let id = sim.invocations[index].id.clone();
+            if !send {
+                sim.start(index);
+                let outcome = sim.run_until_done(&id).await?;
+                return Ok(outcome_response(outcome));
+            }
+            match delay(query) {
+                Some(delay) if !delay.is_zero() => {
+                    let due = sim
+                        .now
+                        .saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+                    sim.schedule(due, Timer::Wake(index));
+                }
+                _ => sim.start(index),
+            }
+            Ok(json(
+                StatusCode::ACCEPTED,
+                &serde_json::json!({ "invocationId": id, "status": "Accepted" }),
+            ))
+        }
+        _ => Err(SimError::Unsupported {
+            invocation: path.to_owned(),
+            feature: format!("the ingress route {} /{path}", request.method),
+        }),
+    }
+}
+
+/// `delay=…ms` of a send's query.
+fn delay(query: &str) -> Option<Duration> {
+    query.split('&').find_map(|pair| {
+        let millis = pair.strip_prefix("delay=")?.strip_suffix("ms")?;
+        millis.parse().ok().map(Duration::from_millis)
+    })
+}
+
+fn outcome_response(outcome: super::Outcome) -> HttpResponse {
+    match outcome {
+        Ok(body) => HttpResponse {
+            status: StatusCode::OK,
+            body,
+        },
+        Err(error) => {
+            let status = StatusCode::from_u16(error.code())
+                .ok()
+                .filter(|status| status.is_client_error() || status.is_server_error())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let metadata: serde_json::Map<String, serde_json::Value> = error
+                .metadata()
+                .iter()
+                .map(|(key, value)| (key.clone(), serde_json::Value::from(value.clone())))
+                .collect();
+            json(
+                status,
+                &serde_json::json!({
+                    "code": error.code(),
+                    "message": error.message(),
+                    "metadata": metadata,
+                }),
+            )
+        }
+    }
+}
+
+fn json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
+    HttpResponse {
+        status,
+        body: Bytes::from(body.to_string()),
+    }
+}
+
+/// A path segment with its `%XX` escapes decoded.
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
