@@ -250,3 +250,47 @@ async fn generated_ingress_clients_call_the_simulator_unchanged() {
         other => panic!("expected a terminal error, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_workflow_waits_for_its_promise_and_runs_once_per_id() {
+    use approval::approval::{ApprovalIngressClient, ApprovalRequest, Decision};
+    use restate_runtime::ingress::SendStatus;
+
+    let approvals = approval::MyApproval::default();
+    let endpoint = Endpoint::builder()
+        .bind(approval::approval::ApprovalServer::new(approvals.clone()))
+        .build();
+    let sim = Simulator::new(endpoint).await.unwrap().into_shared();
+    let ingress = sim.ingress();
+    let workflow = ApprovalIngressClient::new(&ingress, "expense-42");
+    let request = ApprovalRequest {
+        title: "laptop".to_owned(),
+    };
+    let sent = workflow.run(request.clone()).send().await.unwrap();
+    assert_eq!(sent.status, SendStatus::Accepted);
+    sim.lock().await.run_until_idle().await.unwrap();
+    assert_eq!(
+        workflow.status().await.unwrap().status,
+        "waiting for a decision"
+    );
+    assert!(workflow.handle().get_output().await.unwrap().is_none());
+    // The same id again joins the running workflow.
+    let again = workflow.run(request).send().await.unwrap();
+    assert_eq!(again.status, SendStatus::PreviouslyAccepted);
+    assert_eq!(again.invocation_id, sent.invocation_id);
+
+    workflow
+        .decide(Decision {
+            approved: true,
+            by: "Grace".to_owned(),
+        })
+        .await
+        .unwrap();
+    let outcome = workflow.handle().attach().await.unwrap();
+    assert!(outcome.approved);
+    assert_eq!(outcome.by, "Grace");
+    assert_eq!(workflow.status().await.unwrap().status, "approved");
+    // Its side effect ran once, however often it was replayed.
+    assert_eq!(approvals.executions("expense-42"), 1);
+    assert!(sim.lock().await.attempts(&sent.invocation_id).unwrap() > 2);
+}

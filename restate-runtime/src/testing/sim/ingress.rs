@@ -103,15 +103,28 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
                 .by_id
                 .get(*id)
                 .ok_or_else(|| SimError::UnknownInvocation((*id).to_owned()))?;
-            Ok(match &sim.invocations[index].status {
-                Status::Completed(result) => {
-                    outcome_response(result.clone().map_err(|failure| super::terminal(&failure)))
-                }
-                _ => json(
-                    StatusCode::from_u16(470).expect("a valid status"),
-                    &serde_json::json!({ "message": "not ready" }),
-                ),
-            })
+            Ok(output_response(sim, index))
+        }
+        (
+            &Method::GET,
+            [
+                "restate",
+                "workflow",
+                service,
+                key,
+                verb @ ("attach" | "output"),
+            ],
+        ) => {
+            let run = sim
+                .objects
+                .get(&((*service).to_owned(), (*key).to_owned()))
+                .and_then(|object| object.run)
+                .ok_or_else(|| SimError::UnknownInvocation(format!("{service}/{key}")))?;
+            let id = sim.invocations[run].id.clone();
+            if *verb == "attach" {
+                return Ok(outcome_response(sim.run_until_done(&id).await?));
+            }
+            Ok(output_response(sim, run))
         }
         (&Method::POST, [service, rest @ ..]) if !rest.is_empty() && *service != "restate" => {
             let keyed = sim.services.get(*service).is_some_and(|s| s.keyed);
@@ -129,6 +142,9 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
                 _ => Codec::Json,
             };
             let index = sim.invoke(service, handler, key, request.body.clone(), Vec::new())?;
+            // A workflow's run requested again joins the first.
+            let previously = sim.invocations[index].status != Status::Waiting
+                || sim.invocations[index].attempts > 0;
             sim.invocations[index].codec = codec;
             let id = sim.invocations[index].id.clone();
             if !send {
@@ -147,13 +163,29 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
             }
             Ok(json(
                 StatusCode::ACCEPTED,
-                &serde_json::json!({ "invocationId": id, "status": "Accepted" }),
+                &serde_json::json!({
+                    "invocationId": id,
+                    "status": if previously { "PreviouslyAccepted" } else { "Accepted" },
+                }),
             ))
         }
         _ => Err(SimError::Unsupported {
             invocation: path.to_owned(),
             feature: format!("the ingress route {} /{path}", request.method),
         }),
+    }
+}
+
+/// The output of invocation `index`, or 470 while it runs.
+fn output_response(sim: &Simulator, index: usize) -> HttpResponse {
+    match &sim.invocations[index].status {
+        Status::Completed(result) => {
+            outcome_response(result.clone().map_err(|failure| super::terminal(&failure)))
+        }
+        _ => json(
+            StatusCode::from_u16(470).expect("a valid status"),
+            &serde_json::json!({ "message": "not ready" }),
+        ),
     }
 }
 

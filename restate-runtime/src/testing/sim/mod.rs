@@ -25,11 +25,14 @@
 //! ```
 //!
 //! Modelled: plain services, virtual objects (state, one exclusive invocation per key at a
-//! time, shared handlers alongside), `run`, sleeps, calls and one-way sends between bound
-//! services (delayed sends too), retries of failed attempts, terminal errors with their codes
-//! and metadata. Not modelled yet: workflows' promises, awakeables and signals, attach and
-//! output of other invocations, idempotency keys, cancellation, and everything of the admin API;
-//! a handler using them fails its invocation with [`SimError::Unsupported`].
+//! time, shared handlers alongside), workflows (one run per id, promises, shared handlers),
+//! `run`, sleeps, calls and one-way sends between bound services (delayed sends too), retries of
+//! failed attempts, terminal errors with their codes and metadata; through
+//! [`SharedSimulator::ingress`], the ingress's calls, sends, attach and output. Not modelled
+//! yet: awakeables and signals (an invocation waiting on one is [`SimError::Stuck`]), attach and
+//! output from a handler, idempotency keys, cancellation, lazy state, and everything of the
+//! admin API (deployments, retention, pausing); a handler using one of the commands not modelled
+//! fails the simulation with [`SimError::Unsupported`].
 
 mod ingress;
 mod protocol;
@@ -103,6 +106,8 @@ struct ServiceInfo {
     keyed: bool,
     /// Handler name → whether it is shared (runs alongside the exclusive one).
     handlers: HashMap<String, bool>,
+    /// The run handler, for workflows.
+    workflow_run: Option<String>,
 }
 
 /// One invocation and its journal.
@@ -143,6 +148,12 @@ struct Object {
     /// The exclusive invocation holding the key.
     holder: Option<usize>,
     queue: VecDeque<usize>,
+    /// For a workflow: its run, once requested.
+    run: Option<usize>,
+    /// For a workflow: its completed promises.
+    promises: HashMap<String, Result<Bytes, protocol::Failure>>,
+    /// Invocations waiting on a promise: (promise, invocation, completion id).
+    promise_waiters: Vec<(String, usize, u32)>,
 }
 
 /// Something due at a virtual time.
@@ -355,6 +366,18 @@ impl Simulator {
         } else {
             String::new()
         };
+        let is_run = info.workflow_run.as_deref() == Some(handler);
+        if is_run {
+            // A workflow runs once per id: a second request joins the first.
+            let object = self
+                .objects
+                .entry((service.to_owned(), key.clone()))
+                .or_default();
+            if let Some(run) = object.run {
+                return Ok(run);
+            }
+            object.run = Some(self.invocations.len());
+        }
         let index = self.invocations.len();
         let id = format!("inv_sim_{index}");
         let input = protocol::InputCommand {
@@ -382,6 +405,10 @@ impl Simulator {
     /// otherwise once the invocations queued before it on the key are done.
     fn start(&mut self, index: usize) {
         let invocation = &self.invocations[index];
+        if invocation.status != Status::Waiting || invocation.attempts > 0 {
+            // Already started: a workflow's run requested again.
+            return;
+        }
         if !invocation.shared {
             let object = self
                 .objects
@@ -426,9 +453,7 @@ impl Simulator {
                 );
             }
             Timer::Wake(index) => {
-                if self.invocations[index].status == Status::Waiting
-                    && self.invocations[index].attempts == 0
-                {
+                if self.invocations[index].attempts == 0 {
                     self.start(index);
                 } else {
                     self.make_runnable(index);
@@ -601,6 +626,49 @@ impl Simulator {
                         self.start(child);
                     }
                 }
+                ty::GET_PROMISE | ty::PEEK_PROMISE => {
+                    let get: protocol::PromiseCommand = frame.decode().map_err(malformed)?;
+                    let completed = self.object_mut(index).promises.get(&get.key).cloned();
+                    let peek = frame.ty == ty::PEEK_PROMISE;
+                    let answer = if peek {
+                        ty::PEEK_PROMISE_COMPLETION
+                    } else {
+                        ty::GET_PROMISE_COMPLETION
+                    };
+                    match completed {
+                        Some(result) => {
+                            self.notify(index, get.result_completion_id, outcome(result), answer);
+                            woken = true;
+                        }
+                        None if peek => {
+                            let void = NotificationResult::Void(protocol::Void {});
+                            self.notify(index, get.result_completion_id, void, answer);
+                            woken = true;
+                        }
+                        None => self.object_mut(index).promise_waiters.push((
+                            get.key,
+                            index,
+                            get.result_completion_id,
+                        )),
+                    }
+                }
+                ty::COMPLETE_PROMISE => {
+                    let complete: protocol::CompletePromiseCommand =
+                        frame.decode().map_err(malformed)?;
+                    let result = match complete.completion {
+                        Some(protocol::PromiseCompletion::Value(value)) => Ok(value.content),
+                        Some(protocol::PromiseCompletion::Failure(failure)) => Err(failure),
+                        None => Ok(Bytes::new()),
+                    };
+                    let answer = self.complete_promise(index, complete.key, result);
+                    self.notify(
+                        index,
+                        complete.result_completion_id,
+                        answer,
+                        ty::COMPLETE_PROMISE_COMPLETION,
+                    );
+                    woken = true;
+                }
                 ty::OUTPUT => {
                     let output: protocol::OutputCommand = frame.decode().map_err(malformed)?;
                     let result = match output.result {
@@ -727,6 +795,38 @@ impl Simulator {
         }
     }
 
+    /// Completes promise `key` of invocation `index`'s workflow and wakes who waits on it; the
+    /// answer to the completer (a failure if the promise was completed before).
+    fn complete_promise(
+        &mut self,
+        index: usize,
+        key: String,
+        result: Result<Bytes, protocol::Failure>,
+    ) -> NotificationResult {
+        let object = self.object_mut(index);
+        if object.promises.contains_key(&key) {
+            return NotificationResult::Failure(protocol::Failure {
+                code: 409,
+                message: format!("promise {key} is already completed"),
+                metadata: Vec::new(),
+            });
+        }
+        object.promises.insert(key.clone(), result.clone());
+        let (waiting, others): (Vec<_>, Vec<_>) = std::mem::take(&mut object.promise_waiters)
+            .into_iter()
+            .partition(|(promise, _, _)| *promise == key);
+        object.promise_waiters = others;
+        for (_, waiter, completion_id) in waiting {
+            self.notify(
+                waiter,
+                completion_id,
+                outcome(result.clone()),
+                ty::GET_PROMISE_COMPLETION,
+            );
+        }
+        NotificationResult::Void(protocol::Void {})
+    }
+
     fn object_mut(&mut self, index: usize) -> &mut Object {
         let invocation = &self.invocations[index];
         self.objects
@@ -769,9 +869,31 @@ async fn discover(endpoint: &Endpoint) -> Result<HashMap<String, ServiceInfo>, S
                 )
             })
             .collect();
-        services.insert(name, ServiceInfo { keyed, handlers });
+        let workflow_run = service["handlers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|handler| handler["ty"] == "WORKFLOW")
+            .and_then(|handler| handler["name"].as_str())
+            .map(str::to_owned);
+        services.insert(
+            name,
+            ServiceInfo {
+                keyed,
+                handlers,
+                workflow_run,
+            },
+        );
     }
     Ok(services)
+}
+
+/// A stored result as a notification's.
+fn outcome(result: Result<Bytes, protocol::Failure>) -> NotificationResult {
+    match result {
+        Ok(content) => NotificationResult::Value(protocol::Value { content }),
+        Err(failure) => NotificationResult::Failure(failure),
+    }
 }
 
 fn terminal(failure: &protocol::Failure) -> TerminalError {

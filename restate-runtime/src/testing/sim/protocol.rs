@@ -22,6 +22,12 @@ pub(crate) mod ty {
     pub(crate) const CLEAR_ALL_STATE: u16 = 0x0405;
     pub(crate) const GET_EAGER_STATE: u16 = 0x0407;
     pub(crate) const GET_EAGER_STATE_KEYS: u16 = 0x0408;
+    pub(crate) const GET_PROMISE: u16 = 0x0409;
+    pub(crate) const GET_PROMISE_COMPLETION: u16 = 0x8009;
+    pub(crate) const PEEK_PROMISE: u16 = 0x040A;
+    pub(crate) const PEEK_PROMISE_COMPLETION: u16 = 0x800A;
+    pub(crate) const COMPLETE_PROMISE: u16 = 0x040B;
+    pub(crate) const COMPLETE_PROMISE_COMPLETION: u16 = 0x800B;
     pub(crate) const SLEEP: u16 = 0x040C;
     pub(crate) const SLEEP_COMPLETION: u16 = 0x800C;
     pub(crate) const CALL: u16 = 0x040D;
@@ -282,4 +288,31 @@ pub(crate) struct Notification {
     pub(crate) completion_id: u32,
     #[prost(oneof = "NotificationResult", tags = "4, 5, 6, 16")]
     pub(crate) result: Option<NotificationResult>,
+}
+
+/// `GetPromiseCommandMessage` and `PeekPromiseCommandMessage`.
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct PromiseCommand {
+    #[prost(string, tag = "1")]
+    pub(crate) key: String,
+    #[prost(uint32, tag = "11")]
+    pub(crate) result_completion_id: u32,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub(crate) enum PromiseCompletion {
+    #[prost(message, tag = "2")]
+    Value(Value),
+    #[prost(message, tag = "3")]
+    Failure(Failure),
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct CompletePromiseCommand {
+    #[prost(string, tag = "1")]
+    pub(crate) key: String,
+    #[prost(oneof = "PromiseCompletion", tags = "2, 3")]
+    pub(crate) completion: Option<PromiseCompletion>,
+    #[prost(uint32, tag = "11")]
+    pub(crate) result_completion_id: u32,
 }
