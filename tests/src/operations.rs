@@ -141,12 +141,24 @@ impl Metered for MeteredService {
     }
 }
 
+/// Resolves awakeables of other invocations.
+#[derive(Debug)]
+pub struct ResolverService;
+
+impl Resolver for ResolverService {
+    async fn resolve(&self, ctx: Context, request: ResolveRequest) -> Result<(), HandlerError> {
+        ctx.resolve_awakeable(&request.awakeable_id, &request.value);
+        Ok(())
+    }
+}
+
 /// The endpoint of the operations tests: the counter and approval examples are bound with
 /// settings that replace some of their protos'.
 pub fn operations_endpoint() -> Endpoint {
     Endpoint::builder()
         .bind(StepsServer::new(StepsService::default()))
         .bind(WaiterServer::new(WaiterObject))
+        .bind(ResolverServer::new(ResolverService))
         .bind_with_options(
             MeteredServer::new(MeteredService::default()),
             ServiceOptions::new().handler(

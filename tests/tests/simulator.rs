@@ -22,6 +22,12 @@ fn endpoint() -> Endpoint {
         .bind(restate_e2e::operations::ops::StepsServer::new(
             restate_e2e::operations::StepsService::default(),
         ))
+        .bind(restate_e2e::operations::ops::WaiterServer::new(
+            restate_e2e::operations::WaiterObject,
+        ))
+        .bind(restate_e2e::operations::ops::ResolverServer::new(
+            restate_e2e::operations::ResolverService,
+        ))
         .build()
 }
 
@@ -293,4 +299,49 @@ async fn a_workflow_waits_for_its_promise_and_runs_once_per_id() {
     // Its side effect ran once, however often it was replayed.
     assert_eq!(approvals.executions("expense-42"), 1);
     assert!(sim.lock().await.attempts(&sent.invocation_id).unwrap() > 2);
+}
+
+#[tokio::test]
+async fn awakeables_are_completed_from_outside_and_from_other_handlers() {
+    use restate_e2e::operations::ops::{
+        ResolveRequest, ResolverIngressClient, WaiterIngressClient,
+    };
+    use restate_runtime::codegen::pbjson_types::StringValue;
+
+    let sim = simulator().await.into_shared();
+    let ingress = sim.ingress();
+    let waiter = WaiterIngressClient::new(&ingress, "w");
+    let sent = waiter.wait().send().await.unwrap();
+    sim.lock().await.run_until_idle().await.unwrap();
+    let awakeable = waiter.awakeable_id().await.unwrap().value;
+    assert!(awakeable.starts_with("sign_1"), "{awakeable}");
+    ingress
+        .awakeable(&awakeable)
+        .resolve(&"from outside".to_owned(), Codec::Json)
+        .await
+        .unwrap();
+    let value: StringValue = ingress
+        .invocation(&sent.invocation_id)
+        .attach(Codec::Json)
+        .await
+        .unwrap();
+    assert_eq!(value.value, "from outside");
+
+    // Another handler resolves it.
+    let sent = waiter.wait().send().await.unwrap();
+    sim.lock().await.run_until_idle().await.unwrap();
+    let awakeable = waiter.awakeable_id().await.unwrap().value;
+    ResolverIngressClient::new(&ingress)
+        .resolve(ResolveRequest {
+            awakeable_id: awakeable,
+            value: "from a handler".to_owned(),
+        })
+        .await
+        .unwrap();
+    let value: StringValue = ingress
+        .invocation(&sent.invocation_id)
+        .attach(Codec::Json)
+        .await
+        .unwrap();
+    assert_eq!(value.value, "from a handler");
 }

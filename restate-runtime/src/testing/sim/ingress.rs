@@ -126,6 +126,27 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
             }
             Ok(output_response(sim, run))
         }
+        (&Method::POST, ["restate", "awakeables", id, verb @ ("resolve" | "reject")]) => {
+            let result = if *verb == "resolve" {
+                Ok(request.body.clone())
+            } else {
+                Err(super::protocol::Failure {
+                    code: 500,
+                    message: String::from_utf8_lossy(&request.body).into_owned(),
+                    metadata: Vec::new(),
+                })
+            };
+            match sim.complete_awakeable(id, result) {
+                Ok(()) => Ok(HttpResponse {
+                    status: StatusCode::ACCEPTED,
+                    body: Bytes::new(),
+                }),
+                Err(error) => Ok(json(
+                    StatusCode::BAD_REQUEST,
+                    &serde_json::json!({ "message": error.to_string() }),
+                )),
+            }
+        }
         (&Method::POST, [service, rest @ ..]) if !rest.is_empty() && *service != "restate" => {
             let keyed = sim.services.get(*service).is_some_and(|s| s.keyed);
             let (key, handler, send) = match (keyed, rest) {

@@ -26,11 +26,11 @@
 //!
 //! Modelled: plain services, virtual objects (state, one exclusive invocation per key at a
 //! time, shared handlers alongside), workflows (one run per id, promises, shared handlers),
-//! `run`, sleeps, calls and one-way sends between bound services (delayed sends too), retries of
+//! `run`, sleeps, awakeables, calls and one-way sends between bound services (delayed sends too), retries of
 //! failed attempts, terminal errors with their codes and metadata; through
 //! [`SharedSimulator::ingress`], the ingress's calls, sends, attach and output. Not modelled
-//! yet: awakeables and signals (an invocation waiting on one is [`SimError::Stuck`]), attach and
-//! output from a handler, idempotency keys, cancellation, lazy state, and everything of the
+//! yet: named signals, attach and output from a handler, idempotency keys, cancellation, lazy
+//! state, and everything of the
 //! admin API (deployments, retention, pausing); a handler using one of the commands not modelled
 //! fails the simulation with [`SimError::Unsupported`].
 
@@ -669,6 +669,17 @@ impl Simulator {
                     );
                     woken = true;
                 }
+                ty::COMPLETE_AWAKEABLE => {
+                    let complete: protocol::CompleteAwakeableCommand =
+                        frame.decode().map_err(malformed)?;
+                    let result = match complete.result {
+                        Some(protocol::AwakeableResult::Value(value)) => Ok(value.content),
+                        Some(protocol::AwakeableResult::Failure(failure)) => Err(failure),
+                        None => Ok(Bytes::new()),
+                    };
+                    // An id that is no awakeable's changes nothing, as in Restate.
+                    let _ = self.complete_awakeable(&complete.awakeable_id, result);
+                }
                 ty::OUTPUT => {
                     let output: protocol::OutputCommand = frame.decode().map_err(malformed)?;
                     let result = match output.result {
@@ -793,6 +804,45 @@ impl Simulator {
                 }
             }
         }
+    }
+
+    /// Completes the awakeable `id` (as `ctx.awakeable()` made it) with `result`.
+    pub(crate) fn complete_awakeable(
+        &mut self,
+        id: &str,
+        result: Result<Bytes, protocol::Failure>,
+    ) -> Result<(), SimError> {
+        use base64::Engine as _;
+        let unknown = || SimError::UnknownInvocation(format!("awakeable {id}"));
+        let encoded = id.strip_prefix("sign_1").ok_or_else(unknown)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(encoded.trim_end_matches('='))
+            .map_err(|_| unknown())?;
+        let (invocation, idx) = bytes
+            .len()
+            .checked_sub(4)
+            .map(|at| bytes.split_at(at))
+            .ok_or_else(unknown)?;
+        let idx = u32::from_be_bytes(idx.try_into().map_err(|_| unknown())?);
+        let index = std::str::from_utf8(invocation)
+            .ok()
+            .and_then(|id| id.strip_prefix("sim-invocation-"))
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|index| *index < self.invocations.len())
+            .ok_or_else(unknown)?;
+        let signal = protocol::SignalNotification {
+            idx,
+            result: Some(outcome(result)),
+        };
+        let invocation = &mut self.invocations[index];
+        if !matches!(invocation.status, Status::Completed(_)) {
+            invocation.journal.push(Frame::new(ty::SIGNAL, &signal));
+            invocation.retry_count = 0;
+            if invocation.status == Status::Suspended {
+                self.make_runnable(index);
+            }
+        }
+        Ok(())
     }
 
     /// Completes promise `key` of invocation `index`'s workflow and wakes who waits on it; the

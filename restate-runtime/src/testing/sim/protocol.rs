@@ -35,6 +35,8 @@ pub(crate) mod ty {
     pub(crate) const CALL_INVOCATION_ID_COMPLETION: u16 = 0x800E;
     pub(crate) const ONE_WAY_CALL: u16 = 0x040E;
     pub(crate) const RUN: u16 = 0x0411;
+    pub(crate) const COMPLETE_AWAKEABLE: u16 = 0x0414;
+    pub(crate) const SIGNAL: u16 = 0xFBFF;
     pub(crate) const RUN_COMPLETION: u16 = 0x8011;
 }
 
@@ -315,4 +317,29 @@ pub(crate) struct CompletePromiseCommand {
     pub(crate) completion: Option<PromiseCompletion>,
     #[prost(uint32, tag = "11")]
     pub(crate) result_completion_id: u32,
+}
+
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub(crate) enum AwakeableResult {
+    #[prost(message, tag = "2")]
+    Value(Value),
+    #[prost(message, tag = "3")]
+    Failure(Failure),
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct CompleteAwakeableCommand {
+    #[prost(string, tag = "1")]
+    pub(crate) awakeable_id: String,
+    #[prost(oneof = "AwakeableResult", tags = "2, 3")]
+    pub(crate) result: Option<AwakeableResult>,
+}
+
+/// A signal to an invocation: an awakeable's completion (`idx` is the awakeable's index).
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct SignalNotification {
+    #[prost(uint32, tag = "2")]
+    pub(crate) idx: u32,
+    #[prost(oneof = "NotificationResult", tags = "4, 5, 6, 16")]
+    pub(crate) result: Option<NotificationResult>,
 }
