@@ -11,6 +11,7 @@ mod gateway;
 mod load;
 mod memory;
 mod procfs;
+mod sim;
 mod report;
 
 use std::path::PathBuf;
@@ -37,9 +38,11 @@ usage: bench [OPTIONS]
                       compiling the generated code (default 2)
   --only ID,...       load only these services: greeter-official, greeter-json,
                       greeter-proto, counter-official, counter-json, counter-proto
-  --skip-load | --skip-memory | --skip-codegen | --skip-gateway
+  --skip-load | --skip-memory | --skip-codegen | --skip-gateway | --skip-sim
                       (the gateway case runs with the load: the ProtoJSON greeter through the
-                      generated gRPC gateway against the same greeter through the ingress)
+                      generated gRPC gateway against the same greeter through the ingress;
+                      the sim case unit-tests a workflow through the in-process simulator)
+  --sim-tests N       simulator tests per journal length, median taken (default 20)
   -h, --help
 
 Set BENCH_ENDPOINT_WRAPPER to run the endpoint processes under a profiler ({sdk} becomes
@@ -58,6 +61,9 @@ pub struct Options {
     pub codegen_runs: usize,
     pub compile_runs: usize,
     pub only: Option<Vec<String>>,
+    /// Whether to measure the simulator, and with how many tests per journal length.
+    pub sim: bool,
+    pub sim_tests: usize,
     pub load: bool,
     pub memory: bool,
     pub codegen: bool,
@@ -75,6 +81,8 @@ impl Options {
             codegen_runs: 5,
             compile_runs: 2,
             only: None,
+            sim: true,
+            sim_tests: 20,
             load: true,
             memory: true,
             codegen: true,
@@ -120,6 +128,8 @@ impl Options {
                 "--skip-memory" => options.memory = false,
                 "--skip-codegen" => options.codegen = false,
                 "--skip-gateway" => options.gateway = false,
+                "--skip-sim" => options.sim = false,
+                "--sim-tests" => options.sim_tests = number(arg)?,
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown option {other}")),
             }
@@ -143,6 +153,8 @@ pub struct Results {
     /// The greeter through the ingress and through the gateway, under load and one call at a
     /// time.
     pub gateway: Option<GatewayResults>,
+    /// The simulator's figures, by journal length.
+    pub sim: Option<Vec<sim::SimCase>>,
 }
 
 fn main() -> ExitCode {
@@ -290,6 +302,10 @@ fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
         runtime.shutdown_background();
         drop((ours, official));
         drop(server);
+    }
+    if options.sim {
+        eprintln!("simulator: the reminder workflow, {} tests per journal length...", options.sim_tests);
+        results.sim = Some(sim::run(options.sim_tests)?);
     }
     if options.codegen {
         eprintln!(

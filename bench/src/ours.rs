@@ -1,11 +1,14 @@
 //! The benchmarked services built with `restate-codegen` and `restate-runtime`.
 
-use restate_runtime::{Context, Endpoint, HandlerError, ObjectContext};
+use std::time::Duration;
+
+use restate_runtime::{Context, Endpoint, HandlerError, ObjectContext, WorkflowContext};
 
 use crate::InFlight;
 use crate::proto::{
-    AddRequest, CounterProtoServer, CounterServer, CounterValue, GreeterProtoServer, GreeterServer,
-    HelloRequest, HelloResponse, WaitResult, WaiterServer,
+    AddRequest, CounterProtoServer, CounterServer, CounterValue, GreeterClient,
+    GreeterProtoServer, GreeterServer, HelloRequest, HelloResponse, ReminderServer, RemindRequest,
+    WaitResult, WaiterServer,
 };
 
 const COUNT: &str = "count";
@@ -85,6 +88,26 @@ impl crate::proto::Waiter for Waiter {
     }
 }
 
+/// A reminder workflow: steps, a three-day sleep, a call.
+pub struct Reminder;
+
+impl crate::proto::Reminder for Reminder {
+    async fn run(
+        &self,
+        ctx: WorkflowContext,
+        request: RemindRequest,
+    ) -> Result<HelloResponse, HandlerError> {
+        for step in 0..request.steps {
+            ctx.run("step", move || async move { Ok(step) }).await?;
+        }
+        ctx.sleep(Duration::from_secs(3 * 24 * 3600)).await?;
+        let greeting = GreeterClient::new(&ctx)
+            .say_hello(HelloRequest { name: request.name })
+            .await?;
+        Ok(greeting)
+    }
+}
+
 /// All of the above on one endpoint.
 pub fn endpoint() -> Endpoint {
     Endpoint::builder()
@@ -93,5 +116,6 @@ pub fn endpoint() -> Endpoint {
         .bind(CounterServer::new(Counter))
         .bind(CounterProtoServer::new(Counter))
         .bind(WaiterServer::new(Waiter))
+        .bind(ReminderServer::new(Reminder))
         .build()
 }

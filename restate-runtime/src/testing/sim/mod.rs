@@ -123,6 +123,8 @@ struct Invocation {
     /// The input command, then every command and notification, in order.
     journal: Vec<Frame>,
     attempts: u32,
+    /// Journal entries sent with every attempt so far, added up.
+    replayed: usize,
     retry_count: u32,
     status: Status,
     /// Invocations waiting for this one's result: (invocation index, completion id).
@@ -269,6 +271,12 @@ impl Simulator {
         Ok(self.invocation(id)?.attempts)
     }
 
+    /// How many journal entries the attempts of invocation `id` were sent, added up: what its
+    /// replays cost.
+    pub fn replayed_entries(&self, id: &str) -> Result<usize, SimError> {
+        Ok(self.invocation(id)?.replayed)
+    }
+
     /// How many entries the journal of invocation `id` holds, its input included.
     pub fn journal_len(&self, id: &str) -> Result<usize, SimError> {
         Ok(self.invocation(id)?.journal.len())
@@ -393,6 +401,7 @@ impl Simulator {
             codec: crate::Codec::Json,
             journal: vec![Frame::new(ty::INPUT, &input)],
             attempts: 0,
+            replayed: 0,
             retry_count: 0,
             status: Status::Waiting,
             callers: Vec::new(),
@@ -482,6 +491,7 @@ impl Simulator {
         let body = self.request_body(index);
         let invocation = &mut self.invocations[index];
         invocation.attempts += 1;
+        invocation.replayed += invocation.journal.len();
         let request = Request::builder()
             .method(Method::POST)
             .uri(format!(
