@@ -345,3 +345,87 @@ async fn awakeables_are_completed_from_outside_and_from_other_handlers() {
         .unwrap();
     assert_eq!(value.value, "from a handler");
 }
+
+#[tokio::test]
+async fn stubs_stand_in_for_services_that_are_not_bound() {
+    use restate_runtime::TerminalError;
+
+    // Only e2e.Misc is bound: the greeter it calls is a stub.
+    let endpoint = Endpoint::builder()
+        .bind(restate_e2e::e2e::MiscServer::new(
+            restate_e2e::MiscService::default(),
+        ))
+        .build();
+    let mut sim = Simulator::new(endpoint).await.unwrap();
+    sim.stub(
+        target("helloworld.Greeter", "SayHello"),
+        |request: HelloRequest| {
+            if request.name.is_empty() {
+                return Err(TerminalError::new(400, "who?"));
+            }
+            Ok(HelloResponse {
+                message: format!("Hi {}", request.name),
+            })
+        },
+    );
+    let greeting: GreetResponse = sim
+        .call(
+            target("e2e.Misc", "GreetThroughGreeter"),
+            &GreetRequest {
+                name: "Ada".to_owned(),
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(greeting.greeting, "Hi Ada");
+    let error = sim
+        .call::<_, GreetResponse>(
+            target("e2e.Misc", "GreetThroughGreeter"),
+            &GreetRequest {
+                name: String::new(),
+            },
+        )
+        .await
+        .unwrap()
+        .expect_err("the stub refuses");
+    assert_eq!((error.code(), error.message()), (400, "who?"));
+    assert_eq!(sim.stub_calls("helloworld.Greeter", "SayHello"), 2);
+}
+
+#[tokio::test]
+async fn a_crash_point_makes_a_step_run_again() {
+    use approval::approval::{ApprovalRequest, Decision};
+
+    let approvals = approval::MyApproval::default();
+    let endpoint = Endpoint::builder()
+        .bind(approval::approval::ApprovalServer::new(approvals.clone()))
+        .build();
+    let mut sim = Simulator::new(endpoint).await.unwrap();
+    // The first attempt's step runs, then the endpoint "crashes" before anything of it is
+    // journaled: the step runs again on the retry. At least once, as with a real crash.
+    sim.crash_after("approval.Approval", "Run", 0);
+    let run = target("approval.Approval", "Run").with_key("crashy");
+    let id = sim
+        .send(
+            run,
+            &ApprovalRequest {
+                title: "desk".to_owned(),
+            },
+        )
+        .unwrap();
+    sim.run_until_idle().await.unwrap();
+    let decide = target("approval.Approval", "Decide").with_key("crashy");
+    sim.call::<_, ()>(
+        decide,
+        &Decision {
+            approved: false,
+            by: "Lin".to_owned(),
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    sim.run_until_done(&id).await.unwrap().unwrap();
+    assert_eq!(approvals.executions("crashy"), 2);
+}

@@ -27,7 +27,8 @@
 //! Modelled: plain services, virtual objects (state, one exclusive invocation per key at a
 //! time, shared handlers alongside), workflows (one run per id, promises, shared handlers),
 //! `run`, sleeps, awakeables, calls and one-way sends between bound services (delayed sends too), retries of
-//! failed attempts, terminal errors with their codes and metadata; through
+//! failed attempts, terminal errors with their codes and metadata, stubs for services that are
+//! not bound ([`Simulator::stub`]), crash points ([`Simulator::crash_after`]); through
 //! [`SharedSimulator::ingress`], the ingress's calls, sends, attach and output. Not modelled
 //! yet: named signals, attach and output from a handler, idempotency keys, cancellation, lazy
 //! state, and everything of the
@@ -181,6 +182,25 @@ pub struct Simulator {
     /// Virtual time, in milliseconds since the Unix epoch.
     now: u64,
     max_attempts: u32,
+    /// Answers for services that are not bound, by (service, handler), with their call counts.
+    stubs: HashMap<(String, String), Stub>,
+    /// One-shot crash points: the next attempt of (service, handler) breaks off after this many
+    /// new journal entries.
+    crashes: HashMap<(String, String), usize>,
+}
+
+/// A stand-in for a handler that is not bound.
+struct Stub {
+    answer: Box<dyn FnMut(&[u8]) -> Result<Bytes, protocol::Failure> + Send>,
+    calls: usize,
+}
+
+impl std::fmt::Debug for Stub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stub")
+            .field("calls", &self.calls)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The default of [`Simulator::max_attempts`].
@@ -204,6 +224,8 @@ impl Simulator {
             timer_seq: 0,
             now: millis(SystemTime::now()),
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            stubs: HashMap::new(),
+            crashes: HashMap::new(),
         })
     }
 
@@ -212,6 +234,77 @@ impl Simulator {
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
+    }
+
+    /// Answers calls and sends to `target`'s handler, which the endpoint does not bind, with
+    /// `answer`: a stand-in for a downstream service. [`stub_calls`](Self::stub_calls) counts
+    /// them.
+    pub fn stub<Req, Res, F>(&mut self, target: Target, mut answer: F)
+    where
+        Req: Payload,
+        Res: Payload,
+        F: FnMut(Req) -> Result<Res, TerminalError> + Send + 'static,
+    {
+        let codec = target.codec();
+        let failure = |error: TerminalError| protocol::Failure {
+            code: u32::from(error.code()),
+            message: error.message().to_owned(),
+            metadata: error
+                .metadata()
+                .iter()
+                .map(|(key, value)| protocol::FailureMetadata {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+        };
+        let answer = move |input: &[u8]| -> Result<Bytes, protocol::Failure> {
+            let request = Req::decode_payload(codec, input).map_err(|e| {
+                failure(TerminalError::new(
+                    400,
+                    format!("the stub cannot read its input: {e}"),
+                ))
+            })?;
+            let response = answer(request).map_err(failure)?;
+            response.encode_payload(codec).map_err(|e| {
+                failure(TerminalError::new(
+                    500,
+                    format!("the stub cannot answer: {e}"),
+                ))
+            })
+        };
+        let key = (target.service().to_owned(), target.handler().to_owned());
+        self.services
+            .entry(key.0.clone())
+            .or_insert_with(|| ServiceInfo {
+                keyed: target.key().is_some(),
+                handlers: HashMap::new(),
+                workflow_run: None,
+            })
+            .handlers
+            .insert(key.1.clone(), true);
+        self.stubs.insert(
+            key,
+            Stub {
+                answer: Box::new(answer),
+                calls: 0,
+            },
+        );
+    }
+
+    /// How many calls and sends the stub of `service`/`handler` answered.
+    pub fn stub_calls(&self, service: &str, handler: &str) -> usize {
+        self.stubs
+            .get(&(service.to_owned(), handler.to_owned()))
+            .map_or(0, |stub| stub.calls)
+    }
+
+    /// Makes the next attempt of `service`/`handler` break off after `entries` new journal
+    /// entries, as if the endpoint crashed there: what it journaled before stays, the rest is
+    /// lost, and the invocation is retried. For testing retries and compensations.
+    pub fn crash_after(&mut self, service: &str, handler: &str, entries: usize) {
+        self.crashes
+            .insert((service.to_owned(), handler.to_owned()), entries);
     }
 
     /// The virtual time.
@@ -388,6 +481,13 @@ impl Simulator {
         }
         let index = self.invocations.len();
         let id = format!("inv_sim_{index}");
+        let stubbed = self
+            .stubs
+            .get_mut(&(service.to_owned(), handler.to_owned()))
+            .map(|stub| {
+                stub.calls += 1;
+                (stub.answer)(&input)
+            });
         let input = protocol::InputCommand {
             headers,
             value: Some(protocol::Value { content: input }),
@@ -403,7 +503,7 @@ impl Simulator {
             attempts: 0,
             replayed: 0,
             retry_count: 0,
-            status: Status::Waiting,
+            status: stubbed.map_or(Status::Waiting, Status::Completed),
             callers: Vec::new(),
         });
         self.by_id.insert(id, index);
@@ -564,7 +664,26 @@ impl Simulator {
         let mut ended = false;
         let mut suspended = false;
         let mut woken = false;
+        let crash_key = (
+            self.invocations[index].service.clone(),
+            self.invocations[index].handler.clone(),
+        );
+        let mut crash_after = self.crashes.remove(&crash_key);
         for frame in frames {
+            if protocol::is_journal_entry(frame.ty) && crash_after == Some(0) {
+                // The attempt breaks off here: the rest of its answer never arrives.
+                return self.failed_attempt(
+                    index,
+                    protocol::ErrorMessage {
+                        code: 503,
+                        message: "the endpoint crashed (a crash point of the test)".to_owned(),
+                        next_retry_delay: None,
+                    },
+                );
+            }
+            if protocol::is_journal_entry(frame.ty) {
+                crash_after = crash_after.map(|left| left - 1);
+            }
             let invocation_id = self.invocations[index].id.clone();
             let malformed =
                 |e: prost::DecodeError| SimError::Protocol(format!("{invocation_id}: {e}"));
@@ -602,6 +721,8 @@ impl Simulator {
                     self.invocations[child]
                         .callers
                         .push((index, call.result_completion_id));
+                    // A stub, or a workflow's run requested again after it finished.
+                    let done = matches!(self.invocations[child].status, Status::Completed(_));
                     let child_id = self.invocations[child].id.clone();
                     self.notify(
                         index,
@@ -609,7 +730,11 @@ impl Simulator {
                         NotificationResult::InvocationId(child_id),
                         ty::CALL_INVOCATION_ID_COMPLETION,
                     );
-                    self.start(child);
+                    if done {
+                        self.completed(child);
+                    } else {
+                        self.start(child);
+                    }
                     woken = true;
                 }
                 ty::ONE_WAY_CALL => {
@@ -734,7 +859,13 @@ impl Simulator {
                         feature: format!("command {ty:#06x}"),
                     });
                 }
-                _ => {}
+                other => {
+                    // The simulator speaks protocol v6 as restate-server 1.7.12 pins it: a
+                    // message it does not know means the two have drifted apart.
+                    return Err(SimError::Protocol(format!(
+                        "{invocation_id}: unexpected message type {other:#06x}"
+                    )));
+                }
             }
         }
         if ended {
