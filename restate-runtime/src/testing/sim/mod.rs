@@ -189,9 +189,12 @@ pub struct Simulator {
     crashes: HashMap<(String, String), usize>,
 }
 
+/// A stub's answer to an encoded request.
+type StubAnswer = Box<dyn FnMut(&[u8]) -> Result<Bytes, protocol::Failure> + Send>;
+
 /// A stand-in for a handler that is not bound.
 struct Stub {
-    answer: Box<dyn FnMut(&[u8]) -> Result<Bytes, protocol::Failure> + Send>,
+    answer: StubAnswer,
     calls: usize,
 }
 
