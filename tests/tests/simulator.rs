@@ -119,14 +119,15 @@ async fn a_three_day_sleep_takes_virtual_time_only() {
             },
         )
         .unwrap();
-    sim.advance(three_days - Duration::from_secs(60))
+    // The endpoint reads the virtual clock for the wake-up time: it fires to the millisecond.
+    sim.advance(three_days - Duration::from_millis(1))
         .await
         .unwrap();
     assert!(
         sim.output::<()>(&id).unwrap().is_none(),
-        "woke a minute early"
+        "woke a millisecond early"
     );
-    sim.advance(Duration::from_secs(120)).await.unwrap();
+    sim.advance(Duration::from_millis(1)).await.unwrap();
     sim.output::<()>(&id).unwrap().expect("woke up").unwrap();
     assert!(sim.now().duration_since(before).unwrap() >= three_days);
     // Not a timing assertion: the test would take three days otherwise.
@@ -428,4 +429,42 @@ async fn a_crash_point_makes_a_step_run_again() {
     .unwrap();
     sim.run_until_done(&id).await.unwrap().unwrap();
     assert_eq!(approvals.executions("crashy"), 2);
+}
+
+#[tokio::test]
+async fn a_crash_point_counts_journal_entries_across_the_attempt() {
+    let mut sim = simulator().await;
+    // The step's command is journaled, its proposed result lost: the step runs again.
+    sim.crash_after("helloworld.Greeter", "SayHello", 1);
+    let id = sim
+        .send(
+            target("helloworld.Greeter", "SayHello"),
+            &HelloRequest {
+                name: "Ada".to_owned(),
+            },
+        )
+        .unwrap();
+    sim.run_until_done(&id).await.unwrap().unwrap();
+    let response: HelloResponse = sim.output(&id).unwrap().expect("done").unwrap();
+    assert_eq!(response.message, "Hello, Ada!");
+    assert_eq!(sim.attempts(&id).unwrap(), 3);
+}
+
+#[tokio::test]
+async fn the_ingress_hands_the_request_headers_to_the_handler() {
+    use restate_e2e::e2e::MiscIngressClient;
+
+    let sim = simulator().await.into_shared();
+    let ingress = sim.ingress();
+    let who = MiscIngressClient::new(&ingress)
+        .who_am_i()
+        .header("x-greeting", "hello there")
+        .await
+        .unwrap();
+    assert_eq!(who.greeting_header, "hello there");
+    assert!(
+        who.invocation_id.starts_with("inv_sim_"),
+        "{}",
+        who.invocation_id
+    );
 }

@@ -456,8 +456,19 @@ pub(crate) fn time_after(delay: Duration) -> Option<Duration> {
     u64::try_from(at.as_millis()).is_ok().then_some(at)
 }
 
-/// The wall-clock time since the Unix epoch, as the VM wants it for timers.
+#[cfg(feature = "testing")]
+tokio::task_local! {
+    /// The simulator's virtual time, while it runs an attempt (`testing::sim`).
+    pub(crate) static VIRTUAL_NOW: Duration;
+}
+
+/// The wall-clock time since the Unix epoch, as the VM wants it for timers; the virtual time
+/// inside an attempt the simulator runs.
 pub(crate) fn now_since_unix_epoch() -> Duration {
+    #[cfg(feature = "testing")]
+    if let Ok(now) = VIRTUAL_NOW.try_with(|now| *now) {
+        return now;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()

@@ -5,6 +5,8 @@
 pub(crate) mod driver;
 pub(crate) mod durable;
 
+#[cfg(feature = "testing")]
+pub(crate) use driver::VIRTUAL_NOW;
 pub(crate) use driver::{
     Driver, DriverState, Run, execute_run, now_since_unix_epoch, panic_message, time_after,
 };

@@ -137,7 +137,7 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
                 })
             };
             match sim.complete_awakeable(id, result) {
-                Ok(()) => Ok(HttpResponse {
+                Ok(_) => Ok(HttpResponse {
                     status: StatusCode::ACCEPTED,
                     body: Bytes::new(),
                 }),
@@ -162,10 +162,24 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
                 }
                 _ => Codec::Json,
             };
-            let index = sim.invoke(service, handler, key, request.body.clone(), Vec::new())?;
+            // Restate hands the handler the request's own headers.
+            let headers = request
+                .headers
+                .iter()
+                .filter(|(name, _)| {
+                    !["content-type", "content-length", "idempotency-key"]
+                        .iter()
+                        .any(|own| name.eq_ignore_ascii_case(own))
+                })
+                .map(|(key, value)| super::protocol::Header {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+                .collect();
+            let before = sim.invocations.len();
+            let index = sim.invoke(service, handler, key, request.body.clone(), headers)?;
             // A workflow's run requested again joins the first.
-            let previously = sim.invocations[index].status != Status::Waiting
-                || sim.invocations[index].attempts > 0;
+            let previously = index < before;
             sim.invocations[index].codec = codec;
             let id = sim.invocations[index].id.clone();
             if !send {

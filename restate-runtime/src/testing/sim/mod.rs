@@ -34,6 +34,12 @@
 //! state, and everything of the
 //! admin API (deployments, retention, pausing); a handler using one of the commands not modelled
 //! fails the simulation with [`SimError::Unsupported`].
+//!
+//! Time: inside an attempt the endpoint reads the virtual clock for its timers, so a sleep fires
+//! at exactly the virtual time it asked for; a task the handler spawns reads the real clock.
+//! After a [`SimError`] the simulation is not meant to go on: start a new simulator. An endpoint
+//! with a request identity key cannot be simulated (the simulator does not sign requests), and
+//! a test must not hold [`SharedSimulator::lock`] across a request through its ingress.
 
 mod ingress;
 mod protocol;
@@ -208,6 +214,9 @@ impl std::fmt::Debug for Stub {
 
 /// The default of [`Simulator::max_attempts`].
 const DEFAULT_MAX_ATTEMPTS: u32 = 10;
+/// The most timers `run_until_done` fires while waiting: more means something keeps
+/// rescheduling itself while the invocation waits for what never comes.
+const MAX_TIMERS_PER_WAIT: usize = 100_000;
 /// The wait before retrying a failed attempt when the endpoint suggests none.
 const RETRY_DELAY: Duration = Duration::from_millis(100);
 
@@ -232,8 +241,9 @@ impl Simulator {
         })
     }
 
-    /// How many attempts an invocation gets before it fails with the last attempt's error
-    /// (10 by default; Restate itself retries by the handler's retry policy).
+    /// How many attempts in a row may fail, with no journal progress between them, before the
+    /// invocation fails with the last attempt's error (10 by default; Restate itself retries by
+    /// the handler's retry policy).
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
@@ -429,16 +439,17 @@ impl Simulator {
             .by_id
             .get(id)
             .ok_or_else(|| SimError::UnknownInvocation(id.to_owned()))?;
-        loop {
+        for _ in 0..MAX_TIMERS_PER_WAIT {
             self.run_until_idle().await?;
             if let Status::Completed(result) = &self.invocations[index].status {
                 return Ok(result.clone().map_err(|failure| terminal(&failure)));
             }
             if self.timers.is_empty() {
-                return Err(SimError::Stuck(id.to_owned()));
+                break;
             }
             self.fire_next();
         }
+        Err(SimError::Stuck(id.to_owned()))
     }
 
     fn invocation(&self, id: &str) -> Result<&Invocation, SimError> {
@@ -590,7 +601,6 @@ impl Simulator {
 
     /// One attempt of invocation `index`: the whole journal in, the endpoint's answer applied.
     async fn attempt(&mut self, index: usize) -> Result<(), SimError> {
-        let started = millis(SystemTime::now());
         let body = self.request_body(index);
         let invocation = &mut self.invocations[index];
         invocation.attempts += 1;
@@ -607,12 +617,21 @@ impl Simulator {
             .header("x-restate-invocation-id", invocation.id.as_str())
             .body(Full::new(body))
             .map_err(|e| SimError::Protocol(e.to_string()))?;
-        let response = self.endpoint.handle(request).await;
-        let status = response.status();
-        let body = match response.into_body().collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(never) => match never {},
-        };
+        // The endpoint reads the virtual time for its timers: a sleep's wake-up time is
+        // exactly the virtual time it asks for.
+        let endpoint = self.endpoint.clone();
+        let now = Duration::from_millis(self.now);
+        let (status, body) = crate::engine::VIRTUAL_NOW
+            .scope(now, async move {
+                let response = endpoint.handle(request).await;
+                let status = response.status();
+                let body = match response.into_body().collect().await {
+                    Ok(collected) => collected.to_bytes(),
+                    Err(never) => match never {},
+                };
+                (status, body)
+            })
+            .await;
         if status != StatusCode::OK {
             return Err(SimError::Protocol(format!(
                 "an attempt of {} answered {status}: {}",
@@ -621,7 +640,7 @@ impl Simulator {
             )));
         }
         let frames = protocol::read_frames(body).map_err(SimError::Protocol)?;
-        self.apply(index, frames, started)
+        self.apply(index, frames)
     }
 
     /// The start message, then the journal.
@@ -663,7 +682,7 @@ impl Simulator {
     }
 
     /// Applies what an attempt answered.
-    fn apply(&mut self, index: usize, frames: Vec<Frame>, started: u64) -> Result<(), SimError> {
+    fn apply(&mut self, index: usize, frames: Vec<Frame>) -> Result<(), SimError> {
         let mut ended = false;
         let mut suspended = false;
         let mut woken = false;
@@ -673,7 +692,7 @@ impl Simulator {
         );
         let mut crash_after = self.crashes.remove(&crash_key);
         for frame in frames {
-            if protocol::is_journal_entry(frame.ty) && crash_after == Some(0) {
+            if crash_after == Some(0) {
                 // The attempt breaks off here: the rest of its answer never arrives.
                 return self.failed_attempt(
                     index,
@@ -685,7 +704,7 @@ impl Simulator {
                 );
             }
             if protocol::is_journal_entry(frame.ty) {
-                crash_after = crash_after.map(|left| left - 1);
+                crash_after = crash_after.map(|left| left.saturating_sub(1));
             }
             let invocation_id = self.invocations[index].id.clone();
             let malformed =
@@ -707,13 +726,17 @@ impl Simulator {
                 ty::CLEAR_ALL_STATE => self.object_mut(index).state.clear(),
                 ty::SLEEP => {
                     let sleep: protocol::SleepCommand = frame.decode().map_err(malformed)?;
-                    let due = self
-                        .now
-                        .saturating_add(sleep.wake_up_time.saturating_sub(started));
+                    let due = sleep.wake_up_time.max(self.now);
                     self.schedule(due, Timer::Sleep(index, sleep.result_completion_id));
                 }
                 ty::CALL => {
                     let call: protocol::CallCommand = frame.decode().map_err(malformed)?;
+                    if call.idempotency_key.is_some() {
+                        return Err(SimError::Unsupported {
+                            invocation: invocation_id,
+                            feature: "idempotency keys".to_owned(),
+                        });
+                    }
                     let child = self.invoke(
                         &call.service_name,
                         &call.handler_name,
@@ -742,6 +765,12 @@ impl Simulator {
                 }
                 ty::ONE_WAY_CALL => {
                     let send: protocol::OneWayCallCommand = frame.decode().map_err(malformed)?;
+                    if send.idempotency_key.is_some() {
+                        return Err(SimError::Unsupported {
+                            invocation: invocation_id,
+                            feature: "idempotency keys".to_owned(),
+                        });
+                    }
                     let child = self.invoke(
                         &send.service_name,
                         &send.handler_name,
@@ -757,8 +786,8 @@ impl Simulator {
                         ty::CALL_INVOCATION_ID_COMPLETION,
                     );
                     woken = true;
-                    if send.invoke_time > started {
-                        let due = self.now.saturating_add(send.invoke_time - started);
+                    if send.invoke_time > self.now {
+                        let due = send.invoke_time;
                         self.schedule(due, Timer::Wake(child));
                     } else {
                         self.start(child);
@@ -816,7 +845,10 @@ impl Simulator {
                         None => Ok(Bytes::new()),
                     };
                     // An id that is no awakeable's changes nothing, as in Restate.
-                    let _ = self.complete_awakeable(&complete.awakeable_id, result);
+                    if self.complete_awakeable(&complete.awakeable_id, result).ok() == Some(index) {
+                        // Its own: it need not wait for it.
+                        woken = true;
+                    }
                 }
                 ty::OUTPUT => {
                     let output: protocol::OutputCommand = frame.decode().map_err(malformed)?;
@@ -871,6 +903,10 @@ impl Simulator {
                 }
             }
         }
+        if let Some(left) = crash_after.filter(|left| *left > 0) {
+            // The attempt ended before the crash point: the next attempt keeps counting.
+            self.crashes.insert(crash_key, left);
+        }
         if ended {
             if !matches!(self.invocations[index].status, Status::Completed(_)) {
                 self.invocations[index].status = Status::Completed(Ok(Bytes::new()));
@@ -878,9 +914,14 @@ impl Simulator {
             self.completed(index);
         } else if suspended && !woken {
             self.invocations[index].status = Status::Suspended;
-        } else {
+        } else if suspended {
             // The attempt ended waiting for what it was just given: run it again.
             self.make_runnable(index);
+        } else {
+            return Err(SimError::Protocol(format!(
+                "an attempt of {} ended without an end, a suspension or an error",
+                self.invocations[index].id
+            )));
         }
         Ok(())
     }
@@ -893,19 +934,26 @@ impl Simulator {
         error: protocol::ErrorMessage,
     ) -> Result<(), SimError> {
         let invocation = &mut self.invocations[index];
-        if matches!(error.code, 570 | 571) {
+        if error.code == 573 {
+            return Err(SimError::Unsupported {
+                invocation: invocation.id.clone(),
+                feature: error.message,
+            });
+        }
+        if matches!(error.code, 570..=572) {
             return Err(SimError::Journal {
                 invocation: invocation.id.clone(),
                 code: error.code,
                 message: error.message,
             });
         }
-        if invocation.attempts >= self.max_attempts {
+        if invocation.retry_count + 1 >= self.max_attempts {
             invocation.status = Status::Completed(Err(protocol::Failure {
                 code: error.code,
                 message: format!(
-                    "failed after {} attempts: {}",
-                    invocation.attempts, error.message
+                    "failed after {} attempts in a row: {}",
+                    invocation.retry_count + 1,
+                    error.message
                 ),
                 metadata: Vec::new(),
             }));
@@ -955,7 +1003,7 @@ impl Simulator {
         &mut self,
         id: &str,
         result: Result<Bytes, protocol::Failure>,
-    ) -> Result<(), SimError> {
+    ) -> Result<usize, SimError> {
         use base64::Engine as _;
         let unknown = || SimError::UnknownInvocation(format!("awakeable {id}"));
         let encoded = id.strip_prefix("sign_1").ok_or_else(unknown)?;
@@ -986,7 +1034,7 @@ impl Simulator {
                 self.make_runnable(index);
             }
         }
-        Ok(())
+        Ok(index)
     }
 
     /// Completes promise `key` of invocation `index`'s workflow and wakes who waits on it; the

@@ -246,6 +246,8 @@ pub(crate) struct CallCommand {
     pub(crate) headers: Vec<Header>,
     #[prost(string, tag = "5")]
     pub(crate) key: String,
+    #[prost(string, optional, tag = "6")]
+    pub(crate) idempotency_key: Option<String>,
     #[prost(uint32, tag = "10")]
     pub(crate) invocation_id_notification_idx: u32,
     #[prost(uint32, tag = "11")]
@@ -266,6 +268,8 @@ pub(crate) struct OneWayCallCommand {
     pub(crate) headers: Vec<Header>,
     #[prost(string, tag = "6")]
     pub(crate) key: String,
+    #[prost(string, optional, tag = "7")]
+    pub(crate) idempotency_key: Option<String>,
     #[prost(uint32, tag = "10")]
     pub(crate) invocation_id_notification_idx: u32,
 }
