@@ -165,6 +165,17 @@ struct Object {
     promise_waiters: Vec<(String, usize, u32)>,
 }
 
+/// What a call or send asks for.
+struct ChildRequest<'a> {
+    service: &'a str,
+    handler: &'a str,
+    key: &'a str,
+    parameter: Bytes,
+    headers: Vec<protocol::Header>,
+    idempotency_key: bool,
+    id_notification: u32,
+}
+
 /// Something due at a virtual time.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
@@ -731,32 +742,23 @@ impl Simulator {
                 }
                 ty::CALL => {
                     let call: protocol::CallCommand = frame.decode().map_err(malformed)?;
-                    if call.idempotency_key.is_some() {
-                        return Err(SimError::Unsupported {
-                            invocation: invocation_id,
-                            feature: "idempotency keys".to_owned(),
-                        });
-                    }
-                    let child = self.invoke(
-                        &call.service_name,
-                        &call.handler_name,
-                        &call.key,
-                        call.parameter,
-                        call.headers,
+                    let child = self.invoke_child(
+                        index,
+                        ChildRequest {
+                            service: &call.service_name,
+                            handler: &call.handler_name,
+                            key: &call.key,
+                            parameter: call.parameter,
+                            headers: call.headers,
+                            idempotency_key: call.idempotency_key.is_some(),
+                            id_notification: call.invocation_id_notification_idx,
+                        },
                     )?;
                     self.invocations[child]
                         .callers
                         .push((index, call.result_completion_id));
-                    // A stub, or a workflow's run requested again after it finished.
-                    let done = matches!(self.invocations[child].status, Status::Completed(_));
-                    let child_id = self.invocations[child].id.clone();
-                    self.notify(
-                        index,
-                        call.invocation_id_notification_idx,
-                        NotificationResult::InvocationId(child_id),
-                        ty::CALL_INVOCATION_ID_COMPLETION,
-                    );
-                    if done {
+                    if matches!(self.invocations[child].status, Status::Completed(_)) {
+                        // A stub, or a workflow's run requested again after it finished.
                         self.completed(child);
                     } else {
                         self.start(child);
@@ -765,30 +767,21 @@ impl Simulator {
                 }
                 ty::ONE_WAY_CALL => {
                     let send: protocol::OneWayCallCommand = frame.decode().map_err(malformed)?;
-                    if send.idempotency_key.is_some() {
-                        return Err(SimError::Unsupported {
-                            invocation: invocation_id,
-                            feature: "idempotency keys".to_owned(),
-                        });
-                    }
-                    let child = self.invoke(
-                        &send.service_name,
-                        &send.handler_name,
-                        &send.key,
-                        send.parameter,
-                        send.headers,
-                    )?;
-                    let child_id = self.invocations[child].id.clone();
-                    self.notify(
+                    let child = self.invoke_child(
                         index,
-                        send.invocation_id_notification_idx,
-                        NotificationResult::InvocationId(child_id),
-                        ty::CALL_INVOCATION_ID_COMPLETION,
-                    );
+                        ChildRequest {
+                            service: &send.service_name,
+                            handler: &send.handler_name,
+                            key: &send.key,
+                            parameter: send.parameter,
+                            headers: send.headers,
+                            idempotency_key: send.idempotency_key.is_some(),
+                            id_notification: send.invocation_id_notification_idx,
+                        },
+                    )?;
                     woken = true;
                     if send.invoke_time > self.now {
-                        let due = send.invoke_time;
-                        self.schedule(due, Timer::Wake(child));
+                        self.schedule(send.invoke_time, Timer::Wake(child));
                     } else {
                         self.start(child);
                     }
@@ -996,6 +989,32 @@ impl Simulator {
                 }
             }
         }
+    }
+
+    /// Creates the invocation a call or send of invocation `index` asks for, and tells `index`
+    /// its id.
+    fn invoke_child(&mut self, index: usize, request: ChildRequest<'_>) -> Result<usize, SimError> {
+        if request.idempotency_key {
+            return Err(SimError::Unsupported {
+                invocation: self.invocations[index].id.clone(),
+                feature: "idempotency keys".to_owned(),
+            });
+        }
+        let child = self.invoke(
+            request.service,
+            request.handler,
+            request.key,
+            request.parameter,
+            request.headers,
+        )?;
+        let child_id = self.invocations[child].id.clone();
+        self.notify(
+            index,
+            request.id_notification,
+            NotificationResult::InvocationId(child_id),
+            ty::CALL_INVOCATION_ID_COMPLETION,
+        );
+        Ok(child)
     }
 
     /// Completes the awakeable `id` (as `ctx.awakeable()` made it) with `result`.
