@@ -15,9 +15,11 @@ mod tests;
 #[cfg(feature = "lambda")]
 pub use lambda::{LambdaRequest, LambdaResponse};
 pub use options::{HandlerOptions, ServiceOptions};
+#[cfg(any(feature = "grpc", feature = "testing"))]
+pub(crate) use server::serve_http;
 pub use server::shutdown_signal;
 #[cfg(feature = "grpc")]
-pub(crate) use server::{init_logging, port_from_env, serve_http};
+pub(crate) use server::{init_logging, port_from_env};
 
 use std::collections::HashMap;
 use std::convert::Infallible;

@@ -32,6 +32,62 @@ impl SharedSimulator {
         Ingress::with_transport("http://simulated.restate", SimTransport(self.clone()))
     }
 
+    /// Serves the simulator's ingress over HTTP on `listener` until `shutdown` resolves, for
+    /// tools and tests that speak HTTP to Restate's ingress. The routes are those of
+    /// [`ingress`](Self::ingress); the admin API is not simulated.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        use http_body_util::{BodyExt, Full};
+
+        let service =
+            hyper::service::service_fn(move |request: http::Request<hyper::body::Incoming>| {
+                let sim = self.clone();
+                async move {
+                    let (parts, body) = request.into_parts();
+                    let body = body
+                        .collect()
+                        .await
+                        .map(|c| c.to_bytes())
+                        .unwrap_or_default();
+                    let url = format!("http://simulated.restate{}", parts.uri);
+                    let headers = parts
+                        .headers
+                        .iter()
+                        .filter_map(|(name, value)| {
+                            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+                        })
+                        .collect();
+                    let request = HttpRequest {
+                        method: parts.method,
+                        url,
+                        headers,
+                        body,
+                    };
+                    let answer = {
+                        let mut sim = sim.0.lock().await;
+                        answer(&mut sim, request).await
+                    };
+                    let response = http::Response::builder()
+                        .status(answer.status)
+                        .header(http::header::CONTENT_TYPE, "application/json")
+                        .body(Full::new(answer.body))
+                        .expect("a valid response");
+                    Ok::<_, std::convert::Infallible>(response)
+                }
+            });
+        crate::endpoint::serve_http(
+            listener,
+            shutdown,
+            Duration::from_secs(1),
+            crate::endpoint::Limits::default(),
+            service,
+        )
+        .await
+    }
+
     /// The simulator, for advancing the clock or looking at state between requests.
     pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, Simulator> {
         self.0.lock().await
@@ -87,12 +143,6 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
     };
-    if header("idempotency-key").is_some() {
-        return Err(SimError::Unsupported {
-            invocation: path.to_owned(),
-            feature: "idempotency keys".to_owned(),
-        });
-    }
     match (&request.method, segments.as_slice()) {
         (&Method::GET, ["restate", "invocation", id, "attach"]) => {
             let outcome = sim.run_until_done(id).await?;
@@ -103,6 +153,31 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
                 .by_id
                 .get(*id)
                 .ok_or_else(|| SimError::UnknownInvocation((*id).to_owned()))?;
+            Ok(output_response(sim, index))
+        }
+        (
+            &Method::GET,
+            [
+                "restate",
+                "invocation",
+                service,
+                rest @ ..,
+                verb @ ("attach" | "output"),
+            ],
+        ) if matches!(rest.len(), 2 | 3) => {
+            // By idempotency key: {service}[/{key}]/{handler}/{idempotency key}.
+            let (key, handler, idempotency_key) = match rest {
+                [handler, idempotency_key] => ("", *handler, *idempotency_key),
+                [key, handler, idempotency_key] => (*key, *handler, *idempotency_key),
+                _ => return Err(SimError::UnknownInvocation(path.to_owned())),
+            };
+            let index = sim
+                .by_idempotency_key(service, key, handler, idempotency_key)
+                .ok_or_else(|| SimError::UnknownInvocation(path.to_owned()))?;
+            let id = sim.invocations[index].id.clone();
+            if *verb == "attach" {
+                return Ok(outcome_response(sim.run_until_done(&id).await?));
+            }
             Ok(output_response(sim, index))
         }
         (
@@ -176,10 +251,16 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
                     value: value.clone(),
                 })
                 .collect();
-            let before = sim.invocations.len();
-            let index = sim.invoke(service, handler, key, request.body.clone(), headers)?;
-            // A workflow's run requested again joins the first.
-            let previously = index < before;
+            // A workflow's run requested again, or a request with a known idempotency key,
+            // joins the first.
+            let (index, previously) = sim.invoke_idempotent(
+                service,
+                handler,
+                key,
+                request.body.clone(),
+                headers,
+                header("idempotency-key").map(str::to_owned),
+            )?;
             sim.invocations[index].codec = codec;
             let id = sim.invocations[index].id.clone();
             if !send {

@@ -28,9 +28,10 @@
 //! time, shared handlers alongside), workflows (one run per id, promises, shared handlers),
 //! `run`, sleeps, awakeables, calls and one-way sends between bound services (delayed sends too), retries of
 //! failed attempts, terminal errors with their codes and metadata, stubs for services that are
-//! not bound ([`Simulator::stub`]), crash points ([`Simulator::crash_after`]); through
+//! not bound ([`Simulator::stub`]), crash points ([`Simulator::crash_after`]), idempotency
+//! keys (kept forever); through
 //! [`SharedSimulator::ingress`], the ingress's calls, sends, attach and output. Not modelled
-//! yet: named signals, attach and output from a handler, idempotency keys, cancellation, lazy
+//! yet: named signals, attach and output from a handler, idempotency retention, cancellation, lazy
 //! state, and everything of the
 //! admin API (deployments, retention, pausing); a handler using one of the commands not modelled
 //! fails the simulation with [`SimError::Unsupported`].
@@ -172,7 +173,7 @@ struct ChildRequest<'a> {
     key: &'a str,
     parameter: Bytes,
     headers: Vec<protocol::Header>,
-    idempotency_key: bool,
+    idempotency_key: Option<String>,
     id_notification: u32,
 }
 
@@ -204,6 +205,8 @@ pub struct Simulator {
     /// One-shot crash points: the next attempt of (service, handler) breaks off after this many
     /// new journal entries.
     crashes: HashMap<(String, String), usize>,
+    /// Invocations requested with an idempotency key: (service, key, handler, idempotency key).
+    idempotent: HashMap<(String, String, String, String), usize>,
 }
 
 /// A stub's answer to an encoded request.
@@ -249,6 +252,7 @@ impl Simulator {
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             stubs: HashMap::new(),
             crashes: HashMap::new(),
+            idempotent: HashMap::new(),
         })
     }
 
@@ -535,6 +539,55 @@ impl Simulator {
         Ok(index)
     }
 
+    /// As [`invoke`](Self::invoke), but a request with an idempotency key seen before joins the
+    /// invocation it started, as in Restate; whether it did.
+    fn invoke_idempotent(
+        &mut self,
+        service: &str,
+        handler: &str,
+        key: &str,
+        input: Bytes,
+        headers: Vec<protocol::Header>,
+        idempotency_key: Option<String>,
+    ) -> Result<(usize, bool), SimError> {
+        let Some(idempotency_key) = idempotency_key else {
+            let before = self.invocations.len();
+            let index = self.invoke(service, handler, key, input, headers)?;
+            return Ok((index, index < before));
+        };
+        let id = (
+            service.to_owned(),
+            key.to_owned(),
+            handler.to_owned(),
+            idempotency_key,
+        );
+        if let Some(index) = self.idempotent.get(&id) {
+            return Ok((*index, true));
+        }
+        let before = self.invocations.len();
+        let index = self.invoke(service, handler, key, input, headers)?;
+        self.idempotent.insert(id, index);
+        Ok((index, index < before))
+    }
+
+    /// The invocation started with `idempotency_key` for this handler, if any.
+    pub(crate) fn by_idempotency_key(
+        &self,
+        service: &str,
+        key: &str,
+        handler: &str,
+        idempotency_key: &str,
+    ) -> Option<usize> {
+        self.idempotent
+            .get(&(
+                service.to_owned(),
+                key.to_owned(),
+                handler.to_owned(),
+                idempotency_key.to_owned(),
+            ))
+            .copied()
+    }
+
     /// Lets invocation `index` run: at once if it needs no lock or its key's lock is free,
     /// otherwise once the invocations queued before it on the key are done.
     fn start(&mut self, index: usize) {
@@ -750,7 +803,7 @@ impl Simulator {
                             key: &call.key,
                             parameter: call.parameter,
                             headers: call.headers,
-                            idempotency_key: call.idempotency_key.is_some(),
+                            idempotency_key: call.idempotency_key,
                             id_notification: call.invocation_id_notification_idx,
                         },
                     )?;
@@ -775,7 +828,7 @@ impl Simulator {
                             key: &send.key,
                             parameter: send.parameter,
                             headers: send.headers,
-                            idempotency_key: send.idempotency_key.is_some(),
+                            idempotency_key: send.idempotency_key,
                             id_notification: send.invocation_id_notification_idx,
                         },
                     )?;
@@ -994,18 +1047,13 @@ impl Simulator {
     /// Creates the invocation a call or send of invocation `index` asks for, and tells `index`
     /// its id.
     fn invoke_child(&mut self, index: usize, request: ChildRequest<'_>) -> Result<usize, SimError> {
-        if request.idempotency_key {
-            return Err(SimError::Unsupported {
-                invocation: self.invocations[index].id.clone(),
-                feature: "idempotency keys".to_owned(),
-            });
-        }
-        let child = self.invoke(
+        let (child, _) = self.invoke_idempotent(
             request.service,
             request.handler,
             request.key,
             request.parameter,
             request.headers,
+            request.idempotency_key,
         )?;
         let child_id = self.invocations[child].id.clone();
         self.notify(
