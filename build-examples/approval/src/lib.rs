@@ -1,8 +1,10 @@
 //! The approval example: `approval.Approval`, a workflow whose run waits on a durable promise
-//! that the shared `Decide` handler resolves.
+//! that the shared `Decide` handler resolves, and rejects the request when no decision comes
+//! within three days.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use restate_runtime::{HandlerError, WorkflowContext, WorkflowSharedContext};
 
@@ -15,6 +17,8 @@ use approval::{ApprovalOutcome, ApprovalRequest, ApprovalStatus, Decision};
 
 /// The durable promise the run waits on.
 const DECISION: &str = "decision";
+/// How long a request waits for a decision before it is rejected.
+pub const DECISION_DEADLINE: Duration = Duration::from_secs(3 * 24 * 3600);
 /// The state key of the status.
 const STATUS: &str = "status";
 
@@ -50,7 +54,14 @@ impl approval::Approval for MyApproval {
         })
         .await?;
         ctx.set(STATUS, &"waiting for a decision".to_string());
-        let decision: Decision = ctx.promise(DECISION).await?;
+        // No decision within the deadline rejects the request.
+        let decision = ctx.promise::<Decision>(DECISION).map(Some);
+        let deadline = ctx.sleep(DECISION_DEADLINE).map(|()| None);
+        let (_, decided) = restate_runtime::select(vec![decision, deadline]).await?;
+        let decision = decided?.unwrap_or_else(|| Decision {
+            approved: false,
+            by: "nobody: the deadline passed".to_owned(),
+        });
         let status = if decision.approved {
             "approved"
         } else {
