@@ -88,6 +88,11 @@ impl SharedSimulator {
         .await
     }
 
+    /// The journals of every invocation so far ([`Simulator::journals`]).
+    pub async fn journals(&self) -> Vec<super::Journal> {
+        self.0.lock().await.journals()
+    }
+
     /// The simulator, for advancing the clock or looking at state between requests.
     pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, Simulator> {
         self.0.lock().await

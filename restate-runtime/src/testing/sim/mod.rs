@@ -102,6 +102,19 @@ pub enum SimError {
     Codec(#[from] crate::codec::CodecError),
 }
 
+/// The journal of one invocation, as [`Simulator::journals`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Journal {
+    /// The invocation.
+    pub invocation_id: String,
+    /// Its service.
+    pub service: String,
+    /// Its handler.
+    pub handler: String,
+    /// Its entries in order, named as restate-server's `sys_journal` names them.
+    pub entries: Vec<String>,
+}
+
 /// The result of an invocation: its output, or the terminal error it failed with.
 pub type Outcome = Result<Bytes, TerminalError>;
 
@@ -396,6 +409,30 @@ impl Simulator {
     /// replays cost.
     pub fn replayed_entries(&self, id: &str) -> Result<usize, SimError> {
         Ok(self.invocation(id)?.replayed)
+    }
+
+    /// The journal of every invocation so far, entries named as restate-server's `sys_journal`
+    /// names them (`Command: Run`, `Notification: Sleep`, ...), for comparing the two.
+    pub fn journals(&self) -> Vec<Journal> {
+        self.invocations
+            .iter()
+            .filter(|invocation| {
+                // A stub's invocation has no journal of its own in Restate.
+                !self
+                    .stubs
+                    .contains_key(&(invocation.service.clone(), invocation.handler.clone()))
+            })
+            .map(|invocation| Journal {
+                invocation_id: invocation.id.clone(),
+                service: invocation.service.clone(),
+                handler: invocation.handler.clone(),
+                entries: invocation
+                    .journal
+                    .iter()
+                    .map(|frame| protocol::entry_type_name(frame.ty))
+                    .collect(),
+            })
+            .collect()
     }
 
     /// How many entries the journal of invocation `id` holds, its input included.

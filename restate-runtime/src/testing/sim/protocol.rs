@@ -347,3 +347,37 @@ pub(crate) struct SignalNotification {
     #[prost(oneof = "NotificationResult", tags = "4, 5, 6, 16")]
     pub(crate) result: Option<NotificationResult>,
 }
+
+/// The name restate-server's `sys_journal` gives entries of type `ty`, e.g. `Command: Run`.
+pub(crate) fn entry_type_name(ty: u16) -> String {
+    let name = match ty {
+        0x0400 => "Input",
+        0x0401 => "Output",
+        0x0402 | 0x8002 => "GetLazyState",
+        0x0403 => "SetState",
+        0x0404 => "ClearState",
+        0x0405 => "ClearAllState",
+        0x0406 | 0x8006 => "GetLazyStateKeys",
+        0x0407 => "GetEagerState",
+        0x0408 => "GetEagerStateKeys",
+        0x0409 | 0x8009 => "GetPromise",
+        0x040A | 0x800A => "PeekPromise",
+        0x040B | 0x800B => "CompletePromise",
+        0x040C | 0x800C => "Sleep",
+        0x040D | 0x800D => "Call",
+        0x800E => "CallInvocationId",
+        0x040E => "OneWayCall",
+        0x0410 => "SendSignal",
+        0x0411 | 0x8011 => "Run",
+        0x0412 | 0x8012 => "AttachInvocation",
+        0x0413 | 0x8013 => "GetInvocationOutput",
+        0x0414 => "CompleteAwakeable",
+        0xFBFF => "Signal",
+        _ => return format!("{ty:#06x}"),
+    };
+    if is_command(ty) {
+        format!("Command: {name}")
+    } else {
+        format!("Notification: {name}")
+    }
+}
