@@ -137,6 +137,14 @@ async fn the_simulator_keeps_the_journals_the_server_keeps() {
         "internal call failure propagation": scenarios::user_errors::internal_call_failure_propagation;
         "side effect with terminal error": scenarios::user_errors::side_effect_with_terminal_error;
         "set state then fail": scenarios::user_errors::set_state_then_fail_should_persist_state;
+        "one-way call with idempotency key": scenarios::service_to_service::one_way_call_with_idempotency_key;
+        "call with idempotency key": scenarios::service_to_service::call_with_idempotency_key;
+        "fail several times": scenarios::user_errors::fail_several_times;
+        "fail several times with metadata": scenarios::user_errors::fail_several_times_with_metadata;
+        "terminally failing call with metadata": scenarios::user_errors::invoke_terminally_failing_call_with_metadata;
+        "internal call failure propagation with metadata": scenarios::user_errors::internal_call_failure_propagation_with_metadata;
+        "side effect with terminal error with metadata": scenarios::user_errors::side_effect_with_terminal_error_with_metadata;
+        "invocation with eventual success": scenarios::user_errors::invocation_with_eventual_success;
     };
     let mut drifted = Vec::new();
     for (name, scenario) in list {
