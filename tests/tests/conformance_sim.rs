@@ -40,6 +40,28 @@ fn ingress() -> RawIngress {
 }
 
 restate_e2e::scenario_tests! { ingress;
+    cancel_from_context_call: restate_e2e::scenarios::cancellation::cancel,
+        restate_e2e::scenarios::cancellation::From::Context, "CALL";
+    cancel_from_context_sleep: restate_e2e::scenarios::cancellation::cancel,
+        restate_e2e::scenarios::cancellation::From::Context, "SLEEP";
+    cancel_from_context_awakeable: restate_e2e::scenarios::cancellation::cancel,
+        restate_e2e::scenarios::cancellation::From::Context, "AWAKEABLE";
+    combinators_signal_first_successful_or_all_failed:
+        restate_e2e::scenarios::combinators::signal_first_successful_or_all_failed;
+    combinators_signal_all_successful_or_first_failed:
+        restate_e2e::scenarios::combinators::signal_all_successful_or_first_failed;
+    combinators_signal_all_completed: restate_e2e::scenarios::combinators::signal_all_completed;
+    combinators_signal_first_completed: restate_e2e::scenarios::combinators::signal_first_completed;
+    combinators_mixed_run_wins_race_against_signal:
+        restate_e2e::scenarios::combinators::mixed_run_wins_race_against_signal;
+    combinators_mixed_signal_wins_after_run_fails:
+        restate_e2e::scenarios::combinators::mixed_signal_wins_after_run_fails;
+    combinators_mixed_all_succeeded_run_and_signal:
+        restate_e2e::scenarios::combinators::mixed_all_succeeded_run_and_signal;
+    combinators_mixed_all_completed_run_signal_and_failed_run:
+        restate_e2e::scenarios::combinators::mixed_all_completed_run_signal_and_failed_run;
+    signals_resolve: restate_e2e::scenarios::signals::resolve;
+    signals_reject: restate_e2e::scenarios::signals::reject;
     combinators_awakeable_or_timeout_using_await_any:
         restate_e2e::scenarios::combinators::awakeable_or_timeout_using_await_any;
     combinators_awakeable_or_timeout_using_awakeable_timeout_command:

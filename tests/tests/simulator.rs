@@ -1,7 +1,7 @@
 //! The in-process simulator (`restate_runtime::testing::sim`) driving the e2e services: every
 //! step a replay, time virtual, no restate-server.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use counter::counter::{AddRequest, CounterValue};
 use greeter::helloworld::{HelloRequest, HelloResponse};
@@ -467,4 +467,22 @@ async fn the_ingress_hands_the_request_headers_to_the_handler() {
         "{}",
         who.invocation_id
     );
+}
+
+#[tokio::test]
+async fn a_cancelled_invocation_ends_with_409() {
+    let mut sim = simulator().await;
+    let id = sim
+        .send(target("e2e.Misc", "Nap"), &NapRequest { millis: 60_000 })
+        .unwrap();
+    sim.run_until_idle().await.unwrap();
+    sim.cancel(&id).unwrap();
+    let error = sim
+        .run_until_done(&id)
+        .await
+        .unwrap()
+        .expect_err("cancelled");
+    assert_eq!(error.code(), 409, "{error}");
+    // Its sleep never fired: the clock did not move to it.
+    assert!(sim.now() < SystemTime::now() + Duration::from_secs(50));
 }

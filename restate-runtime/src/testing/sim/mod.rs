@@ -26,15 +26,15 @@
 //!
 //! Modelled: plain services, virtual objects (state, one exclusive invocation per key at a
 //! time, shared handlers alongside), workflows (one run per id, promises, shared handlers),
-//! `run`, sleeps, awakeables, calls and one-way sends between bound services (delayed sends too), retries of
-//! failed attempts, terminal errors with their codes and metadata, stubs for services that are
-//! not bound ([`Simulator::stub`]), crash points ([`Simulator::crash_after`]), idempotency
-//! keys (kept forever); through
+//! `run`, sleeps, awakeables, named signals, cancellation ([`Simulator::cancel`], or from a
+//! handler; the handler's SDK cancels its calls), attach and output from handlers, calls and
+//! one-way sends between bound services (delayed sends too), idempotency keys (kept forever),
+//! retries of failed attempts, terminal errors with their codes and metadata, stubs for services
+//! that are not bound ([`Simulator::stub`]), crash points ([`Simulator::crash_after`]); through
 //! [`SharedSimulator::ingress`], the ingress's calls, sends, attach and output. Not modelled
-//! yet: named signals, attach and output from a handler, idempotency retention, cancellation, lazy
-//! state, and everything of the
-//! admin API (deployments, retention, pausing); a handler using one of the commands not modelled
-//! fails the simulation with [`SimError::Unsupported`].
+//! yet: killing, lazy state, retention, and everything of the admin API (deployments,
+//! pausing); a handler using a command not modelled fails the simulation with
+//! [`SimError::Unsupported`].
 //!
 //! Time: inside an attempt the endpoint reads the virtual clock for its timers, so a sleep fires
 //! at exactly the virtual time it asked for; a task the handler spawns reads the real clock.
@@ -150,6 +150,8 @@ struct Invocation {
     status: Status,
     /// Invocations waiting for this one's result: (invocation index, completion id).
     callers: Vec<(usize, u32)>,
+    /// Invocations attached to this one: (invocation index, completion id).
+    attachers: Vec<(usize, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -239,6 +241,8 @@ impl std::fmt::Debug for Stub {
     }
 }
 
+/// The built-in signal index of cancellation.
+const CANCEL_SIGNAL: u32 = 1;
 /// The default of [`Simulator::max_attempts`].
 const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 /// The most timers `run_until_done` fires while waiting: more means something keeps
@@ -571,6 +575,7 @@ impl Simulator {
             retry_count: 0,
             status: stubbed.map_or(Status::Waiting, Status::Completed),
             callers: Vec::new(),
+            attachers: Vec::new(),
         });
         self.by_id.insert(id, index);
         Ok(index)
@@ -693,6 +698,10 @@ impl Simulator {
             result: Some(result),
         };
         let invocation = &mut self.invocations[index];
+        if matches!(invocation.status, Status::Completed(_)) {
+            // Restate keeps nothing more for an invocation that has ended.
+            return;
+        }
         invocation.journal.push(Frame::new(ty, &notification));
         invocation.retry_count = 0;
         if invocation.status == Status::Suspended {
@@ -933,6 +942,69 @@ impl Simulator {
                         woken = true;
                     }
                 }
+                ty::SEND_SIGNAL => {
+                    let send: protocol::SendSignalCommand = frame.decode().map_err(malformed)?;
+                    // A signal for an invocation that does not exist is dropped, as in Restate.
+                    if let (Some(target), Some(signal_id)) = (
+                        self.by_id.get(&send.target_invocation_id).copied(),
+                        send.signal_id,
+                    ) {
+                        if signal_id == protocol::SignalId::Idx(CANCEL_SIGNAL) {
+                            self.cancel_index(target);
+                        } else {
+                            let result = send
+                                .result
+                                .unwrap_or(NotificationResult::Void(protocol::Void {}));
+                            self.signal(target, signal_id, result);
+                        }
+                        if target == index {
+                            woken = true;
+                        }
+                    }
+                }
+                ty::ATTACH_INVOCATION | ty::GET_INVOCATION_OUTPUT => {
+                    let command: protocol::InvocationTargetCommand =
+                        frame.decode().map_err(malformed)?;
+                    let target = command
+                        .target
+                        .and_then(|target| self.target_index(target))
+                        .ok_or_else(|| SimError::Unsupported {
+                            invocation: invocation_id.clone(),
+                            feature: "attaching to an invocation the simulator does not know"
+                                .to_owned(),
+                        })?;
+                    let completed = match &self.invocations[target].status {
+                        Status::Completed(result) => Some(result.clone()),
+                        _ => None,
+                    };
+                    match (frame.ty, completed) {
+                        (ty::ATTACH_INVOCATION, Some(result)) => {
+                            self.notify(
+                                index,
+                                command.result_completion_id,
+                                outcome(result),
+                                ty::ATTACH_INVOCATION_COMPLETION,
+                            );
+                            woken = true;
+                        }
+                        (ty::ATTACH_INVOCATION, None) => {
+                            self.invocations[target]
+                                .attachers
+                                .push((index, command.result_completion_id));
+                        }
+                        (_, completed) => {
+                            let result = completed
+                                .map_or(NotificationResult::Void(protocol::Void {}), outcome);
+                            self.notify(
+                                index,
+                                command.result_completion_id,
+                                result,
+                                ty::GET_INVOCATION_OUTPUT_COMPLETION,
+                            );
+                            woken = true;
+                        }
+                    }
+                }
                 ty::OUTPUT => {
                     let output: protocol::OutputCommand = frame.decode().map_err(malformed)?;
                     let result = match output.result {
@@ -1057,6 +1129,14 @@ impl Simulator {
         let Status::Completed(result) = self.invocations[index].status.clone() else {
             return;
         };
+        for (attacher, completion_id) in std::mem::take(&mut self.invocations[index].attachers) {
+            self.notify(
+                attacher,
+                completion_id,
+                outcome(result.clone()),
+                ty::ATTACH_INVOCATION_COMPLETION,
+            );
+        }
         for (caller, completion_id) in std::mem::take(&mut self.invocations[index].callers) {
             let result = match &result {
                 Ok(content) => NotificationResult::Value(protocol::Value {
@@ -1102,6 +1182,23 @@ impl Simulator {
         Ok(child)
     }
 
+    /// The invocation an attach or output command names.
+    fn target_index(&self, target: protocol::InvocationTarget) -> Option<usize> {
+        match target {
+            protocol::InvocationTarget::InvocationId(id) => self.by_id.get(&id).copied(),
+            protocol::InvocationTarget::Workflow(workflow) => self
+                .objects
+                .get(&(workflow.workflow_name, workflow.workflow_key))
+                .and_then(|object| object.run),
+            protocol::InvocationTarget::Idempotent(request) => self.by_idempotency_key(
+                &request.service_name,
+                request.service_key.as_deref().unwrap_or_default(),
+                &request.handler_name,
+                &request.idempotency_key,
+            ),
+        }
+    }
+
     /// Completes the awakeable `id` (as `ctx.awakeable()` made it) with `result`.
     pub(crate) fn complete_awakeable(
         &mut self,
@@ -1126,9 +1223,15 @@ impl Simulator {
             .and_then(|n| n.parse::<usize>().ok())
             .filter(|index| *index < self.invocations.len())
             .ok_or_else(unknown)?;
+        self.signal(index, protocol::SignalId::Idx(idx), outcome(result));
+        Ok(index)
+    }
+
+    /// Delivers a signal to invocation `index` and wakes it; nothing for one that has ended.
+    fn signal(&mut self, index: usize, id: protocol::SignalId, result: NotificationResult) {
         let signal = protocol::SignalNotification {
-            idx,
-            result: Some(outcome(result)),
+            signal_id: Some(id),
+            result: Some(result),
         };
         let invocation = &mut self.invocations[index];
         if !matches!(invocation.status, Status::Completed(_)) {
@@ -1138,7 +1241,27 @@ impl Simulator {
                 self.make_runnable(index);
             }
         }
-        Ok(index)
+    }
+
+    /// Cancels invocation `id`, as Restate's admin API does: it gets the cancellation signal,
+    /// and its handler decides (by default it ends with 409 and cancels the calls it made).
+    pub fn cancel(&mut self, id: &str) -> Result<(), SimError> {
+        let index = *self
+            .by_id
+            .get(id)
+            .ok_or_else(|| SimError::UnknownInvocation(id.to_owned()))?;
+        self.cancel_index(index);
+        Ok(())
+    }
+
+    fn cancel_index(&mut self, index: usize) {
+        // As in Restate, the signal joins the journal even of an invocation that has not run
+        // yet: it starts, and its handler sees the cancellation at once.
+        self.signal(
+            index,
+            protocol::SignalId::Idx(CANCEL_SIGNAL),
+            NotificationResult::Void(protocol::Void {}),
+        );
     }
 
     /// Completes promise `key` of invocation `index`'s workflow and wakes who waits on it; the

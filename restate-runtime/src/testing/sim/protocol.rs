@@ -35,6 +35,11 @@ pub(crate) mod ty {
     pub(crate) const CALL_INVOCATION_ID_COMPLETION: u16 = 0x800E;
     pub(crate) const ONE_WAY_CALL: u16 = 0x040E;
     pub(crate) const RUN: u16 = 0x0411;
+    pub(crate) const SEND_SIGNAL: u16 = 0x0410;
+    pub(crate) const ATTACH_INVOCATION: u16 = 0x0412;
+    pub(crate) const ATTACH_INVOCATION_COMPLETION: u16 = 0x8012;
+    pub(crate) const GET_INVOCATION_OUTPUT: u16 = 0x0413;
+    pub(crate) const GET_INVOCATION_OUTPUT_COMPLETION: u16 = 0x8013;
     pub(crate) const COMPLETE_AWAKEABLE: u16 = 0x0414;
     pub(crate) const SIGNAL: u16 = 0xFBFF;
     pub(crate) const RUN_COMPLETION: u16 = 0x8011;
@@ -339,13 +344,73 @@ pub(crate) struct CompleteAwakeableCommand {
     pub(crate) result: Option<AwakeableResult>,
 }
 
-/// A signal to an invocation: an awakeable's completion (`idx` is the awakeable's index).
+/// Which signal: an index (awakeables; 1 is the built-in cancellation) or a name.
+#[derive(Clone, PartialEq, Eq, Hash, prost::Oneof)]
+pub(crate) enum SignalId {
+    #[prost(uint32, tag = "2")]
+    Idx(u32),
+    #[prost(string, tag = "3")]
+    Name(String),
+}
+
+/// A signal to an invocation: an awakeable's completion, a named signal, or cancellation.
 #[derive(Clone, PartialEq, Message)]
 pub(crate) struct SignalNotification {
-    #[prost(uint32, tag = "2")]
-    pub(crate) idx: u32,
+    #[prost(oneof = "SignalId", tags = "2, 3")]
+    pub(crate) signal_id: Option<SignalId>,
     #[prost(oneof = "NotificationResult", tags = "4, 5, 6, 16")]
     pub(crate) result: Option<NotificationResult>,
+}
+
+/// `SendSignalCommandMessage`: a signal for another invocation.
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct SendSignalCommand {
+    #[prost(string, tag = "1")]
+    pub(crate) target_invocation_id: String,
+    #[prost(oneof = "SignalId", tags = "2, 3")]
+    pub(crate) signal_id: Option<SignalId>,
+    #[prost(oneof = "NotificationResult", tags = "4, 5, 6, 16")]
+    pub(crate) result: Option<NotificationResult>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct WorkflowTarget {
+    #[prost(string, tag = "1")]
+    pub(crate) workflow_name: String,
+    #[prost(string, tag = "2")]
+    pub(crate) workflow_key: String,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct IdempotentRequestTarget {
+    #[prost(string, tag = "1")]
+    pub(crate) service_name: String,
+    #[prost(string, optional, tag = "2")]
+    pub(crate) service_key: Option<String>,
+    #[prost(string, tag = "3")]
+    pub(crate) handler_name: String,
+    #[prost(string, tag = "4")]
+    pub(crate) idempotency_key: String,
+}
+
+/// Whose result an attach or output command asks for.
+#[derive(Clone, PartialEq, prost::Oneof)]
+pub(crate) enum InvocationTarget {
+    #[prost(string, tag = "1")]
+    InvocationId(String),
+    #[prost(message, tag = "3")]
+    Idempotent(IdempotentRequestTarget),
+    #[prost(message, tag = "4")]
+    Workflow(WorkflowTarget),
+}
+
+/// `AttachInvocationCommandMessage` and `GetInvocationOutputCommandMessage`.
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct InvocationTargetCommand {
+    #[prost(oneof = "InvocationTarget", tags = "1, 3, 4")]
+    pub(crate) target: Option<InvocationTarget>,
+    #[prost(uint32, tag = "11")]
+    pub(crate) result_completion_id: u32,
 }
 
 /// The name restate-server's `sys_journal` gives entries of type `ty`, e.g. `Command: Run`.
