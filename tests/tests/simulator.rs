@@ -486,3 +486,61 @@ async fn a_cancelled_invocation_ends_with_409() {
     // Its sleep never fired: the clock did not move to it.
     assert!(sim.now() < SystemTime::now() + Duration::from_secs(50));
 }
+
+#[tokio::test]
+async fn retries_follow_the_handlers_retry_policy() {
+    use restate_runtime::{HandlerOptions, OnMaxAttempts, ServiceOptions};
+
+    let policy = |max_attempts, on_max_attempts| {
+        ServiceOptions::new().handler(
+            "FailOnce",
+            HandlerOptions::new()
+                .retry_initial_interval(Duration::from_secs(3600))
+                .retry_max_attempts(max_attempts)
+                .retry_on_max_attempts(on_max_attempts),
+        )
+    };
+    let endpoint = |options| {
+        Endpoint::builder()
+            .bind_with_options(
+                restate_e2e::e2e::MiscServer::new(restate_e2e::MiscService::default()),
+                options,
+            )
+            .build()
+    };
+    let fail_once = |key: &str| FailOnceRequest {
+        key: key.to_owned(),
+    };
+
+    // Retried an hour after the failure, by the policy.
+    let mut sim = Simulator::new(endpoint(policy(3, OnMaxAttempts::Kill)))
+        .await
+        .unwrap();
+    let id = sim
+        .send(target("e2e.Misc", "FailOnce"), &fail_once("hourly"))
+        .unwrap();
+    sim.advance(Duration::from_secs(3599)).await.unwrap();
+    assert!(sim.output::<FailOnceResponse>(&id).unwrap().is_none());
+    sim.advance(Duration::from_secs(1)).await.unwrap();
+    let response: FailOnceResponse = sim.output(&id).unwrap().expect("retried").unwrap();
+    assert_eq!(response.attempts, 2);
+
+    // Out of attempts: killed, or paused.
+    let mut sim = Simulator::new(endpoint(policy(1, OnMaxAttempts::Kill)))
+        .await
+        .unwrap();
+    let error = sim
+        .call::<_, FailOnceResponse>(target("e2e.Misc", "FailOnce"), &fail_once("killed"))
+        .await
+        .unwrap()
+        .expect_err("killed after one attempt");
+    assert!(error.message().contains("after 1 attempts"), "{error}");
+    let mut sim = Simulator::new(endpoint(policy(1, OnMaxAttempts::Pause)))
+        .await
+        .unwrap();
+    let error = sim
+        .call::<_, FailOnceResponse>(target("e2e.Misc", "FailOnce"), &fail_once("paused"))
+        .await
+        .expect_err("paused");
+    assert!(matches!(error, SimError::Paused(_)), "{error}");
+}

@@ -97,6 +97,9 @@ pub enum SimError {
     /// The invocation waits for something nothing will ever complete.
     #[error("invocation {0} waits, and nothing is left to run or to fire")]
     Stuck(String),
+    /// The invocation used up its attempts, and its retry policy pauses it.
+    #[error("invocation {0} is paused: its attempts are used up")]
+    Paused(String),
     /// A payload could not be encoded or decoded.
     #[error(transparent)]
     Codec(#[from] crate::codec::CodecError),
@@ -129,6 +132,50 @@ struct ServiceInfo {
     handlers: HashMap<String, bool>,
     /// The run handler, for workflows.
     workflow_run: Option<String>,
+    /// Handler name → its retry policy, the service's completed by the handler's.
+    retry: HashMap<String, RetryPolicy>,
+}
+
+/// How failed attempts are retried, as the discovery manifest says.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct RetryPolicy {
+    initial_interval: Option<u64>,
+    max_interval: Option<u64>,
+    factor: Option<f64>,
+    max_attempts: Option<u32>,
+    pause_on_max_attempts: Option<bool>,
+}
+
+impl RetryPolicy {
+    /// The policy `manifest` (a service's or handler's entry) sets, over `base`.
+    fn read(manifest: &serde_json::Value, base: &RetryPolicy) -> Self {
+        let millis = |name: &str| manifest[name].as_u64();
+        Self {
+            initial_interval: millis("retryPolicyInitialInterval").or(base.initial_interval),
+            max_interval: millis("retryPolicyMaxInterval").or(base.max_interval),
+            factor: manifest["retryPolicyExponentiationFactor"]
+                .as_f64()
+                .or(base.factor),
+            max_attempts: manifest["retryPolicyMaxAttempts"]
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .or(base.max_attempts),
+            pause_on_max_attempts: manifest["retryPolicyOnMaxAttempts"]
+                .as_str()
+                .map(|on| on == "PAUSE")
+                .or(base.pause_on_max_attempts),
+        }
+    }
+
+    /// The wait before retry number `retry` (0 for the first), in milliseconds.
+    fn delay(&self, retry: u32) -> u64 {
+        let initial = self.initial_interval.unwrap_or(100) as f64;
+        let factor = self.factor.unwrap_or(2.0);
+        // Without a maximum, the waits stop growing at 10 s, or at the first wait if longer.
+        let max = self.max_interval.map_or(initial.max(10_000.0), |max| max as f64);
+        let delay = initial * factor.powi(i32::try_from(retry).unwrap_or(i32::MAX));
+        delay.min(max).max(0.0) as u64
+    }
 }
 
 /// One invocation and its journal.
@@ -162,6 +209,10 @@ enum Status {
     Runnable,
     /// Waiting for a notification.
     Suspended,
+    /// Waiting to retry a failed attempt.
+    Backoff,
+    /// Out of attempts, and its retry policy says to pause: it waits for an operator.
+    Paused,
     /// Done.
     Completed(Result<Bytes, protocol::Failure>),
 }
@@ -248,8 +299,6 @@ const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 /// The most timers `run_until_done` fires while waiting: more means something keeps
 /// rescheduling itself while the invocation waits for what never comes.
 const MAX_TIMERS_PER_WAIT: usize = 100_000;
-/// The wait before retrying a failed attempt when the endpoint suggests none.
-const RETRY_DELAY: Duration = Duration::from_millis(100);
 
 impl Simulator {
     /// A simulator serving `endpoint`, whose services it learns by discovery. The virtual
@@ -274,8 +323,10 @@ impl Simulator {
     }
 
     /// How many attempts in a row may fail, with no journal progress between them, before the
-    /// invocation fails with the last attempt's error (10 by default; Restate itself retries by
-    /// the handler's retry policy).
+    /// invocation fails with the last attempt's error, for handlers whose retry policy sets no
+    /// limit (10 by default). A handler's policy (`retry_policy` in its proto, or
+    /// `ServiceOptions` at bind time) decides otherwise: its attempts, its waits, and whether it
+    /// is killed or paused ([`SimError::Paused`]) at the end.
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
@@ -325,6 +376,7 @@ impl Simulator {
                 keyed: target.key().is_some(),
                 handlers: HashMap::new(),
                 workflow_run: None,
+                retry: HashMap::new(),
             })
             .handlers
             .insert(key.1.clone(), true);
@@ -497,8 +549,12 @@ impl Simulator {
             .ok_or_else(|| SimError::UnknownInvocation(id.to_owned()))?;
         for _ in 0..MAX_TIMERS_PER_WAIT {
             self.run_until_idle().await?;
-            if let Status::Completed(result) = &self.invocations[index].status {
-                return Ok(result.clone().map_err(|failure| terminal(&failure)));
+            match &self.invocations[index].status {
+                Status::Completed(result) => {
+                    return Ok(result.clone().map_err(|failure| terminal(&failure)));
+                }
+                Status::Paused => return Err(SimError::Paused(id.to_owned())),
+                _ => {}
             }
             if self.timers.is_empty() {
                 break;
@@ -1102,7 +1158,17 @@ impl Simulator {
                 message: error.message,
             });
         }
-        if invocation.retry_count + 1 >= self.max_attempts {
+        let policy = self
+            .services
+            .get(&invocation.service)
+            .and_then(|service| service.retry.get(&invocation.handler))
+            .cloned()
+            .unwrap_or_default();
+        if invocation.retry_count + 1 >= policy.max_attempts.unwrap_or(self.max_attempts) {
+            if policy.pause_on_max_attempts == Some(true) {
+                invocation.status = Status::Paused;
+                return Ok(());
+            }
             invocation.status = Status::Completed(Err(protocol::Failure {
                 code: error.code,
                 message: format!(
@@ -1115,11 +1181,11 @@ impl Simulator {
             self.completed(index);
             return Ok(());
         }
-        invocation.retry_count += 1;
-        invocation.status = Status::Suspended;
         let delay = error
             .next_retry_delay
-            .unwrap_or(u64::try_from(RETRY_DELAY.as_millis()).unwrap_or(100));
+            .unwrap_or_else(|| policy.delay(invocation.retry_count));
+        invocation.retry_count += 1;
+        invocation.status = Status::Backoff;
         self.schedule(self.now.saturating_add(delay), Timer::Wake(index));
         Ok(())
     }
@@ -1345,12 +1411,25 @@ async fn discover(endpoint: &Endpoint) -> Result<HashMap<String, ServiceInfo>, S
             .find(|handler| handler["ty"] == "WORKFLOW")
             .and_then(|handler| handler["name"].as_str())
             .map(str::to_owned);
+        let service_policy = RetryPolicy::read(service, &RetryPolicy::default());
+        let retry = service["handlers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|handler| {
+                (
+                    handler["name"].as_str().unwrap_or_default().to_owned(),
+                    RetryPolicy::read(handler, &service_policy),
+                )
+            })
+            .collect();
         services.insert(
             name,
             ServiceInfo {
                 keyed,
                 handlers,
                 workflow_run,
+                retry,
             },
         );
     }
