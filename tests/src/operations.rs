@@ -180,6 +180,9 @@ pub fn operations_endpoint() -> Endpoint {
                 )
                 .handler("Add", HandlerOptions::new().ingress_private(true)),
         )
+        .bind(approval::approval::NotifierServer::new(
+            approval::MyNotifier,
+        ))
         .bind_with_options(
             approval::approval::ApprovalServer::new(approval::MyApproval::default()),
             ServiceOptions::new().workflow_completion_retention(Duration::from_secs(2 * 86_400)),

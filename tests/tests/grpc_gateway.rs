@@ -50,6 +50,9 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     let endpoint = Endpoint::builder()
         .bind(greeter::helloworld::GreeterServer::new(greeter::MyGreeter))
         .bind(counter::counter::CounterServer::new(counter::MyCounter))
+        .bind(approval::approval::NotifierServer::new(
+            approval::MyNotifier,
+        ))
         .bind(approval::approval::ApprovalServer::new(
             approval::MyApproval::default(),
         ))

@@ -15,6 +15,9 @@ static ENV: LazyLock<TestEnvironment> = LazyLock::new(|| {
     let endpoint = Endpoint::builder()
         .bind(greeter::helloworld::GreeterServer::new(greeter::MyGreeter))
         .bind(counter::counter::CounterServer::new(counter::MyCounter))
+        .bind(approval::approval::NotifierServer::new(
+            approval::MyNotifier,
+        ))
         .bind(approval::approval::ApprovalServer::new(
             approval::MyApproval::default(),
         ))

@@ -18,6 +18,9 @@ static ENV: LazyLock<TestEnvironment> =
 fn endpoint() -> Endpoint {
     Endpoint::builder()
         .bind(counter::counter::CounterServer::new(counter::MyCounter))
+        .bind(approval::approval::NotifierServer::new(
+            approval::MyNotifier,
+        ))
         .bind(approval::approval::ApprovalServer::new(APPROVAL.clone()))
         .bind(restate_e2e::e2e::ApprovalDriverServer::new(
             restate_e2e::Driver,

@@ -266,6 +266,9 @@ async fn a_workflow_waits_for_its_promise_and_runs_once_per_id() {
     let approvals = approval::MyApproval::default();
     let endpoint = Endpoint::builder()
         .bind(approval::approval::ApprovalServer::new(approvals.clone()))
+        .bind(approval::approval::NotifierServer::new(
+            approval::MyNotifier,
+        ))
         .build();
     let sim = Simulator::new(endpoint).await.unwrap().into_shared();
     let ingress = sim.ingress();
@@ -401,6 +404,9 @@ async fn a_crash_point_makes_a_step_run_again() {
     let approvals = approval::MyApproval::default();
     let endpoint = Endpoint::builder()
         .bind(approval::approval::ApprovalServer::new(approvals.clone()))
+        .bind(approval::approval::NotifierServer::new(
+            approval::MyNotifier,
+        ))
         .build();
     let mut sim = Simulator::new(endpoint).await.unwrap();
     // The first attempt's step runs, then the endpoint "crashes" before anything of it is

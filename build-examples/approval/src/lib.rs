@@ -1,6 +1,6 @@
 //! The approval example: `approval.Approval`, a workflow whose run waits on a durable promise
-//! that the shared `Decide` handler resolves, and rejects the request when no decision comes
-//! within three days.
+//! that the shared `Decide` handler resolves, rejects the request when no decision comes within
+//! three days, and sends the outcome to `approval.Notifier`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,7 @@ pub mod approval {
     restate_runtime::include_proto!("approval");
 }
 
-use approval::{ApprovalOutcome, ApprovalRequest, ApprovalStatus, Decision};
+use approval::{ApprovalOutcome, ApprovalRequest, ApprovalStatus, Decision, NotifierClient};
 
 /// The durable promise the run waits on.
 const DECISION: &str = "decision";
@@ -68,11 +68,14 @@ impl approval::Approval for MyApproval {
             "rejected"
         };
         ctx.set(STATUS, &status.to_string());
-        Ok(ApprovalOutcome {
+        let outcome = ApprovalOutcome {
             title: request.title,
             approved: decision.approved,
             by: decision.by,
-        })
+        };
+        // One-way: the notice goes out durably, the workflow does not wait for it.
+        NotifierClient::new(&ctx).notify(outcome.clone()).send()?;
+        Ok(outcome)
     }
 
     async fn decide(
@@ -93,9 +96,30 @@ impl approval::Approval for MyApproval {
     }
 }
 
-/// An endpoint serving `approval`.
+/// Delivers notices of outcomes; this example only logs them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MyNotifier;
+
+impl approval::Notifier for MyNotifier {
+    async fn notify(
+        &self,
+        _ctx: restate_runtime::Context,
+        outcome: ApprovalOutcome,
+    ) -> Result<(), HandlerError> {
+        tracing::info!(
+            title = %outcome.title,
+            approved = outcome.approved,
+            by = %outcome.by,
+            "request decided"
+        );
+        Ok(())
+    }
+}
+
+/// An endpoint serving `approval` and the notifier.
 pub fn endpoint(approval: MyApproval) -> restate_runtime::Endpoint {
     restate_runtime::Endpoint::builder()
         .bind(approval::ApprovalServer::new(approval))
+        .bind(approval::NotifierServer::new(MyNotifier))
         .build()
 }

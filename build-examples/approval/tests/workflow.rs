@@ -1,17 +1,35 @@
-//! The approval workflow unit-tested in the in-process simulator: no server, and the three-day
-//! deadline passes in virtual time.
+//! The approval workflow unit-tested in the in-process simulator: no server, the three-day
+//! deadline passing in virtual time, and a stub for the notifier it calls.
 
 use std::time::Duration;
 
-use approval::approval::{ApprovalIngressClient, ApprovalRequest, Decision};
+use std::sync::{Arc, Mutex};
+
+use approval::approval::{
+    ApprovalIngressClient, ApprovalOutcome, ApprovalRequest, ApprovalServer, Decision,
+};
 use approval::{DECISION_DEADLINE, MyApproval};
 use restate_runtime::testing::sim::{SharedSimulator, Simulator};
+use restate_runtime::{Codec, Endpoint, Target};
 
-async fn simulator(approvals: &MyApproval) -> SharedSimulator {
-    Simulator::new(approval::endpoint(approvals.clone()))
+/// The workflow alone, with a stub for the notifier it calls: the notices it was sent.
+async fn simulator(approvals: &MyApproval) -> (SharedSimulator, Arc<Mutex<Vec<ApprovalOutcome>>>) {
+    let endpoint = Endpoint::builder()
+        .bind(ApprovalServer::new(approvals.clone()))
+        .build();
+    let mut sim = Simulator::new(endpoint)
         .await
-        .expect("the endpoint answers discovery")
-        .into_shared()
+        .expect("the endpoint answers discovery");
+    let notices = Arc::new(Mutex::new(Vec::new()));
+    let sent = Arc::clone(&notices);
+    sim.stub(
+        Target::new("approval.Notifier", "Notify", Codec::Json),
+        move |notice: ApprovalOutcome| {
+            sent.lock().unwrap().push(notice);
+            Ok(())
+        },
+    );
+    (sim.into_shared(), notices)
 }
 
 fn request() -> ApprovalRequest {
@@ -23,7 +41,7 @@ fn request() -> ApprovalRequest {
 #[tokio::test]
 async fn a_decision_within_the_deadline_is_the_outcome() {
     let approvals = MyApproval::default();
-    let sim = simulator(&approvals).await;
+    let (sim, notices) = simulator(&approvals).await;
     let workflow = ApprovalIngressClient::new(&sim.ingress(), "expense-1");
     workflow.run(request()).send().await.unwrap();
     // Two days later, still waiting.
@@ -47,12 +65,19 @@ async fn a_decision_within_the_deadline_is_the_outcome() {
     assert!(outcome.approved);
     assert_eq!(outcome.by, "Grace");
     assert_eq!(approvals.executions("expense-1"), 1);
+    // The notifier got the outcome, once; the promise holds the decision.
+    assert_eq!(*notices.lock().unwrap(), [outcome]);
+    let decision = sim
+        .lock()
+        .await
+        .promise("approval.Approval", "expense-1", "decision");
+    assert!(decision.expect("completed").is_ok());
 }
 
 #[tokio::test]
 async fn no_decision_within_three_days_rejects_the_request() {
     let approvals = MyApproval::default();
-    let sim = simulator(&approvals).await;
+    let (sim, notices) = simulator(&approvals).await;
     let workflow = ApprovalIngressClient::new(&sim.ingress(), "expense-2");
     workflow.run(request()).send().await.unwrap();
     sim.lock()
@@ -75,6 +100,11 @@ async fn no_decision_within_three_days_rejects_the_request() {
     assert!(!outcome.approved);
     assert_eq!(outcome.by, "nobody: the deadline passed");
     assert_eq!(workflow.status().await.unwrap().status, "rejected");
+    assert_eq!(
+        sim.lock().await.stub_calls("approval.Notifier", "Notify"),
+        1
+    );
+    assert!(!notices.lock().unwrap()[0].approved);
     // A late decision changes nothing.
     workflow
         .decide(Decision {

@@ -172,7 +172,9 @@ impl RetryPolicy {
         let initial = self.initial_interval.unwrap_or(100) as f64;
         let factor = self.factor.unwrap_or(2.0);
         // Without a maximum, the waits stop growing at 10 s, or at the first wait if longer.
-        let max = self.max_interval.map_or(initial.max(10_000.0), |max| max as f64);
+        let max = self
+            .max_interval
+            .map_or(initial.max(10_000.0), |max| max as f64);
         let delay = initial * factor.powi(i32::try_from(retry).unwrap_or(i32::MAX));
         delay.min(max).max(0.0) as u64
     }
@@ -510,6 +512,15 @@ impl Simulator {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The promise `name` of workflow `key` of `service`: `None` while nothing completed it,
+    /// else its value (encoded) or the error it was rejected with.
+    pub fn promise(&self, service: &str, key: &str, name: &str) -> Option<Outcome> {
+        self.objects
+            .get(&(service.to_owned(), key.to_owned()))
+            .and_then(|object| object.promises.get(name))
+            .map(|result| result.clone().map_err(|failure| terminal(&failure)))
     }
 
     /// Runs every invocation that can run now, at the current virtual time.
