@@ -39,9 +39,8 @@ fn target(service: &'static str, handler: &'static str) -> Target {
     Target::new(service, handler, Codec::Json)
 }
 
-#[tokio::test]
-async fn a_service_with_a_step_answers_after_replaying_it() {
-    let mut sim = simulator().await;
+/// Greets Ada through the greeter and checks the greeting; the invocation's id.
+async fn greet_ada(sim: &mut Simulator) -> String {
     let id = sim
         .send(
             target("helloworld.Greeter", "SayHello"),
@@ -53,6 +52,13 @@ async fn a_service_with_a_step_answers_after_replaying_it() {
     sim.run_until_done(&id).await.unwrap().unwrap();
     let response: HelloResponse = sim.output(&id).unwrap().expect("done").unwrap();
     assert_eq!(response.message, "Hello, Ada!");
+    id
+}
+
+#[tokio::test]
+async fn a_service_with_a_step_answers_after_replaying_it() {
+    let mut sim = simulator().await;
+    let id = greet_ada(&mut sim).await;
     // The step ran, the attempt suspended for its result, the next replayed it and answered:
     // input, run, its completion, output.
     assert_eq!(sim.attempts(&id).unwrap(), 2);
@@ -442,17 +448,7 @@ async fn a_crash_point_counts_journal_entries_across_the_attempt() {
     let mut sim = simulator().await;
     // The step's command is journaled, its proposed result lost: the step runs again.
     sim.crash_after("helloworld.Greeter", "SayHello", 1);
-    let id = sim
-        .send(
-            target("helloworld.Greeter", "SayHello"),
-            &HelloRequest {
-                name: "Ada".to_owned(),
-            },
-        )
-        .unwrap();
-    sim.run_until_done(&id).await.unwrap().unwrap();
-    let response: HelloResponse = sim.output(&id).unwrap().expect("done").unwrap();
-    assert_eq!(response.message, "Hello, Ada!");
+    let id = greet_ada(&mut sim).await;
     assert_eq!(sim.attempts(&id).unwrap(), 3);
 }
 
