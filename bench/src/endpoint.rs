@@ -87,19 +87,7 @@ impl EndpointProcess {
     /// set (e.g. `valgrind --tool=callgrind`), the process runs under that command; `{sdk}` in
     /// it becomes `ours` or `official`.
     pub fn start(sdk: Sdk) -> io::Result<Self> {
-        let exe = std::env::current_exe()?;
-        let wrapper = std::env::var("BENCH_ENDPOINT_WRAPPER")
-            .unwrap_or_default()
-            .replace("{sdk}", sdk.arg());
-        let mut words = wrapper.split_whitespace();
-        let mut command = match words.next() {
-            Some(program) => {
-                let mut command = Command::new(program);
-                command.args(words).arg(exe);
-                command
-            }
-            None => Command::new(exe),
-        };
+        let mut command = wrapped_self("BENCH_ENDPOINT_WRAPPER", sdk.arg())?;
         command
             .args(["endpoint", sdk.arg()])
             .stdin(Stdio::null())
@@ -143,22 +131,45 @@ impl EndpointProcess {
 }
 
 impl Drop for EndpointProcess {
-    /// SIGTERM first, so a wrapping profiler gets to write its data; SIGKILL after a minute.
     fn drop(&mut self) {
-        if let Ok(pid) = libc::pid_t::try_from(self.pid) {
-            // SAFETY: signalling our own child process.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-            let deadline = std::time::Instant::now() + Duration::from_secs(60);
-            while std::time::Instant::now() < deadline {
-                if let Ok(Some(_)) = self.child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop(&mut self.child, self.pid);
     }
+}
+
+/// This executable, run under the command in the environment variable `wrapper_var` if it is
+/// set (e.g. `valgrind --tool=callgrind`), with `{sdk}` in that command replaced by `sdk`.
+pub(crate) fn wrapped_self(wrapper_var: &str, sdk: &str) -> io::Result<Command> {
+    let exe = std::env::current_exe()?;
+    let wrapper = std::env::var(wrapper_var)
+        .unwrap_or_default()
+        .replace("{sdk}", sdk);
+    let mut words = wrapper.split_whitespace();
+    Ok(match words.next() {
+        Some(program) => {
+            let mut command = Command::new(program);
+            command.args(words).arg(exe);
+            command
+        }
+        None => Command::new(exe),
+    })
+}
+
+/// Stops a child process whose own pid (under any wrapper) is `pid`: SIGTERM first, so a
+/// wrapping profiler gets to write its data; SIGKILL after a minute.
+pub(crate) fn stop(child: &mut Child, pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// The child dies with the runner, even if the runner is killed.

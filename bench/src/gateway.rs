@@ -3,7 +3,7 @@
 //! calls it with a plain tonic client, as any gRPC user would.
 
 use std::io::{self, BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -44,9 +44,10 @@ pub struct GatewayProcess {
 }
 
 impl GatewayProcess {
-    /// Starts `bench gateway <ingress>` and waits until it listens.
+    /// Starts `bench gateway <ingress>` and waits until it listens; under the command in
+    /// `BENCH_GATEWAY_WRAPPER` if that is set (`{sdk}` in it becomes `gateway`).
     pub fn start(ingress: &str) -> io::Result<Self> {
-        let mut command = Command::new(std::env::current_exe()?);
+        let mut command = crate::endpoint::wrapped_self("BENCH_GATEWAY_WRAPPER", "gateway")?;
         command
             .args(["gateway", ingress])
             .stdin(Stdio::null())
@@ -75,8 +76,7 @@ impl GatewayProcess {
 
 impl Drop for GatewayProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        crate::endpoint::stop(&mut self.child, self.pid);
     }
 }
 

@@ -11,8 +11,8 @@ mod gateway;
 mod load;
 mod memory;
 mod procfs;
-mod sim;
 mod report;
+mod sim;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +49,7 @@ Set BENCH_ENDPOINT_WRAPPER to run the endpoint processes under a profiler ({sdk}
 ours or official), e.g.
   BENCH_ENDPOINT_WRAPPER=\"valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.{sdk}\"
   BENCH_ENDPOINT_WRAPPER=\"strace -f -c -o /tmp/strace.{sdk}\"
+and BENCH_GATEWAY_WRAPPER likewise for the gateway process ({sdk} becomes gateway).
 ";
 
 #[derive(Debug, Clone)]
@@ -304,7 +305,10 @@ fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
         drop(server);
     }
     if options.sim {
-        eprintln!("simulator: the reminder workflow, {} tests per journal length...", options.sim_tests);
+        eprintln!(
+            "simulator: the reminder workflow, {} tests per journal length...",
+            options.sim_tests
+        );
         results.sim = Some(sim::run(options.sim_tests)?);
     }
     if options.codegen {

@@ -6,9 +6,9 @@ use restate_runtime::{Context, Endpoint, HandlerError, ObjectContext, WorkflowCo
 
 use crate::InFlight;
 use crate::proto::{
-    AddRequest, CounterProtoServer, CounterServer, CounterValue, GreeterClient,
-    GreeterProtoServer, GreeterServer, HelloRequest, HelloResponse, ReminderServer, RemindRequest,
-    WaitResult, WaiterServer,
+    AddRequest, CounterProtoServer, CounterServer, CounterValue, GreeterClient, GreeterProtoServer,
+    GreeterServer, HelloRequest, HelloResponse, RemindRequest, ReminderServer, WaitResult,
+    WaiterServer,
 };
 
 const COUNT: &str = "count";

@@ -75,12 +75,16 @@ pub fn print(cases: &[SimCase]) {
     );
     println!(
         "{:<6} {:>15} {:>9} {:>17} {:>10} {:>21}",
-        "steps", "journal entries", "attempts", "entries replayed", "ms / test", "µs / replayed entry"
+        "steps",
+        "journal entries",
+        "attempts",
+        "entries replayed",
+        "ms / test",
+        "µs / replayed entry"
     );
     for case in cases {
         let per_test_ms = case.per_test.as_secs_f64() * 1e3;
-        let per_entry_us =
-            case.per_test.as_secs_f64() * 1e6 / case.replayed_entries.max(1) as f64;
+        let per_entry_us = case.per_test.as_secs_f64() * 1e6 / case.replayed_entries.max(1) as f64;
         println!(
             "{:<6} {:>15} {:>9} {:>17} {:>10.2} {:>21.1}",
             case.steps,
