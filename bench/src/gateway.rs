@@ -1,6 +1,12 @@
 //! The gRPC gateway case: `bench gateway <ingress>` serves the generated gateway of
 //! `bench.Greeter` in a process of its own, so its CPU time can be read from `/proc`; the load
 //! calls it with a plain tonic client, as any gRPC user would.
+//!
+//! For scale, `bench tonic-alone <ms>` serves `bench.Greeter` with tonic alone: a server that
+//! answers each call itself after `<ms>` milliseconds, so that at the same concurrency calls come
+//! at the rate they come through Restate. Its CPU per call is what tonic's server side costs on
+//! this machine at that rate: a floor under any gateway built on tonic, which does that work and
+//! then forwards.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::process::{Child, Stdio};
@@ -8,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use restate_proto_bench::proto::greeter_server::{Greeter, GreeterServer};
 use restate_proto_bench::proto::{GreeterGateway, HelloRequest, HelloResponse};
 use restate_runtime::grpc::Gateway;
 use tonic::transport::Channel;
@@ -36,7 +43,44 @@ pub fn serve(ingress: &str) -> io::Result<()> {
     })
 }
 
-/// A running gateway process, stopped on drop.
+/// Serves `bench.Greeter` with tonic alone, answering each call after `delay`, on a free
+/// loopback port until SIGTERM; prints `<port> <pid>` once listening. One thread, as the
+/// gateway runs.
+pub fn serve_tonic_alone(delay: Duration) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        println!("{} {}", listener.local_addr()?.port(), std::process::id());
+        io::stdout().flush()?;
+        let server = tonic::transport::Server::builder()
+            .add_service(GreeterServer::new(AnswerAfter(delay)))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener));
+        tokio::select! {
+            result = server => result.map_err(io::Error::other),
+            () = restate_runtime::shutdown_signal() => std::process::exit(0),
+        }
+    })
+}
+
+/// The greeter answering by itself, after a fixed delay.
+struct AnswerAfter(Duration);
+
+#[tonic::async_trait]
+impl Greeter for AnswerAfter {
+    async fn say_hello(
+        &self,
+        request: tonic::Request<HelloRequest>,
+    ) -> Result<tonic::Response<HelloResponse>, tonic::Status> {
+        tokio::time::sleep(self.0).await;
+        Ok(tonic::Response::new(HelloResponse {
+            message: format!("Hello, {}!", request.get_ref().name),
+        }))
+    }
+}
+
+/// A running gRPC server process (the gateway, or tonic alone), stopped on drop.
 pub struct GatewayProcess {
     child: Child,
     pub pid: u32,
@@ -47,9 +91,19 @@ impl GatewayProcess {
     /// Starts `bench gateway <ingress>` and waits until it listens; under the command in
     /// `BENCH_GATEWAY_WRAPPER` if that is set (`{sdk}` in it becomes `gateway`).
     pub fn start(ingress: &str) -> io::Result<Self> {
+        Self::start_with(&["gateway", ingress])
+    }
+
+    /// Starts `bench tonic-alone <ms>` (see the module's documentation) and waits until it
+    /// listens.
+    pub fn start_tonic_alone(delay: Duration) -> io::Result<Self> {
+        Self::start_with(&["tonic-alone", &delay.as_millis().to_string()])
+    }
+
+    fn start_with(args: &[&str]) -> io::Result<Self> {
         let mut command = crate::endpoint::wrapped_self("BENCH_GATEWAY_WRAPPER", "gateway")?;
         command
-            .args(["gateway", ingress])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -63,7 +117,8 @@ impl GatewayProcess {
         let (Some(port), Some(pid)) = (number(), number()) else {
             let _ = child.kill();
             return Err(io::Error::other(format!(
-                "the gateway did not report its port (got {line:?})"
+                "`bench {}` did not report its port (got {line:?})",
+                args.join(" ")
             )));
         };
         Ok(Self {

@@ -143,6 +143,8 @@ impl Options {
 pub struct GatewayResults {
     pub loaded: (Measurement, gateway::GatewayMeasurement),
     pub unloaded: (Measurement, gateway::GatewayMeasurement),
+    /// Tonic alone, answering after the ingress's p50 under load, and that delay.
+    pub tonic_alone: (gateway::GatewayMeasurement, Duration),
 }
 
 /// Everything the run measured, for the report.
@@ -166,6 +168,16 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("gateway: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.get(1).map(String::as_str) == Some("tonic-alone") {
+        let delay = args.get(2).and_then(|ms| ms.parse().ok()).unwrap_or(0);
+        return match gateway::serve_tonic_alone(Duration::from_millis(delay)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("tonic-alone: {error}");
                 ExitCode::FAILURE
             }
         };
@@ -379,9 +391,24 @@ async fn run_gateway(
     let single = (options.invocations / 10).max(100);
     let plain = load::run(client, ingress, &direct, ours.pid, single, 1).await?;
     let forwarded = gateway::run(gateway, ours.pid, single, 1).await?;
+    // Tonic's own share: a server answering by itself, at the rate calls came through Restate.
+    let delay = Duration::from_millis(
+        through_ingress
+            .latency_quantile(0.5)
+            .as_millis()
+            .try_into()
+            .unwrap_or(u64::MAX),
+    );
+    eprintln!("tonic alone: the greeter answering after {delay:?}");
+    let alone = gateway::GatewayProcess::start_tonic_alone(delay)?;
+    let warm = (options.warmup).min(options.invocations);
+    gateway::run(&alone, ours.pid, warm, options.concurrency).await?;
+    let tonic_alone =
+        gateway::run(&alone, ours.pid, options.invocations, options.concurrency).await?;
     Ok(GatewayResults {
         loaded: (through_ingress, through_gateway),
         unloaded: (plain, forwarded),
+        tonic_alone: (tonic_alone, delay),
     })
 }
 

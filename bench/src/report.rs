@@ -241,8 +241,19 @@ fn print_gateway(options: &Options, results: &crate::GatewayResults, targets: &m
         ms(through.latency_quantile(0.5)),
         ms(through.latency_quantile(0.5)) - ms(alone.latency_quantile(0.5)),
     );
+    let (alone, delay) = &results.tonic_alone;
+    println!(
+        "  for scale, tonic alone (a tonic server answering the greeter itself after {} ms, {:.0} calls/s): {:.1} µs/call, {:.2}× the endpoint's CPU/invocation",
+        delay.as_millis(),
+        alone.calls.throughput(),
+        alone.gateway_micros_per_call(),
+        alone.gateway_micros_per_call() / direct.cpu_micros_per_invocation(),
+    );
     if let Some(error) = &calls.first_error {
         println!("  first error through the gateway: {error}");
+    }
+    if let Some(error) = &alone.calls.first_error {
+        println!("  first error from tonic alone: {error}");
     }
     targets.push(Target {
         what: "gateway CPU/call vs endpoint CPU/invocation".to_owned(),
