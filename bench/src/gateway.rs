@@ -88,8 +88,7 @@ pub struct GatewayProcess {
 }
 
 impl GatewayProcess {
-    /// Starts `bench gateway <ingress>` and waits until it listens; under the command in
-    /// `BENCH_GATEWAY_WRAPPER` if that is set (`{sdk}` in it becomes `gateway`).
+    /// Starts `bench gateway <ingress>` and waits until it listens.
     pub fn start(ingress: &str) -> io::Result<Self> {
         Self::start_with(&["gateway", ingress])
     }
@@ -100,8 +99,10 @@ impl GatewayProcess {
         Self::start_with(&["tonic-alone", &delay.as_millis().to_string()])
     }
 
+    /// Starts `bench <args>`, under `BENCH_GATEWAY_WRAPPER` with `{sdk}` standing for the
+    /// subcommand (`gateway` or `tonic-alone`).
     fn start_with(args: &[&str]) -> io::Result<Self> {
-        let mut command = crate::endpoint::wrapped_self("BENCH_GATEWAY_WRAPPER", "gateway")?;
+        let mut command = crate::endpoint::wrapped_self("BENCH_GATEWAY_WRAPPER", args[0])?;
         command
             .args(args)
             .stdin(Stdio::null())

@@ -40,7 +40,8 @@ usage: bench [OPTIONS]
                       greeter-proto, counter-official, counter-json, counter-proto
   --skip-load | --skip-memory | --skip-codegen | --skip-gateway | --skip-sim
                       (the gateway case runs with the load: the ProtoJSON greeter through the
-                      generated gRPC gateway against the same greeter through the ingress;
+                      generated gRPC gateway against the same greeter through the ingress,
+                      and tonic alone answering it at the same rate, for scale;
                       the sim case unit-tests a workflow through the in-process simulator)
   --sim-tests N       simulator tests per journal length, median taken (default 20)
   -h, --help
@@ -49,7 +50,8 @@ Set BENCH_ENDPOINT_WRAPPER to run the endpoint processes under a profiler ({sdk}
 ours or official), e.g.
   BENCH_ENDPOINT_WRAPPER=\"valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.{sdk}\"
   BENCH_ENDPOINT_WRAPPER=\"strace -f -c -o /tmp/strace.{sdk}\"
-and BENCH_GATEWAY_WRAPPER likewise for the gateway process ({sdk} becomes gateway).
+and BENCH_GATEWAY_WRAPPER likewise for the gateway process and tonic alone ({sdk} becomes
+gateway or tonic-alone).
 ";
 
 #[derive(Debug, Clone)]
