@@ -2,11 +2,12 @@
 //! `bench.Greeter` in a process of its own, so its CPU time can be read from `/proc`; the load
 //! calls it with a plain tonic client, as any gRPC user would.
 //!
-//! For scale, `bench tonic-alone <ms>` serves `bench.Greeter` with tonic alone: a server that
-//! answers each call itself after `<ms>` milliseconds, so that at the same concurrency calls come
-//! at the rate they come through Restate. Its CPU per call is what tonic's server side costs on
-//! this machine at that rate: a floor under any gateway built on tonic, which does that work and
-//! then forwards.
+//! For scale, `bench tonic-alone <µs>` serves `bench.Greeter` with tonic alone: a server that
+//! answers each call itself after `<µs>` microseconds, chosen so that the same callers call it
+//! at the rate they called the gateway. Its CPU per call is what tonic's server side costs on
+//! this machine at that rate, which any gateway built on tonic spends before it forwards
+//! anything. If anything it is low: it runs while Restate is idle, and replies falling due in the
+//! same millisecond of tokio's timer share a wake-up.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::process::{Child, Stdio};
@@ -90,21 +91,21 @@ pub struct GatewayProcess {
 impl GatewayProcess {
     /// Starts `bench gateway <ingress>` and waits until it listens.
     pub fn start(ingress: &str) -> io::Result<Self> {
-        Self::start_with(&["gateway", ingress])
+        Self::start_with("gateway", ingress)
     }
 
-    /// Starts `bench tonic-alone <ms>` (see the module's documentation) and waits until it
+    /// Starts `bench tonic-alone <µs>` (see the module's documentation) and waits until it
     /// listens.
     pub fn start_tonic_alone(delay: Duration) -> io::Result<Self> {
-        Self::start_with(&["tonic-alone", &delay.as_millis().to_string()])
+        Self::start_with("tonic-alone", &delay.as_micros().to_string())
     }
 
-    /// Starts `bench <args>`, under `BENCH_GATEWAY_WRAPPER` with `{sdk}` standing for the
-    /// subcommand (`gateway` or `tonic-alone`).
-    fn start_with(args: &[&str]) -> io::Result<Self> {
-        let mut command = crate::endpoint::wrapped_self("BENCH_GATEWAY_WRAPPER", args[0])?;
+    /// Starts `bench <subcommand> <argument>`, under `BENCH_GATEWAY_WRAPPER` with `{sdk}`
+    /// standing for the subcommand.
+    fn start_with(subcommand: &str, argument: &str) -> io::Result<Self> {
+        let mut command = crate::endpoint::wrapped_self("BENCH_GATEWAY_WRAPPER", subcommand)?;
         command
-            .args(args)
+            .args([subcommand, argument])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -112,14 +113,14 @@ impl GatewayProcess {
         let mut child = command.spawn()?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
+        let read = BufReader::new(stdout).read_line(&mut line);
         let mut words = line.split_whitespace();
         let mut number = || words.next().and_then(|w| w.parse::<u32>().ok());
-        let (Some(port), Some(pid)) = (number(), number()) else {
+        let (Ok(_), Some(port), Some(pid)) = (read, number(), number()) else {
             let _ = child.kill();
+            let _ = child.wait();
             return Err(io::Error::other(format!(
-                "`bench {}` did not report its port (got {line:?})",
-                args.join(" ")
+                "`bench {subcommand} {argument}` did not report its port (got {line:?})"
             )));
         };
         Ok(Self {

@@ -145,7 +145,8 @@ impl Options {
 pub struct GatewayResults {
     pub loaded: (Measurement, gateway::GatewayMeasurement),
     pub unloaded: (Measurement, gateway::GatewayMeasurement),
-    /// Tonic alone, answering after the ingress's p50 under load, and that delay.
+    /// Tonic alone, answering after a caller's mean round trip through the gateway, and that
+    /// delay.
     pub tonic_alone: (gateway::GatewayMeasurement, Duration),
 }
 
@@ -175,8 +176,11 @@ fn main() -> ExitCode {
         };
     }
     if args.get(1).map(String::as_str) == Some("tonic-alone") {
-        let delay = args.get(2).and_then(|ms| ms.parse().ok()).unwrap_or(0);
-        return match gateway::serve_tonic_alone(Duration::from_millis(delay)) {
+        let Some(delay) = args.get(2).and_then(|micros| micros.parse().ok()) else {
+            eprintln!("usage: bench tonic-alone <delay in µs>");
+            return ExitCode::from(2);
+        };
+        return match gateway::serve_tonic_alone(Duration::from_micros(delay)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("tonic-alone: {error}");
@@ -393,25 +397,39 @@ async fn run_gateway(
     let single = (options.invocations / 10).max(100);
     let plain = load::run(client, ingress, &direct, ours.pid, single, 1).await?;
     let forwarded = gateway::run(gateway, ours.pid, single, 1).await?;
-    // Tonic's own share: a server answering by itself, at the rate calls came through Restate.
-    let delay = Duration::from_millis(
-        through_ingress
-            .latency_quantile(0.5)
-            .as_millis()
-            .try_into()
-            .unwrap_or(u64::MAX),
-    );
-    eprintln!("tonic alone: the greeter answering after {delay:?}");
-    let alone = gateway::GatewayProcess::start_tonic_alone(delay)?;
-    let warm = (options.warmup).min(options.invocations);
-    gateway::run(&alone, ours.pid, warm, options.concurrency).await?;
-    let tonic_alone =
-        gateway::run(&alone, ours.pid, options.invocations, options.concurrency).await?;
+    // Tonic's own share: a server answering by itself, after a delay that makes the same
+    // callers call it at the rate they called the gateway.
+    let tonic_alone = tonic_alone(options, ours, through_gateway.calls.throughput()).await?;
     Ok(GatewayResults {
         loaded: (through_ingress, through_gateway),
         unloaded: (plain, forwarded),
-        tonic_alone: (tonic_alone, delay),
+        tonic_alone,
     })
+}
+
+/// Tonic alone, called at `rate` calls per second: it answers after a caller's mean round trip
+/// at that rate, less what the round trip itself takes (tokio's timer rounds sleeps up to its
+/// next millisecond), found with a first probing run.
+async fn tonic_alone(
+    options: &Options,
+    ours: &EndpointProcess,
+    rate: f64,
+) -> Result<(gateway::GatewayMeasurement, Duration), Box<dyn std::error::Error>> {
+    let round_trip = (options.concurrency as f64 / rate).min(60.0);
+    let probe_calls = options.warmup.max(200);
+    let probe = gateway::GatewayProcess::start_tonic_alone(Duration::from_secs_f64(round_trip))?;
+    let probed = gateway::run(&probe, ours.pid, probe_calls, options.concurrency).await?;
+    drop(probe);
+    if let Some(error) = probed.calls.first_error {
+        return Err(format!("tonic alone fails: {error}").into());
+    }
+    let overhead = options.concurrency as f64 / probed.calls.throughput() - round_trip;
+    let delay = Duration::from_secs_f64((round_trip - overhead.max(0.0)).max(0.0));
+    eprintln!("tonic alone: the greeter answering after {delay:?}");
+    let alone = gateway::GatewayProcess::start_tonic_alone(delay)?;
+    gateway::run(&alone, ours.pid, probe_calls, options.concurrency).await?;
+    let measured = gateway::run(&alone, ours.pid, options.invocations, options.concurrency).await?;
+    Ok((measured, delay))
 }
 
 async fn run_load(

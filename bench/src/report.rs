@@ -243,8 +243,8 @@ fn print_gateway(options: &Options, results: &crate::GatewayResults, targets: &m
     );
     let (alone, delay) = &results.tonic_alone;
     println!(
-        "  for scale, tonic alone (a tonic server answering the greeter itself after {} ms, {:.0} calls/s): {:.1} µs/call, {:.2}× the endpoint's CPU/invocation",
-        delay.as_millis(),
+        "  for scale, tonic alone (a tonic server answering the greeter itself after {:.1} ms, {:.0} calls/s): {:.1} µs/call, {:.2}× the endpoint's CPU/invocation",
+        delay.as_secs_f64() * 1e3,
         alone.calls.throughput(),
         alone.gateway_micros_per_call(),
         alone.gateway_micros_per_call() / direct.cpu_micros_per_invocation(),
