@@ -9,6 +9,7 @@
 //! anything. If anything it is low: it runs while Restate is idle, and replies falling due in the
 //! same millisecond of tokio's timer share a wake-up.
 
+use std::future::Future;
 use std::io::{self, BufRead, BufReader, Write};
 use std::process::{Child, Stdio};
 use std::sync::Arc;
@@ -29,18 +30,11 @@ const SAY_HELLO: &str = "/bench.Greeter/SayHello";
 /// Serves the gateway on a free loopback port until SIGTERM; prints `<port> <pid>` once
 /// listening. One thread, as the gateway examples run it: a gateway only moves bytes.
 pub fn serve(ingress: &str) -> io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        println!("{} {}", listener.local_addr()?.port(), std::process::id());
-        io::stdout().flush()?;
-        let gateway = Gateway::builder(ingress).add::<GreeterGateway>().build();
-        tokio::select! {
-            result = gateway.serve_with_shutdown(listener, std::future::pending()) => result,
-            () = restate_runtime::shutdown_signal() => std::process::exit(0),
-        }
+    serve_on_one_thread(|listener| {
+        Gateway::builder(ingress)
+            .add::<GreeterGateway>()
+            .build()
+            .serve_with_shutdown(listener, std::future::pending())
     })
 }
 
@@ -48,6 +42,20 @@ pub fn serve(ingress: &str) -> io::Result<()> {
 /// loopback port until SIGTERM; prints `<port> <pid>` once listening. One thread, as the
 /// gateway runs.
 pub fn serve_tonic_alone(delay: Duration) -> io::Result<()> {
+    serve_on_one_thread(|listener| async move {
+        tonic::transport::Server::builder()
+            .add_service(GreeterServer::new(AnswerAfter(delay)))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+            .await
+            .map_err(io::Error::other)
+    })
+}
+
+/// Runs `serve` on a free loopback port on a one-thread runtime, after printing `<port> <pid>`;
+/// exits on SIGTERM.
+fn serve_on_one_thread<F: Future<Output = io::Result<()>>>(
+    serve: impl FnOnce(tokio::net::TcpListener) -> F,
+) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -55,11 +63,8 @@ pub fn serve_tonic_alone(delay: Duration) -> io::Result<()> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         println!("{} {}", listener.local_addr()?.port(), std::process::id());
         io::stdout().flush()?;
-        let server = tonic::transport::Server::builder()
-            .add_service(GreeterServer::new(AnswerAfter(delay)))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener));
         tokio::select! {
-            result = server => result.map_err(io::Error::other),
+            result = serve(listener) => result,
             () = restate_runtime::shutdown_signal() => std::process::exit(0),
         }
     })
