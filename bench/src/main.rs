@@ -145,8 +145,7 @@ impl Options {
 pub struct GatewayResults {
     pub loaded: (Measurement, gateway::GatewayMeasurement),
     pub unloaded: (Measurement, gateway::GatewayMeasurement),
-    /// Tonic alone, answering after a caller's mean round trip through the gateway, and that
-    /// delay.
+    /// Tonic alone, called at the gateway's rate, and the delay it answered after.
     pub tonic_alone: (gateway::GatewayMeasurement, Duration),
 }
 
