@@ -15,6 +15,34 @@ pub enum Sdk {
     Official,
 }
 
+/// How an endpoint process logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logging {
+    /// No subscriber installed: what logging costs when nothing listens.
+    None,
+    /// As users run the examples: ours through `Endpoint::serve_from_env` (its stderr logging,
+    /// `RUST_LOG` or `info`, the replay filter), the official SDK with
+    /// `tracing_subscriber::fmt::init()` as its README suggests (`RUST_LOG` or errors only).
+    Default,
+}
+
+impl Logging {
+    fn arg(self) -> &'static str {
+        match self {
+            Logging::None => "no-logging",
+            Logging::Default => "default-logging",
+        }
+    }
+
+    /// How the report names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Logging::None => "no subscriber",
+            Logging::Default => "default logging",
+        }
+    }
+}
+
 impl Sdk {
     fn arg(self) -> &'static str {
         match self {
@@ -25,16 +53,27 @@ impl Sdk {
 }
 
 /// Serves one implementation on a free loopback port until SIGTERM (then exits at once, so a
-/// profiler wrapped around the process writes its data) or until killed. Prints
+/// profiler wrapped around the process writes its data) or until killed, logging as `logging`
+/// says (`default-logging` or `no-logging`). Prints
 /// `<endpoint port> <stats port> <pid>` on stdout once listening (the pid is the one to measure
 /// and signal, also when a wrapper such as strace runs the process as its child); a connection to the stats port is
 /// answered with the number of waiter handlers in flight.
-pub fn serve(which: &str) -> io::Result<()> {
+pub fn serve(which: &str, logging: &str) -> io::Result<()> {
+    let logged = match logging {
+        "default-logging" => true,
+        "no-logging" => false,
+        other => {
+            return Err(io::Error::other(format!(
+                "unknown logging {other}; expected default-logging or no-logging"
+            )));
+        }
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
         let stats = TcpListener::bind("127.0.0.1:0")?;
         println!(
             "{} {} {}",
@@ -50,12 +89,22 @@ pub fn serve(which: &str) -> io::Result<()> {
         });
         let serving = async {
             match which {
+                "ours" if logged => {
+                    // Exactly as the example binaries run: `serve_from_env` on `$PORT`.
+                    drop(listener);
+                    // SAFETY: no other thread of this process reads the environment now.
+                    unsafe { std::env::set_var("PORT", port.to_string()) };
+                    ours::endpoint().serve_from_env().await
+                }
                 "ours" => {
                     ours::endpoint()
                         .serve_with_shutdown(listener, std::future::pending())
                         .await
                 }
                 "official" => {
+                    if logged {
+                        tracing_subscriber::fmt::init();
+                    }
                     restate_sdk::http_server::HttpServer::new(official::endpoint())
                         .serve_with_cancel(listener, std::future::pending::<()>())
                         .await;
@@ -77,19 +126,25 @@ pub fn serve(which: &str) -> io::Result<()> {
 pub struct EndpointProcess {
     child: Child,
     pub sdk: Sdk,
+    pub logging: Logging,
     pub pid: u32,
     pub url: String,
     stats_port: u16,
 }
 
 impl EndpointProcess {
-    /// Starts `bench endpoint <sdk>` and waits until it listens. With `BENCH_ENDPOINT_WRAPPER`
-    /// set (e.g. `valgrind --tool=callgrind`), the process runs under that command; `{sdk}` in
-    /// it becomes `ours` or `official`.
-    pub fn start(sdk: Sdk) -> io::Result<Self> {
-        let mut command = wrapped_self("BENCH_ENDPOINT_WRAPPER", sdk.arg())?;
+    /// Starts `bench endpoint <sdk> <logging>` and waits until it listens. With
+    /// `BENCH_ENDPOINT_WRAPPER` set (e.g. `valgrind --tool=callgrind`), the process runs under
+    /// that command; `{sdk}` in it becomes `ours` or `official`, with `-logged` added for
+    /// default logging.
+    pub fn start(sdk: Sdk, logging: Logging) -> io::Result<Self> {
+        let name = match logging {
+            Logging::None => sdk.arg().to_owned(),
+            Logging::Default => format!("{}-logged", sdk.arg()),
+        };
+        let mut command = wrapped_self("BENCH_ENDPOINT_WRAPPER", &name)?;
         command
-            .args(["endpoint", sdk.arg()])
+            .args(["endpoint", sdk.arg(), logging.arg()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -112,6 +167,7 @@ impl EndpointProcess {
             pid,
             child,
             sdk,
+            logging,
             url: format!("http://127.0.0.1:{port}"),
             stats_port,
         })

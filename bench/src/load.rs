@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use prost::Message;
 
-use crate::endpoint::Sdk;
+use crate::endpoint::{Logging, Sdk};
 use crate::procfs;
 use restate_proto_bench::{names, proto};
 
@@ -34,27 +34,26 @@ pub struct Scenario {
     pub handler: Handler,
     pub sdk: Sdk,
     pub codec: Codec,
+    /// How the endpoint serving it logs.
+    pub logging: Logging,
 }
 
 impl Scenario {
     pub fn all() -> Vec<Scenario> {
         let mut all = Vec::new();
         for handler in [Handler::Greeter, Handler::CounterAdd] {
-            all.push(Scenario {
-                handler,
-                sdk: Sdk::Official,
-                codec: Codec::Json,
-            });
-            all.push(Scenario {
-                handler,
-                sdk: Sdk::Ours,
-                codec: Codec::Json,
-            });
-            all.push(Scenario {
-                handler,
-                sdk: Sdk::Ours,
-                codec: Codec::Protobuf,
-            });
+            for (sdk, codec) in [
+                (Sdk::Official, Codec::Json),
+                (Sdk::Ours, Codec::Json),
+                (Sdk::Ours, Codec::Protobuf),
+            ] {
+                all.push(Scenario {
+                    handler,
+                    sdk,
+                    codec,
+                    logging: Logging::None,
+                });
+            }
         }
         all
     }

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use endpoint::{EndpointProcess, Sdk};
+use endpoint::{EndpointProcess, Logging, Sdk};
 use load::{Handler, Measurement, Scenario};
 use restate_proto_bench::names;
 use restate_runtime::testing::{RESTATE_SERVER_VERSION, RestateServer};
@@ -38,6 +38,8 @@ usage: bench [OPTIONS]
                       compiling the generated code (default 2)
   --only ID,...       load only these services: greeter-official, greeter-json,
                       greeter-proto, counter-official, counter-json, counter-proto
+  --logging WHICH     none: the load on endpoints with no subscriber; default: on endpoints
+                      logging as the examples do; both (default)
   --skip-load | --skip-memory | --skip-codegen | --skip-gateway | --skip-sim
                       (the gateway case runs with the load: the ProtoJSON greeter through the
                       generated gRPC gateway against the same greeter through the ingress,
@@ -47,7 +49,7 @@ usage: bench [OPTIONS]
   -h, --help
 
 Set BENCH_ENDPOINT_WRAPPER to run the endpoint processes under a profiler ({sdk} becomes
-ours or official), e.g.
+ours or official, with -logged added for the endpoints with default logging), e.g.
   BENCH_ENDPOINT_WRAPPER=\"valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.{sdk}\"
   BENCH_ENDPOINT_WRAPPER=\"strace -f -c -o /tmp/strace.{sdk}\"
 and BENCH_GATEWAY_WRAPPER likewise for the gateway process and tonic alone ({sdk} becomes
@@ -64,6 +66,8 @@ pub struct Options {
     pub codegen_runs: usize,
     pub compile_runs: usize,
     pub only: Option<Vec<String>>,
+    /// How the endpoints under load log: each of these in turn.
+    pub logging: Vec<Logging>,
     /// Whether to measure the simulator, and with how many tests per journal length.
     pub sim: bool,
     pub sim_tests: usize,
@@ -84,6 +88,7 @@ impl Options {
             codegen_runs: 5,
             compile_runs: 2,
             only: None,
+            logging: vec![Logging::None, Logging::Default],
             sim: true,
             sim_tests: 20,
             load: true,
@@ -126,6 +131,14 @@ impl Options {
                         ));
                     }
                     options.only = Some(ids);
+                }
+                "--logging" => {
+                    options.logging = match args.next().map(String::as_str) {
+                        Some("none") => vec![Logging::None],
+                        Some("default") => vec![Logging::Default],
+                        Some("both") => vec![Logging::None, Logging::Default],
+                        _ => return Err("--logging needs none, default or both".to_owned()),
+                    }
                 }
                 "--skip-load" => options.load = false,
                 "--skip-memory" => options.memory = false,
@@ -189,7 +202,8 @@ fn main() -> ExitCode {
     }
     if args.get(1).map(String::as_str) == Some("endpoint") {
         let which = args.get(2).map_or("", String::as_str);
-        return match endpoint::serve(which) {
+        let logging = args.get(3).map_or("no-logging", String::as_str);
+        return match endpoint::serve(which, logging) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("endpoint: {error}");
@@ -261,7 +275,7 @@ fn prepare_environment() {
 fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
     let mut results = Results::default();
     if options.load || options.memory {
-        eprintln!("starting restate-server {RESTATE_SERVER_VERSION} and the two endpoints...");
+        eprintln!("starting restate-server {RESTATE_SERVER_VERSION} and the endpoints...");
         let server = RestateServer::builder()
             // Measure memory before Restate suspends the idle waiters.
             .env("RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT", "30m")
@@ -271,9 +285,19 @@ fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
                 (2 * options.in_flight + 1000).to_string(),
             )
             .start()?;
-        // Started from the main thread, so they die with this process whatever happens.
-        let ours = EndpointProcess::start(Sdk::Ours)?;
-        let official = EndpointProcess::start(Sdk::Official)?;
+        // Started from the main thread, so they die with this process whatever happens. The
+        // load runs twice: on endpoints with no subscriber, then on endpoints logging as users
+        // run the examples (registered last, so they serve the same services from then on).
+        let ours = EndpointProcess::start(Sdk::Ours, Logging::None)?;
+        let official = EndpointProcess::start(Sdk::Official, Logging::None)?;
+        let logged = if options.load && options.logging.contains(&Logging::Default) {
+            Some((
+                EndpointProcess::start(Sdk::Ours, Logging::Default)?,
+                EndpointProcess::start(Sdk::Official, Logging::Default)?,
+            ))
+        } else {
+            None
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
@@ -284,13 +308,13 @@ fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
                 .pool_max_idle_per_host(options.concurrency * 2)
                 .timeout(Duration::from_secs(60))
                 .build()?;
-            if options.load {
+            if options.load && options.logging.contains(&Logging::None) {
                 results.load = run_load(options, &client, &server, &ours, &official).await?;
-                if options.gateway {
-                    let gateway = gateway::GatewayProcess::start(server.ingress_url())?;
-                    results.gateway =
-                        Some(run_gateway(options, &client, &server, &ours, &gateway).await?);
-                }
+            }
+            if options.load && options.gateway {
+                let gateway = gateway::GatewayProcess::start(server.ingress_url())?;
+                results.gateway =
+                    Some(run_gateway(options, &client, &server, &ours, &gateway).await?);
             }
             if options.memory {
                 for endpoint in [&ours, &official] {
@@ -315,10 +339,16 @@ fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
                     results.memory.push((endpoint.sdk, result));
                 }
             }
+            if let Some((ours, official)) = &logged {
+                server.register(&ours.url).await?;
+                server.register(&official.url).await?;
+                let as_users_run = run_load(options, &client, &server, ours, official).await?;
+                results.load.extend(as_users_run);
+            }
             Ok::<_, Box<dyn std::error::Error>>(())
         })?;
         runtime.shutdown_background();
-        drop((ours, official));
+        drop((ours, official, logged));
         drop(server);
     }
     if options.sim {
@@ -355,6 +385,7 @@ async fn run_gateway(
         handler: Handler::Greeter,
         sdk: Sdk::Ours,
         codec: load::Codec::Json,
+        logging: ours.logging,
     };
     let ingress = server.ingress_url();
     if options.warmup > 0 {
@@ -446,6 +477,10 @@ async fn run_load(
                 .as_ref()
                 .is_none_or(|only| only.contains(&s.id()))
         })
+        .map(|s| Scenario {
+            logging: ours.logging,
+            ..s
+        })
         .collect();
     let pid = |scenario: &Scenario| match scenario.sdk {
         Sdk::Ours => ours.pid,
@@ -455,10 +490,11 @@ async fn run_load(
     for scenario in &scenarios {
         if options.warmup > 0 {
             eprintln!(
-                "warm-up: {} {} {}",
+                "warm-up: {} {} {} ({})",
                 scenario.handler_label(),
                 scenario.sdk_label(),
-                scenario.codec_label()
+                scenario.codec_label(),
+                scenario.logging.label()
             );
             let warm = load::run(
                 client,
@@ -499,12 +535,13 @@ async fn run_load(
             )
             .await?;
             eprintln!(
-                "round {}/{}: {:<16} {:<17} {:<13} {:>8.0} inv/s  p50 {:>6.1} ms  p99 {:>6.1} ms  CPU {:>6.1} µs/inv{}",
+                "round {}/{}: {:<16} {:<17} {:<13} {:<15} {:>8.0} inv/s  p50 {:>6.1} ms  p99 {:>6.1} ms  CPU {:>6.1} µs/inv{}",
                 round + 1,
                 options.rounds,
                 scenario.handler_label(),
                 scenario.sdk_label(),
                 scenario.codec_label(),
+                scenario.logging.label(),
                 result.throughput(),
                 result.latency_quantile(0.5).as_secs_f64() * 1e3,
                 result.latency_quantile(0.99).as_secs_f64() * 1e3,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::codegen::median;
-use crate::endpoint::Sdk;
+use crate::endpoint::{Logging, Sdk};
 use crate::load::{Codec, Handler, Measurement, Scenario};
 use crate::{Options, Results, procfs};
 
@@ -120,10 +120,17 @@ fn print_load(options: &Options, load: &[(Scenario, Measurement)], targets: &mut
         "HTTP/1.1 to the ingress from the runner process; CPU = endpoint process utime+stime (sys % = stime share)."
     );
     println!(
-        "{:<16} {:<17} {:<13} {:>9} {:>8} {:>8} {:>11} {:>6} {:>7} {:>7} {:>6}",
+        "Each service runs twice: on endpoints with no subscriber, then logging as users run the examples"
+    );
+    println!(
+        "(ours: serve_from_env, RUST_LOG or info; restate-sdk: tracing_subscriber::fmt::init(), RUST_LOG or error)."
+    );
+    println!(
+        "{:<16} {:<17} {:<13} {:<15} {:>9} {:>8} {:>8} {:>11} {:>6} {:>7} {:>7} {:>6}",
         "handler",
         "implementation",
         "codec",
+        "logging",
         "inv/s",
         "p50 ms",
         "p99 ms",
@@ -133,12 +140,20 @@ fn print_load(options: &Options, load: &[(Scenario, Measurement)], targets: &mut
         "CPU ×",
         "errors"
     );
-    for handler in [Handler::Greeter, Handler::CounterAdd] {
+    for (handler, logging) in [
+        (Handler::Greeter, Logging::None),
+        (Handler::Greeter, Logging::Default),
+        (Handler::CounterAdd, Logging::None),
+        (Handler::CounterAdd, Logging::Default),
+    ] {
         let official = load
             .iter()
-            .find(|(s, _)| s.handler == handler && s.sdk == Sdk::Official)
+            .find(|(s, _)| s.handler == handler && s.logging == logging && s.sdk == Sdk::Official)
             .map(|(_, m)| m);
-        for (scenario, measured) in load.iter().filter(|(s, _)| s.handler == handler) {
+        for (scenario, measured) in load
+            .iter()
+            .filter(|(s, _)| s.handler == handler && s.logging == logging)
+        {
             let (thr_ratio, cpu_ratio) = official.map_or((f64::NAN, f64::NAN), |o| {
                 (
                     measured.throughput() / o.throughput(),
@@ -146,10 +161,11 @@ fn print_load(options: &Options, load: &[(Scenario, Measurement)], targets: &mut
                 )
             });
             println!(
-                "{:<16} {:<17} {:<13} {:>9.0} {:>8.2} {:>8.2} {:>11.1} {:>6.0} {:>7.2} {:>7.2} {:>6}",
+                "{:<16} {:<17} {:<13} {:<15} {:>9.0} {:>8.2} {:>8.2} {:>11.1} {:>6.0} {:>7.2} {:>7.2} {:>6}",
                 scenario.handler_label(),
                 scenario.sdk_label(),
                 scenario.codec_label(),
+                scenario.logging.label(),
                 measured.throughput(),
                 ms(measured.latency_quantile(0.5)),
                 ms(measured.latency_quantile(0.99)),
@@ -160,22 +176,24 @@ fn print_load(options: &Options, load: &[(Scenario, Measurement)], targets: &mut
                 measured.errors,
             );
             if scenario.sdk == Sdk::Ours {
+                // Well ahead of the official SDK in both codecs, logging or not.
                 let (codec, bound) = match scenario.codec {
                     Codec::Protobuf => ("Protobuf", 0.7),
-                    Codec::Json => ("ProtoJSON", 1.0),
+                    Codec::Json => ("ProtoJSON", 0.7),
                 };
                 let name = match handler {
                     Handler::Greeter => "greeter",
                     Handler::CounterAdd => "counter Add",
                 };
+                let logging = logging.label();
                 targets.push(Target {
-                    what: format!("endpoint CPU/invocation, {name}, {codec}"),
+                    what: format!("endpoint CPU/invocation, {name}, {codec}, {logging}"),
                     ratio: cpu_ratio,
                     bound,
                     at_most: true,
                 });
                 targets.push(Target {
-                    what: format!("throughput, {name}, {codec}"),
+                    what: format!("throughput, {name}, {codec}, {logging}"),
                     ratio: thr_ratio,
                     bound: 1.0,
                     at_most: false,
@@ -186,10 +204,11 @@ fn print_load(options: &Options, load: &[(Scenario, Measurement)], targets: &mut
     for (scenario, measured) in load {
         if let Some(error) = &measured.first_error {
             println!(
-                "  first error of {} {} {}: {error}",
+                "  first error of {} {} {} ({}): {error}",
                 scenario.handler_label(),
                 scenario.sdk_label(),
-                scenario.codec_label()
+                scenario.codec_label(),
+                scenario.logging.label()
             );
         }
     }

@@ -24,7 +24,7 @@ use tracing::Instrument;
 use crate::codegen::{HandlerDefinition, Invocation, Service};
 use crate::context::{Context, InvocationInfo};
 use crate::engine::{self, Driver, Run};
-use crate::telemetry::{AttemptMetrics, AttemptOutcome, InvokeTrace, StartPeek};
+use crate::telemetry::{AttemptMetrics, AttemptOutcome, InvokeTrace, SpanFields, StartPeek};
 
 /// The request body, its error already turned into text.
 type RequestBody = UnsyncBoxBody<Bytes, String>;
@@ -40,8 +40,6 @@ pub(crate) struct Attempt {
     /// `None` once the handler has returned (or was dropped by a trap).
     handler: Option<BoxFuture<'static, ()>>,
     runs: Vec<Run>,
-    /// Entered whenever the attempt does work: the handler's events carry the invocation.
-    span: tracing::Span,
     /// Looks for the attempt number in the first request bytes.
     start: StartPeek,
     metrics: AttemptMetrics,
@@ -51,7 +49,6 @@ impl Attempt {
     /// Starts an attempt of `handler` on `service`, reading the request from `body`.
     pub(crate) fn new<B>(
         driver: Arc<Driver>,
-        span: tracing::Span,
         trace: InvokeTrace,
         body: B,
         max_input: usize,
@@ -72,7 +69,6 @@ impl Attempt {
             max_input,
             handler: Some(handler),
             runs: Vec::new(),
-            span,
             start: StartPeek::default(),
             metrics,
         }
@@ -84,22 +80,31 @@ impl Attempt {
     /// A panic below (say in the VM on input it cannot handle) abandons the attempt: the
     /// response ends without an end message, and Restate retries the invocation.
     pub(crate) fn poll_output(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
-        // Entered once the handler has started: its trace parent is set before the span
-        // starts.
-        let span_ready = {
+        // The handler and the closures of its runs are instrumented with the invocation span;
+        // the runtime's own events name it as their parent. What else runs here is the state
+        // machine, whose events are debug and trace: the span is entered for them only when
+        // they are wanted, since entering and leaving it on every poll costs more than the rest
+        // of the telemetry.
+        let span = {
             let mut state = self.driver.lock();
             state.attempt_polling();
-            state.span_ready()
+            (state.span_ready()
+                && !state.span().is_disabled()
+                && tracing::enabled!(target: "restate_sdk_shared_core", tracing::Level::DEBUG))
+            .then(|| state.span().clone())
         };
-        let span = (span_ready && !self.span.is_disabled()).then(|| self.span.clone());
         let _entered = span.as_ref().map(tracing::Span::enter);
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.drive(cx))) {
             Ok(poll) => poll,
             Err(panic) => {
                 let message = engine::panic_message(&*panic);
-                tracing::error!(%message, "the invocation attempt panicked; abandoning it");
                 let leftovers = {
                     let mut state = self.driver.lock();
+                    tracing::error!(
+                        parent: state.span(),
+                        %message,
+                        "the invocation attempt panicked; abandoning it"
+                    );
                     state.settle(AttemptOutcome::Failed);
                     state.abandon();
                     state.take_leftover_runs()
@@ -181,6 +186,7 @@ impl Attempt {
                         if self.received > self.max_input {
                             // What was sent is dropped with the attempt: memory stays bounded.
                             tracing::warn!(
+                                parent: state.span(),
                                 limit = self.max_input,
                                 "an invocation request exceeded the body limit; ending it"
                             );
@@ -195,7 +201,7 @@ impl Attempt {
                             self.input = None;
                         } else {
                             if let Some(start) = self.start.next_chunk(&data) {
-                                self.span.record("attempt", start.attempt);
+                                state.set_attempt_number(start.attempt);
                                 self.metrics.journal(start);
                             }
                             state.vm.notify_input(data);
@@ -203,7 +209,11 @@ impl Attempt {
                     }
                 }
                 Some(Err(error)) => {
-                    tracing::debug!(%error, "the connection broke; abandoning the attempt");
+                    tracing::debug!(
+                        parent: state.span(),
+                        %error,
+                        "the connection broke; abandoning the attempt"
+                    );
                     state.abandon();
                     self.input = None;
                 }
@@ -277,6 +287,7 @@ async fn run_handler(
     service: Arc<dyn Service>,
     handler: &'static HandlerDefinition,
 ) {
+    let service_name = service.definition().name;
     if driver.ready_to_execute().await.is_err() {
         return;
     }
@@ -292,12 +303,18 @@ async fn run_handler(
         }
     };
     let invocation_id = input.invocation_id.clone();
-    let span = {
+    let (span, replaying) = {
         let state = driver.lock();
-        let span = state.span().clone();
-        span.record("invocation.id", invocation_id.as_str());
-        span.record("key", input.key.as_str());
-        span
+        let replaying = state.is_replaying();
+        let span = crate::telemetry::invocation_span(SpanFields {
+            service: service_name,
+            handler: handler.name,
+            key: &input.key,
+            invocation_id: &invocation_id,
+            attempt: state.attempt_number(),
+            replaying,
+        });
+        (span, replaying)
     };
     let info = InvocationInfo {
         id: input.invocation_id,
@@ -312,8 +329,7 @@ async fn run_handler(
     };
     // Before the span first starts: on the next poll of the attempt, or in the handler below.
     trace.continue_on(&span, &info.headers);
-    driver.lock().set_span_ready();
-    let service_name = service.definition().name;
+    driver.lock().start_span(span.clone(), replaying);
     let invocation = Invocation {
         service: service.definition(),
         handler,

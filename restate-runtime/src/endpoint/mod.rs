@@ -385,9 +385,8 @@ impl Endpoint {
             }
         };
         let head = vm.get_response_head();
-        let span = crate::telemetry::invocation_span(bound.definition().name, handler.name);
-        let driver = Driver::new(vm, span.clone());
-        let attempt = Attempt::new(driver, span, trace, body, limit, Arc::clone(bound), handler);
+        let driver = Driver::new(vm);
+        let attempt = Attempt::new(driver, trace, body, limit, Arc::clone(bound), handler);
 
         let mut response = Response::builder()
             .status(StatusCode::from_u16(head.status_code).unwrap_or(StatusCode::OK));

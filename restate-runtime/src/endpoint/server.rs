@@ -198,7 +198,12 @@ pub(crate) fn init_logging() {
             );
         let keep_replayed =
             std::env::var("RESTATE_LOG_REPLAYED").is_ok_and(|value| value == "true");
-        let layer = tracing_subscriber::fmt::layer();
+        // Colours only for a person watching: escape codes cost work on every line and every
+        // span, and a log collector reading a pipe has no use for them.
+        let layer = tracing_subscriber::fmt::layer()
+            .fmt_fields(crate::telemetry::PlainFields)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
         // A subscriber the program set up itself stays.
         let _ = if keep_replayed {
             tracing_subscriber::registry()

@@ -70,15 +70,17 @@ pub(crate) struct DriverState {
     /// The response is complete: the VM's output is closed.
     ended: bool,
     trapped: bool,
-    /// The attempt's span, and whether it says the handler is replaying; no subscriber
-    /// wanting the span, nothing is tracked.
+    /// The attempt's span (none until the handler starts), and whether it says the handler is
+    /// replaying; no subscriber wanting the span, nothing is tracked.
     span: tracing::Span,
     replaying: bool,
     tracks_replaying: bool,
     /// How the attempt ended, once it has.
     outcome: Option<AttemptOutcome>,
-    /// Whether the span may be entered: its trace parent, if any, is set.
+    /// Whether the span may be entered: it exists, and its trace parent, if any, is set.
     span_ready: bool,
+    /// The attempt number the start message gave, 0 until it is read.
+    attempt_number: u32,
 }
 
 /// The locked state. Releasing it notes on the attempt's span whether the VM is replaying,
@@ -116,8 +118,9 @@ impl Drop for DriverGuard<'_> {
 }
 
 impl Driver {
-    /// The driver of `vm`, for the attempt whose span is `span`.
-    pub(crate) fn new(vm: CoreVM, span: tracing::Span) -> Arc<Self> {
+    /// The driver of `vm`; the attempt's span comes once the handler starts
+    /// ([`DriverState::start_span`]).
+    pub(crate) fn new(vm: CoreVM) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(DriverState {
                 vm,
@@ -130,11 +133,12 @@ impl Driver {
                 output_written: false,
                 ended: false,
                 trapped: false,
-                tracks_replaying: !span.is_disabled(),
-                span,
+                tracks_replaying: false,
+                span: tracing::Span::none(),
                 replaying: false,
                 outcome: None,
                 span_ready: false,
+                attempt_number: 0,
             }),
         })
     }
@@ -154,7 +158,7 @@ impl Driver {
         if error.is_suspended_error() {
             state.settle(AttemptOutcome::Suspended);
         } else {
-            tracing::debug!(%error, "invocation failed in the state machine");
+            tracing::debug!(parent: &state.span, %error, "invocation failed in the state machine");
             state.vm.notify_error(error, None);
             state.settle(AttemptOutcome::Failed);
         }
@@ -324,9 +328,28 @@ impl DriverState {
         self.span_ready
     }
 
-    /// Lets the attempt enter its span from now on.
-    pub(crate) fn set_span_ready(&mut self) {
+    /// Whether the VM is replaying the journal.
+    pub(crate) fn is_replaying(&self) -> bool {
+        self.vm.state().is_replaying()
+    }
+
+    /// Sets the attempt's span, its trace parent set, and lets the attempt enter it from now
+    /// on; `replaying` is what its `restate.replaying` field says.
+    pub(crate) fn start_span(&mut self, span: tracing::Span, replaying: bool) {
+        self.tracks_replaying = !span.is_disabled();
+        self.replaying = replaying;
+        self.span = span;
         self.span_ready = true;
+    }
+
+    /// Notes the attempt number the start message gave.
+    pub(crate) fn set_attempt_number(&mut self, attempt: u32) {
+        self.attempt_number = attempt;
+    }
+
+    /// The attempt number the start message gave, 0 if it has not been read.
+    pub(crate) fn attempt_number(&self) -> u32 {
+        self.attempt_number
     }
 
     /// The closures of `run`s that will never execute, once the invocation has ended.

@@ -38,6 +38,8 @@
 
 mod invocation_metrics;
 #[cfg(feature = "tracing-subscriber")]
+mod plain_fields;
+#[cfg(feature = "tracing-subscriber")]
 mod replay_filter;
 mod start_message;
 #[cfg(feature = "opentelemetry")]
@@ -45,6 +47,8 @@ mod trace_context;
 
 pub use invocation_metrics::names as metric_names;
 pub(crate) use invocation_metrics::{AttemptMetrics, AttemptOutcome};
+#[cfg(feature = "tracing-subscriber")]
+pub(crate) use plain_fields::PlainFields;
 #[cfg(feature = "tracing-subscriber")]
 pub use replay_filter::ReplayFilter;
 pub(crate) use start_message::StartPeek;
@@ -119,17 +123,30 @@ pub const INVOCATION_TARGET: &str = "restate_runtime::invocation";
 /// The name of the span field that says whether the handler is replaying.
 pub const REPLAYING_FIELD: &str = "restate.replaying";
 
-/// The span an attempt of `service`/`handler` runs in; the invocation's id, key and attempt
-/// number are recorded once known.
-pub(crate) fn invocation_span(service: &str, handler: &str) -> tracing::Span {
+/// What the invocation span says about an attempt, all known once the handler starts.
+#[derive(Debug)]
+pub(crate) struct SpanFields<'a> {
+    pub(crate) service: &'a str,
+    pub(crate) handler: &'a str,
+    pub(crate) key: &'a str,
+    pub(crate) invocation_id: &'a str,
+    /// 0 when the start message did not say.
+    pub(crate) attempt: u32,
+    pub(crate) replaying: bool,
+}
+
+/// The span an attempt runs in, with every field set at once: a subscriber formats the fields
+/// of a new span eagerly, and again on every later `record`, so the span is created only once
+/// all of them are known, and afterwards only a change of `restate.replaying` is recorded.
+pub(crate) fn invocation_span(fields: SpanFields<'_>) -> tracing::Span {
     tracing::info_span!(
         target: "restate_runtime::invocation",
         "invocation",
-        service,
-        handler,
-        key = tracing::field::Empty,
-        invocation.id = tracing::field::Empty,
-        attempt = tracing::field::Empty,
-        restate.replaying = false,
+        service = fields.service,
+        handler = fields.handler,
+        key = fields.key,
+        invocation.id = fields.invocation_id,
+        attempt = fields.attempt,
+        restate.replaying = fields.replaying,
     )
 }
