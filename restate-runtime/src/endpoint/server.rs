@@ -182,40 +182,80 @@ fn keep_alive(stream: &tokio::net::TcpStream) {
 pub(crate) fn init_logging() {
     #[cfg(feature = "tracing-subscriber")]
     {
-        use tracing_subscriber::Layer;
-        use tracing_subscriber::filter::FilterExt;
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
 
-        let env_filter = tracing_subscriber::EnvFilter::try_from_default_env()
-            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
-            // The invocation span, whatever the level asked for: events carry its fields, and
-            // the replay filter reads it.
-            .add_directive(
-                format!("{}=info", crate::telemetry::INVOCATION_TARGET)
-                    .parse()
-                    .expect("a valid directive"),
-            );
+        let level = level_filter(std::env::var("RUST_LOG").ok()).boxed();
         let keep_replayed =
             std::env::var("RESTATE_LOG_REPLAYED").is_ok_and(|value| value == "true");
+        let replay = (!keep_replayed).then(crate::telemetry::ReplayFilter::new);
         // Colours only for a person watching: escape codes cost work on every line and every
         // span, and a log collector reading a pipe has no use for them.
-        let layer = tracing_subscriber::fmt::layer()
+        let fmt = tracing_subscriber::fmt::layer()
             .fmt_fields(crate::telemetry::PlainFields)
             .with_writer(std::io::stderr)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+        // Global filters, the level first, then the replay filter on what it let through: with
+        // one layer that logs, per-layer filters would only add a look-up of the span's filter
+        // state each time a span is entered or left.
         // A subscriber the program set up itself stays.
-        let _ = if keep_replayed {
-            tracing_subscriber::registry()
-                .with(layer.with_filter(env_filter))
-                .try_init()
-        } else {
-            let filter = env_filter.and(crate::telemetry::ReplayFilter::new());
-            tracing_subscriber::registry()
-                .with(layer.with_filter(filter))
-                .try_init()
-        };
+        let _ = tracing_subscriber::registry()
+            .with(level)
+            .with(replay)
+            .with(fmt)
+            .try_init();
     }
+}
+
+/// The level filter of the default logger, as a global filter.
+#[cfg(feature = "tracing-subscriber")]
+type BoxedFilter = Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>;
+
+/// The level filter of the default logger.
+#[cfg(feature = "tracing-subscriber")]
+#[derive(Debug)]
+enum LevelFilter {
+    /// Targets and levels alone: no work when spans are entered and left.
+    Targets(Box<tracing_subscriber::filter::Targets>),
+    /// Span and field filters too, at the price of a lock on every span entered and left.
+    Env(Box<tracing_subscriber::EnvFilter>),
+}
+
+#[cfg(feature = "tracing-subscriber")]
+impl LevelFilter {
+    fn boxed(self) -> BoxedFilter {
+        match self {
+            LevelFilter::Targets(targets) => targets,
+            LevelFilter::Env(env_filter) => env_filter,
+        }
+    }
+}
+
+/// The level filter of `RUST_LOG` (`info` when unset), with the invocation span enabled whatever
+/// the level asked for: events carry its fields, and the replay filter reads it.
+///
+/// Directives of targets and levels alone (`info`, `warn,my_crate=debug`) become a `Targets`
+/// filter; anything else (span or field filters) an `EnvFilter`.
+#[cfg(feature = "tracing-subscriber")]
+fn level_filter(directives: Option<String>) -> LevelFilter {
+    use tracing_subscriber::filter::Targets;
+
+    let directives = directives.unwrap_or_else(|| "info".to_owned());
+    let plain = !directives.contains(['[', '{', '(', '/']);
+    if let Some(targets) = plain.then(|| directives.parse::<Targets>().ok()).flatten() {
+        return LevelFilter::Targets(Box::new(targets.with_target(
+            crate::telemetry::INVOCATION_TARGET,
+            tracing::level_filters::LevelFilter::INFO,
+        )));
+    }
+    let env_filter = tracing_subscriber::EnvFilter::try_new(&directives)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .add_directive(
+            format!("{}=info", crate::telemetry::INVOCATION_TARGET)
+                .parse()
+                .expect("a valid directive"),
+        );
+    LevelFilter::Env(Box::new(env_filter))
 }
 
 /// The port in the environment variable `variable`, or `default` when it is not set.
@@ -252,5 +292,45 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(all(test, feature = "tracing-subscriber"))]
+mod tests {
+    use tracing::Level;
+
+    use super::{LevelFilter, level_filter};
+
+    #[test]
+    fn plain_directives_filter_by_target_with_the_invocation_span_on() {
+        for directives in [None, Some("warn"), Some("off,my_crate=debug")] {
+            let LevelFilter::Targets(targets) = level_filter(directives.map(str::to_owned)) else {
+                panic!("a Targets filter for {directives:?}");
+            };
+            assert!(targets.would_enable(crate::telemetry::INVOCATION_TARGET, &Level::INFO));
+            assert!(!targets.would_enable(crate::telemetry::INVOCATION_TARGET, &Level::DEBUG));
+        }
+        let LevelFilter::Targets(targets) = level_filter(Some("warn,my_crate=debug".to_owned()))
+        else {
+            panic!("a Targets filter");
+        };
+        assert!(targets.would_enable("my_crate::module", &Level::DEBUG));
+        assert!(!targets.would_enable("other", &Level::INFO));
+        assert!(targets.would_enable("other", &Level::WARN));
+        let LevelFilter::Targets(targets) = level_filter(None) else {
+            panic!("a Targets filter");
+        };
+        assert!(targets.would_enable("other", &Level::INFO));
+    }
+
+    #[test]
+    fn span_and_field_directives_keep_the_env_filter() {
+        for directives in [
+            "info,[invocation{service=ops.Steps}]=debug",
+            "not a directive=x=y",
+        ] {
+            let filter = level_filter(Some(directives.to_owned()));
+            assert!(matches!(filter, LevelFilter::Env(_)), "{directives}");
+        }
     }
 }

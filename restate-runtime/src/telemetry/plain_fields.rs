@@ -5,9 +5,11 @@
 //! default visitor writes each value through `{:?}` and each name through an ANSI painter even
 //! when colours are off. This one writes the same text (the test below holds it to that) and
 //! takes a shortcut for the common cases: strings that need no escaping, integers and booleans,
-//! with colours off. Everything else goes to the default visitor.
+//! with colours off, gathered on the stack and handed to the writer at once (the writer is a
+//! string that would otherwise grow several times). Everything else goes to the default
+//! visitor.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use tracing::field::{Field, Visit};
 use tracing_subscriber::field::RecordFields;
@@ -25,11 +27,16 @@ impl<'writer> FormatFields<'writer> for PlainFields {
             writer,
             is_empty: true,
             result: Ok(()),
+            pending: [0; PENDING],
+            pending_len: 0,
         };
         fields.record(&mut visitor);
-        visitor.result
+        visitor.result.and_then(|()| visitor.flush())
     }
 }
+
+/// Bytes of plain output gathered before they go to the writer.
+const PENDING: usize = 256;
 
 struct PlainVisitor<'a> {
     writer: Writer<'a>,
@@ -38,6 +45,24 @@ struct PlainVisitor<'a> {
     /// Nothing written yet: no separating space before the next field.
     is_empty: bool,
     result: fmt::Result,
+    /// Output not yet handed to the writer.
+    pending: [u8; PENDING],
+    pending_len: usize,
+}
+
+impl fmt::Write for PlainVisitor<'_> {
+    /// Gathers `text`, or hands it on directly when it does not fit.
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let end = self.pending_len + text.len();
+        if end <= PENDING {
+            self.pending[self.pending_len..end].copy_from_slice(text.as_bytes());
+            self.pending_len = end;
+            Ok(())
+        } else {
+            self.flush()?;
+            self.writer.write_str(text)
+        }
+    }
 }
 
 impl PlainVisitor<'_> {
@@ -51,15 +76,26 @@ impl PlainVisitor<'_> {
             && !name.starts_with("log.")
     }
 
-    /// Writes `name=` after a separating space if one is due.
+    /// Gathers `name=` after a separating space if one is due.
     fn name(&mut self, field: &Field) -> fmt::Result {
         if self.is_empty {
             self.is_empty = false;
         } else {
-            self.writer.write_char(' ')?;
+            self.write_char(' ')?;
         }
-        self.writer.write_str(field.name())?;
-        self.writer.write_char('=')
+        self.write_str(field.name())?;
+        self.write_char('=')
+    }
+
+    /// Hands the gathered output to the writer.
+    fn flush(&mut self) -> fmt::Result {
+        if self.pending_len > 0 {
+            let pending = std::str::from_utf8(&self.pending[..self.pending_len])
+                .expect("whole strings were gathered");
+            self.writer.write_str(pending)?;
+            self.pending_len = 0;
+        }
+        Ok(())
     }
 
     /// Hands `field` to the default visitor, which writes the separator itself.
@@ -67,6 +103,10 @@ impl PlainVisitor<'_> {
         // The default visitor skips `log.` fields (metadata of `log` records) and writes
         // nothing, not even a separator.
         if self.result.is_err() || field.name().starts_with("log.") {
+            return;
+        }
+        if let Err(error) = self.flush() {
+            self.result = Err(error);
             return;
         }
         let mut visitor = DefaultVisitor::new(self.writer.by_ref(), self.is_empty);
@@ -88,9 +128,9 @@ impl Visit for PlainVisitor<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if self.ordinary(field) && needs_no_escaping(value) {
             self.result = self.name(field).and_then(|()| {
-                self.writer.write_char('"')?;
-                self.writer.write_str(value)?;
-                self.writer.write_char('"')
+                self.write_char('"')?;
+                self.write_str(value)?;
+                self.write_char('"')
             });
         } else {
             self.delegate(field, |visitor| visitor.record_str(field, value));
@@ -101,7 +141,7 @@ impl Visit for PlainVisitor<'_> {
         if self.ordinary(field) {
             self.result = self
                 .name(field)
-                .and_then(|()| self.writer.write_str(if value { "true" } else { "false" }));
+                .and_then(|()| self.write_str(if value { "true" } else { "false" }));
         } else {
             self.delegate(field, |visitor| visitor.record_bool(field, value));
         }
@@ -109,9 +149,7 @@ impl Visit for PlainVisitor<'_> {
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         if self.ordinary(field) {
-            self.result = self
-                .name(field)
-                .and_then(|()| write!(self.writer, "{value}"));
+            self.result = self.name(field).and_then(|()| write!(self, "{value}"));
         } else {
             self.delegate(field, |visitor| visitor.record_u64(field, value));
         }
@@ -187,6 +225,8 @@ mod tests {
             .with_writer(captured.clone())
             .fmt_fields(fields);
         let subscriber = tracing_subscriber::registry().with(layer);
+        // Longer than what is gathered before it goes to the writer.
+        let long = "0123456789".repeat(30);
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!(
                 "invocation",
@@ -203,6 +243,7 @@ mod tests {
                 r#type = "raw",
                 debugged = ?Some(1),
                 shown = %"display",
+                long = long.as_str(),
             );
             span.record("restate.replaying", true);
             let _entered = span.enter();

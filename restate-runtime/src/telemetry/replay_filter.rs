@@ -4,7 +4,7 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
-use tracing_subscriber::layer::{Context, Filter};
+use tracing_subscriber::layer::{Context, Filter, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 use super::REPLAYING_FIELD;
@@ -18,6 +18,20 @@ use super::REPLAYING_FIELD;
 /// it, or nothing is dropped (a subscriber filtered to `warn` disables it; add the directive
 /// `restate_runtime::invocation=info`). Events of a task the handler spawned are inside the
 /// invocation span only if the task is instrumented with it (`.in_current_span()`).
+///
+/// It also works as a layer of its own, filtering events for every layer above it (a global
+/// filter, cheaper than a per-layer one when it is the only layer that logs):
+///
+/// ```
+/// use restate_runtime::telemetry::ReplayFilter;
+/// use tracing_subscriber::prelude::*;
+///
+/// # let _ =
+/// tracing_subscriber::registry()
+///     .with(ReplayFilter::new())
+///     .with(tracing_subscriber::fmt::layer())
+/// # ;
+/// ```
 ///
 /// [`Endpoint::serve_from_env`](crate::Endpoint::serve_from_env) installs it. With a
 /// subscriber of your own, add it to a layer:
@@ -60,20 +74,12 @@ impl Visit for ReplayingVisitor {
     fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }
 
-impl<S> Filter<S> for ReplayFilter
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    fn enabled(&self, _meta: &Metadata<'_>, _cx: &Context<'_, S>) -> bool {
-        true
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        // Filters nothing by level: combined with a level filter, that one's hint stands.
-        Some(LevelFilter::TRACE)
-    }
-
-    fn event_enabled(&self, event: &Event<'_>, cx: &Context<'_, S>) -> bool {
+impl ReplayFilter {
+    /// Whether `event` is not a repeat of an earlier attempt's.
+    fn passes<S>(event: &Event<'_>, cx: &Context<'_, S>) -> bool
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         // The runtime's own events (an attempt failing during replay, say) are not repeats.
         if event.metadata().target().starts_with("restate_runtime") {
             return true;
@@ -90,19 +96,142 @@ where
         true
     }
 
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, cx: Context<'_, S>) {
+    /// Notes on span `id` whether it says the handler is replaying.
+    fn note<S>(values: &impl RecordValues, id: &Id, cx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
         let mut visitor = ReplayingVisitor::default();
-        attrs.record(&mut visitor);
+        values.record_into(&mut visitor);
         if let (Some(replaying), Some(span)) = (visitor.0, cx.span(id)) {
             span.extensions_mut().replace(Replaying(replaying));
         }
     }
+}
+
+/// The values of a new span or of a record.
+trait RecordValues {
+    fn record_into(&self, visitor: &mut dyn Visit);
+}
+
+impl RecordValues for Attributes<'_> {
+    fn record_into(&self, visitor: &mut dyn Visit) {
+        self.record(visitor);
+    }
+}
+
+impl RecordValues for Record<'_> {
+    fn record_into(&self, visitor: &mut dyn Visit) {
+        self.record(visitor);
+    }
+}
+
+impl<S> Filter<S> for ReplayFilter
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn enabled(&self, _meta: &Metadata<'_>, _cx: &Context<'_, S>) -> bool {
+        true
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        // Filters nothing by level: combined with a level filter, that one's hint stands.
+        Some(LevelFilter::TRACE)
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, cx: &Context<'_, S>) -> bool {
+        Self::passes(event, cx)
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, cx: Context<'_, S>) {
+        Self::note(attrs, id, &cx);
+    }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, cx: Context<'_, S>) {
-        let mut visitor = ReplayingVisitor::default();
-        values.record(&mut visitor);
-        if let (Some(replaying), Some(span)) = (visitor.0, cx.span(id)) {
-            span.extensions_mut().replace(Replaying(replaying));
+        Self::note(values, id, &cx);
+    }
+}
+
+/// As a layer, a global filter: an event it drops reaches no layer above it. It has no opinion
+/// on levels (no hint), so the level filters around it decide those.
+impl<S> Layer<S> for ReplayFilter
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn event_enabled(&self, event: &Event<'_>, cx: Context<'_, S>) -> bool {
+        Self::passes(event, &cx)
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, cx: Context<'_, S>) {
+        Self::note(attrs, id, &cx);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, cx: Context<'_, S>) {
+        Self::note(values, id, &cx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::prelude::*;
+
+    use super::*;
+
+    /// Keeps the messages of the events that reach it.
+    #[derive(Clone, Default)]
+    struct Messages(Arc<Mutex<Vec<String>>>);
+
+    impl<S: Subscriber> Layer<S> for Messages {
+        fn on_event(&self, event: &Event<'_>, _cx: Context<'_, S>) {
+            struct Message(String);
+            impl Visit for Message {
+                fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                    if field.name() == "message" {
+                        self.0 = format!("{value:?}");
+                    }
+                }
+            }
+            let mut message = Message(String::new());
+            event.record(&mut message);
+            self.0.lock().unwrap().push(message.0);
         }
+    }
+
+    /// Logs inside an invocation span that replays, then stops replaying.
+    fn log_an_attempt() {
+        let span = tracing::info_span!(
+            target: "restate_runtime::invocation",
+            "invocation",
+            restate.replaying = true
+        );
+        let _entered = span.enter();
+        // A handler's events: another crate's target.
+        tracing::info!(target: "handler", "replayed");
+        tracing::info!(target: "restate_runtime::endpoint", "the runtime's own");
+        span.record(REPLAYING_FIELD, false);
+        tracing::info!(target: "handler", "new");
+    }
+
+    #[test]
+    fn as_a_layer_it_drops_replayed_events_for_the_layers_above() {
+        let messages = Messages::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(ReplayFilter::new())
+            .with(messages.clone());
+        tracing::subscriber::with_default(subscriber, log_an_attempt);
+        assert_eq!(*messages.0.lock().unwrap(), ["the runtime's own", "new"]);
+    }
+
+    #[test]
+    fn as_a_filter_it_drops_replayed_events_for_its_layer() {
+        let (filtered, everything) = (Messages::default(), Messages::default());
+        let subscriber = tracing_subscriber::registry()
+            .with(filtered.clone().with_filter(ReplayFilter::new()))
+            .with(everything.clone());
+        tracing::subscriber::with_default(subscriber, log_an_attempt);
+        assert_eq!(*filtered.0.lock().unwrap(), ["the runtime's own", "new"]);
+        assert_eq!(everything.0.lock().unwrap().len(), 3);
     }
 }
