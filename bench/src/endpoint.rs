@@ -138,11 +138,33 @@ impl EndpointProcess {
     /// that command; `{sdk}` in it becomes `ours` or `official`, with `-logged` added for
     /// default logging.
     pub fn start(sdk: Sdk, logging: Logging) -> io::Result<Self> {
+        Self::start_as(sdk, logging, "")
+    }
+
+    /// As [`EndpointProcess::start`], with `suffix` added to the name `{sdk}` stands for (to
+    /// tell apart the profiles of endpoints that serve the same SDK).
+    pub fn start_as(sdk: Sdk, logging: Logging, suffix: &str) -> io::Result<Self> {
+        Self::start_wrapped(
+            sdk,
+            logging,
+            suffix,
+            std::env::var("BENCH_ENDPOINT_WRAPPER").ok(),
+        )
+    }
+
+    /// As [`EndpointProcess::start_as`], under the command `wrapper` (if any) instead of the
+    /// one in `BENCH_ENDPOINT_WRAPPER`.
+    pub fn start_wrapped(
+        sdk: Sdk,
+        logging: Logging,
+        suffix: &str,
+        wrapper: Option<String>,
+    ) -> io::Result<Self> {
         let name = match logging {
-            Logging::None => sdk.arg().to_owned(),
-            Logging::Default => format!("{}-logged", sdk.arg()),
+            Logging::None => format!("{}{suffix}", sdk.arg()),
+            Logging::Default => format!("{}-logged{suffix}", sdk.arg()),
         };
-        let mut command = wrapped_self("BENCH_ENDPOINT_WRAPPER", &name)?;
+        let mut command = wrapped(wrapper, &name)?;
         command
             .args(["endpoint", sdk.arg(), logging.arg()])
             .stdin(Stdio::null())
@@ -195,10 +217,13 @@ impl Drop for EndpointProcess {
 /// This executable, run under the command in the environment variable `wrapper_var` if it is
 /// set (e.g. `valgrind --tool=callgrind`), with `{sdk}` in that command replaced by `sdk`.
 pub(crate) fn wrapped_self(wrapper_var: &str, sdk: &str) -> io::Result<Command> {
+    wrapped(std::env::var(wrapper_var).ok(), sdk)
+}
+
+/// This executable, run under `wrapper` if given, with `{sdk}` in it replaced by `sdk`.
+pub(crate) fn wrapped(wrapper: Option<String>, sdk: &str) -> io::Result<Command> {
     let exe = std::env::current_exe()?;
-    let wrapper = std::env::var(wrapper_var)
-        .unwrap_or_default()
-        .replace("{sdk}", sdk);
+    let wrapper = wrapper.unwrap_or_default().replace("{sdk}", sdk);
     let mut words = wrapper.split_whitespace();
     Ok(match words.next() {
         Some(program) => {

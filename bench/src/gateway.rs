@@ -99,6 +99,16 @@ impl GatewayProcess {
         Self::start_with("gateway", ingress)
     }
 
+    /// As [`GatewayProcess::start`], under the command `wrapper` instead of the one in
+    /// `BENCH_GATEWAY_WRAPPER`.
+    pub fn start_wrapped(ingress: &str, wrapper: String) -> io::Result<Self> {
+        Self::spawn(
+            crate::endpoint::wrapped(Some(wrapper), "gateway")?,
+            "gateway",
+            ingress,
+        )
+    }
+
     /// Starts `bench tonic-alone <µs>` (see the module's documentation) and waits until it
     /// listens.
     pub fn start_tonic_alone(delay: Duration) -> io::Result<Self> {
@@ -108,7 +118,16 @@ impl GatewayProcess {
     /// Starts `bench <subcommand> <argument>`, under `BENCH_GATEWAY_WRAPPER` with `{sdk}`
     /// standing for the subcommand.
     fn start_with(subcommand: &str, argument: &str) -> io::Result<Self> {
-        let mut command = crate::endpoint::wrapped_self("BENCH_GATEWAY_WRAPPER", subcommand)?;
+        let command = crate::endpoint::wrapped_self("BENCH_GATEWAY_WRAPPER", subcommand)?;
+        Self::spawn(command, subcommand, argument)
+    }
+
+    /// Runs `command` (this executable, maybe wrapped) with `<subcommand> <argument>`.
+    fn spawn(
+        mut command: std::process::Command,
+        subcommand: &str,
+        argument: &str,
+    ) -> io::Result<Self> {
         command
             .args([subcommand, argument])
             .stdin(Stdio::null())

@@ -24,6 +24,11 @@ pub mod names {
     pub const OURS_COUNTER_PROTO: (&str, &str) = ("bench.CounterProto", "Add");
     pub const OFFICIAL_COUNTER: (&str, &str) = ("OfficialCounter", "Add");
     pub const OURS_WAITER: (&str, &str) = ("bench.Waiter", "Wait");
+    /// Workflows take their id between the service and the handler name.
+    pub const OURS_STEPS: (&str, &str) = ("bench.Steps", "Run");
+    pub const OFFICIAL_STEPS: (&str, &str) = ("OfficialSteps", "Run");
+    pub const OURS_BIG_STATE: (&str, &str) = ("bench.BigState", "Touch");
+    pub const OFFICIAL_BIG_STATE: (&str, &str) = ("OfficialBigState", "Touch");
     pub const OFFICIAL_WAITER: (&str, &str) = ("OfficialWaiter", "Wait");
 }
 

@@ -2,7 +2,7 @@
 //! latency of each and the endpoint process's CPU time around the whole run.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -19,7 +19,51 @@ pub enum Handler {
     Greeter,
     /// The counter object's `Add`: one state read, one state write.
     CounterAdd,
+    /// A `Steps` workflow of `count` steps of one kind, a new workflow id per invocation.
+    Steps { kind: StepKind, count: u32 },
+    /// `BigState/Touch` on an object whose state has been filled with 1,000 entries.
+    Touch,
 }
+
+/// What each step of a `Steps` workflow does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Run,
+    State,
+    Call,
+    Sleep,
+}
+
+impl StepKind {
+    pub const ALL: [StepKind; 4] = [
+        StepKind::Run,
+        StepKind::State,
+        StepKind::Call,
+        StepKind::Sleep,
+    ];
+
+    /// The enum value's name in ProtoJSON, which the official implementation takes too.
+    fn json(self) -> &'static str {
+        match self {
+            StepKind::Run => "STEP_KIND_RUN",
+            StepKind::State => "STEP_KIND_STATE",
+            StepKind::Call => "STEP_KIND_CALL",
+            StepKind::Sleep => "STEP_KIND_SLEEP",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StepKind::Run => "run",
+            StepKind::State => "state get+set",
+            StepKind::Call => "call",
+            StepKind::Sleep => "sleep 0 ms",
+        }
+    }
+}
+
+/// Workflow ids never repeat within a run of the benchmark (one restate-server per run).
+static NEXT_WORKFLOW: AtomicU64 = AtomicU64::new(0);
 
 /// The payload encoding of a scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,12 +102,20 @@ impl Scenario {
         all
     }
 
-    /// The ingress URL of invocation number `worker`'s requests: objects get one key per
-    /// concurrent worker, so no two requests queue on one key.
-    fn url(&self, ingress: &str, worker: usize) -> String {
+    /// The ingress URL of the next request of concurrent sender `worker`: objects get one key
+    /// per sender, so no two requests queue on one key; workflows a new id every time.
+    pub fn url(&self, ingress: &str, worker: usize) -> String {
         let object =
             |(service, handler): (&str, &str)| format!("{ingress}/{service}/w{worker}/{handler}");
+        let workflow = |(service, handler): (&str, &str)| {
+            let id = NEXT_WORKFLOW.fetch_add(1, Ordering::Relaxed);
+            format!("{ingress}/{service}/run{id}/{handler}")
+        };
         match (self.handler, self.sdk, self.codec) {
+            (Handler::Steps { .. }, Sdk::Official, _) => workflow(names::OFFICIAL_STEPS),
+            (Handler::Steps { .. }, Sdk::Ours, _) => workflow(names::OURS_STEPS),
+            (Handler::Touch, Sdk::Official, _) => object(names::OFFICIAL_BIG_STATE),
+            (Handler::Touch, Sdk::Ours, _) => object(names::OURS_BIG_STATE),
             (Handler::Greeter, Sdk::Official, _) => {
                 format!("{ingress}/{}", names::OFFICIAL_GREETER)
             }
@@ -86,8 +138,12 @@ impl Scenario {
         }
     }
 
-    fn body(&self) -> Bytes {
+    pub fn body(&self) -> Bytes {
         match (self.handler, self.codec) {
+            (Handler::Steps { kind, count }, _) => {
+                format!(r#"{{"kind":"{}","count":{count}}}"#, kind.json()).into()
+            }
+            (Handler::Touch, _) => Bytes::from_static(br#"{"fill":0}"#),
             (Handler::Greeter, Codec::Json) => Bytes::from_static(br#"{"name":"Ada"}"#),
             (Handler::Greeter, Codec::Protobuf) => proto::HelloRequest { name: "Ada".into() }
                 .encode_to_vec()
@@ -101,7 +157,10 @@ impl Scenario {
 
     /// Whether a 200 response body is the answer the handler gives.
     fn answer_ok(&self, body: &[u8]) -> bool {
+        let json = || serde_json::from_slice::<serde_json::Value>(body).unwrap_or_default();
         match (self.handler, self.codec) {
+            (Handler::Steps { count, .. }, _) => json()["done"] == count,
+            (Handler::Touch, _) => json()["done"] == 1,
             (Handler::Greeter, Codec::Json) => serde_json::from_slice::<serde_json::Value>(body)
                 .is_ok_and(|v| v["message"].as_str() == Some("Hello, Ada!")),
             (Handler::Greeter, Codec::Protobuf) => {
@@ -124,8 +183,13 @@ impl Scenario {
     /// The name `--only` knows the scenario by, e.g. `greeter-proto`.
     pub fn id(&self) -> String {
         let handler = match self.handler {
-            Handler::Greeter => "greeter",
-            Handler::CounterAdd => "counter",
+            Handler::Greeter => "greeter".to_owned(),
+            Handler::CounterAdd => "counter".to_owned(),
+            // One id for both SDKs: a journal case always measures both.
+            Handler::Steps { kind, count } => {
+                return format!("steps-{kind:?}-{count}").to_lowercase();
+            }
+            Handler::Touch => return "touch".to_owned(),
         };
         let variant = match (self.sdk, self.codec) {
             (Sdk::Official, _) => "official",
@@ -135,10 +199,12 @@ impl Scenario {
         format!("{handler}-{variant}")
     }
 
-    pub fn handler_label(&self) -> &'static str {
+    pub fn handler_label(&self) -> String {
         match self.handler {
-            Handler::Greeter => "greeter (1 run)",
-            Handler::CounterAdd => "counter Add",
+            Handler::Greeter => "greeter (1 run)".to_owned(),
+            Handler::CounterAdd => "counter Add".to_owned(),
+            Handler::Steps { kind, count } => format!("{count} × {}", kind.label()),
+            Handler::Touch => "1,000-entry state".to_owned(),
         }
     }
 
@@ -232,10 +298,11 @@ pub async fn run(
     let mut workers = Vec::with_capacity(concurrency);
     for worker in 0..concurrency {
         let (client, next, body) = (client.clone(), Arc::clone(&next), body.clone());
-        let (url, scenario) = (scenario.url(ingress, worker), scenario.clone());
+        let (ingress, scenario) = (ingress.to_owned(), scenario.clone());
         workers.push(tokio::spawn(async move {
             let mut part = Measurement::default();
             while next.fetch_add(1, Ordering::Relaxed) < count {
+                let url = scenario.url(&ingress, worker);
                 let sent = Instant::now();
                 let outcome = client
                     .post(&url)

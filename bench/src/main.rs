@@ -8,6 +8,8 @@
 mod codegen;
 mod endpoint;
 mod gateway;
+mod guard;
+mod journals;
 mod load;
 mod memory;
 mod procfs;
@@ -25,6 +27,7 @@ use restate_runtime::testing::{RESTATE_SERVER_VERSION, RestateServer};
 
 const USAGE: &str = "\
 usage: bench [OPTIONS]
+       bench guard [--update]   instructions per invocation against bench/instructions.txt
 
   --invocations N     measured invocations per service, split evenly over the rounds
                       (default 5000)
@@ -37,19 +40,27 @@ usage: bench [OPTIONS]
   --compile-runs N    timed rebuilds of each generated crate, median taken; 0 skips
                       compiling the generated code (default 2)
   --only ID,...       load only these services: greeter-official, greeter-json,
-                      greeter-proto, counter-official, counter-json, counter-proto
+                      greeter-proto, counter-official, counter-json, counter-proto, and
+                      journal cases: steps-KIND-N (KIND run, state, call or sleep; N 1, 10
+                      or 100), touch
   --logging WHICH     none: the load on endpoints with no subscriber; default: on endpoints
                       logging as the examples do; both (default)
-  --skip-load | --skip-memory | --skip-codegen | --skip-gateway | --skip-sim
+  --journal-invocations N
+                      invocations of the 1-step journals; longer journals get fewer, N/sqrt(steps),
+                      halved when suspending (default 2000)
+  --skip-load | --skip-memory | --skip-codegen | --skip-gateway | --skip-sim | --skip-journals
                       (the gateway case runs with the load: the ProtoJSON greeter through the
                       generated gRPC gateway against the same greeter through the ingress,
-                      and tonic alone answering it at the same rate, for scale;
+                      and tonic alone answering it at the same rate, for scale; the journals
+                      case runs workflows of 1, 10 and 100 steps of each kind on both SDKs,
+                      streaming and suspending;
                       the sim case unit-tests a workflow through the in-process simulator)
   --sim-tests N       simulator tests per journal length, median taken (default 20)
   -h, --help
 
 Set BENCH_ENDPOINT_WRAPPER to run the endpoint processes under a profiler ({sdk} becomes
-ours or official, with -logged added for the endpoints with default logging), e.g.
+ours or official, with -logged added for the endpoints with default logging and -suspending
+for those of the journal cases that suspend), e.g.
   BENCH_ENDPOINT_WRAPPER=\"valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.{sdk}\"
   BENCH_ENDPOINT_WRAPPER=\"strace -f -c -o /tmp/strace.{sdk}\"
 and BENCH_GATEWAY_WRAPPER likewise for the gateway process and tonic alone ({sdk} becomes
@@ -75,6 +86,8 @@ pub struct Options {
     pub memory: bool,
     pub codegen: bool,
     pub gateway: bool,
+    pub journals: bool,
+    pub journal_invocations: usize,
 }
 
 impl Options {
@@ -95,6 +108,8 @@ impl Options {
             memory: true,
             codegen: true,
             gateway: true,
+            journals: true,
+            journal_invocations: 2000,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -123,7 +138,8 @@ impl Options {
                         .split(',')
                         .map(str::to_owned)
                         .collect();
-                    let known: Vec<String> = Scenario::all().iter().map(Scenario::id).collect();
+                    let mut known: Vec<String> = Scenario::all().iter().map(Scenario::id).collect();
+                    known.extend(journals::ids());
                     if let Some(unknown) = ids.iter().find(|id| !known.contains(id)) {
                         return Err(format!(
                             "unknown scenario {unknown}; known: {}",
@@ -145,6 +161,8 @@ impl Options {
                 "--skip-codegen" => options.codegen = false,
                 "--skip-gateway" => options.gateway = false,
                 "--skip-sim" => options.sim = false,
+                "--skip-journals" => options.journals = false,
+                "--journal-invocations" => options.journal_invocations = number(arg)?,
                 "--sim-tests" => options.sim_tests = number(arg)?,
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown option {other}")),
@@ -173,6 +191,8 @@ pub struct Results {
     pub gateway: Option<GatewayResults>,
     /// The simulator's figures, by journal length.
     pub sim: Option<Vec<sim::SimCase>>,
+    /// Cost as journals grow, streaming and suspending.
+    pub journals: Vec<journals::JournalCase>,
 }
 
 fn main() -> ExitCode {
@@ -196,6 +216,25 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
                 eprintln!("tonic-alone: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if args.get(1).map(String::as_str) == Some("guard") {
+        let update = match args.get(2).map(String::as_str) {
+            None => false,
+            Some("--update") => true,
+            Some(other) => {
+                eprintln!("usage: bench guard [--update] (unknown argument {other})");
+                return ExitCode::from(2);
+            }
+        };
+        prepare_environment();
+        return match guard::run(update) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(error) => {
+                eprintln!("guard: {error}");
                 ExitCode::FAILURE
             }
         };
@@ -290,6 +329,21 @@ fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
         // run the examples (registered last, so they serve the same services from then on).
         let ours = EndpointProcess::start(Sdk::Ours, Logging::None)?;
         let official = EndpointProcess::start(Sdk::Official, Logging::None)?;
+        // A second server that suspends an invocation as soon as it waits (an inactivity
+        // timeout of 0), with endpoints of its own: every await that Restate completes is a
+        // suspension, and the next attempt replays the journal so far. (The official SDK serves
+        // HTTP/2 only, so Restate's request-response mode over HTTP/1.1 cannot be used for it.)
+        let suspending = if options.load && options.journals {
+            Some((
+                RestateServer::builder()
+                    .env("RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT", "0s")
+                    .start()?,
+                EndpointProcess::start_as(Sdk::Ours, Logging::None, "-suspending")?,
+                EndpointProcess::start_as(Sdk::Official, Logging::None, "-suspending")?,
+            ))
+        } else {
+            None
+        };
         let logged = if options.load && options.logging.contains(&Logging::Default) {
             Some((
                 EndpointProcess::start(Sdk::Ours, Logging::Default)?,
@@ -310,6 +364,19 @@ fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
                 .build()?;
             if options.load && options.logging.contains(&Logging::None) {
                 results.load = run_load(options, &client, &server, &ours, &official).await?;
+            }
+            if options.load && options.journals {
+                results.journals = journals::run(
+                    &client,
+                    server.ingress_url(),
+                    &ours,
+                    &official,
+                    journals::Mode::Streaming,
+                    options.journal_invocations,
+                    options.concurrency,
+                    options.only.as_deref(),
+                )
+                .await?;
             }
             if options.load && options.gateway {
                 let gateway = gateway::GatewayProcess::start(server.ingress_url())?;
@@ -345,10 +412,26 @@ fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
                 let as_users_run = run_load(options, &client, &server, ours, official).await?;
                 results.load.extend(as_users_run);
             }
+            if let Some((server, ours, official)) = &suspending {
+                server.register(&ours.url).await?;
+                server.register(&official.url).await?;
+                let suspended = journals::run(
+                    &client,
+                    server.ingress_url(),
+                    ours,
+                    official,
+                    journals::Mode::Suspending,
+                    options.journal_invocations,
+                    options.concurrency,
+                    options.only.as_deref(),
+                )
+                .await?;
+                results.journals.extend(suspended);
+            }
             Ok::<_, Box<dyn std::error::Error>>(())
         })?;
         runtime.shutdown_background();
-        drop((ours, official, logged));
+        drop((ours, official, logged, suspending));
         drop(server);
     }
     if options.sim {

@@ -84,11 +84,109 @@ impl OfficialWaiter {
     }
 }
 
+#[derive(Serialize, Deserialize)]
+pub struct StepsRequest {
+    /// `STEP_KIND_RUN`, `STEP_KIND_STATE`, `STEP_KIND_CALL` or `STEP_KIND_SLEEP`, as in the
+    /// ProtoJSON of `bench.StepsRequest`.
+    pub kind: String,
+    pub count: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct StepsResult {
+    pub done: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct TouchRequest {
+    #[serde(default)]
+    pub fill: u32,
+}
+
+/// `count` steps of one kind.
+pub struct OfficialSteps;
+
+#[restate_sdk::workflow]
+impl OfficialSteps {
+    #[handler(name = "Run")]
+    async fn run(
+        &self,
+        ctx: WorkflowContext<'_>,
+        request: Json<StepsRequest>,
+    ) -> Result<Json<StepsResult>, HandlerError> {
+        let request = request.into_inner();
+        for step in 0..request.count {
+            match request.kind.as_str() {
+                "STEP_KIND_RUN" => {
+                    ctx.run(|| async move { Ok(step) }).name("step").await?;
+                }
+                "STEP_KIND_STATE" => {
+                    let value = ctx.get::<u32>("step").await?.unwrap_or(0);
+                    ctx.set("step", value + 1);
+                }
+                "STEP_KIND_CALL" => {
+                    ctx.service_client::<OfficialEchoClient>()
+                        .echo(Json(HelloRequest {
+                            name: "Ada".to_owned(),
+                        }))
+                        .call()
+                        .await?;
+                }
+                "STEP_KIND_SLEEP" => ctx.sleep(std::time::Duration::ZERO).await?,
+                _ => return Err(TerminalError::new("unknown step kind").into()),
+            }
+        }
+        Ok(Json(StepsResult {
+            done: request.count,
+        }))
+    }
+}
+
+/// Answers at once.
+pub struct OfficialEcho;
+
+#[restate_sdk::service]
+impl OfficialEcho {
+    #[handler(name = "Echo")]
+    async fn echo(
+        &self,
+        _ctx: Context<'_>,
+        request: Json<HelloRequest>,
+    ) -> Result<Json<HelloResponse>, HandlerError> {
+        Ok(Json(HelloResponse {
+            message: request.into_inner().name,
+        }))
+    }
+}
+
+/// Touches one entry of a large state.
+pub struct OfficialBigState;
+
+#[restate_sdk::object]
+impl OfficialBigState {
+    #[handler(name = "Touch")]
+    async fn touch(
+        &self,
+        ctx: ObjectContext<'_>,
+        request: Json<TouchRequest>,
+    ) -> Result<Json<StepsResult>, HandlerError> {
+        for entry in 0..request.into_inner().fill {
+            ctx.set(&format!("entry-{entry}"), entry);
+        }
+        let value = ctx.get::<u32>("entry-0").await?.unwrap_or(0);
+        ctx.set("entry-0", value + 1);
+        Ok(Json(StepsResult { done: 1 }))
+    }
+}
+
 /// All of the above on one endpoint.
 pub fn endpoint() -> Endpoint {
     Endpoint::builder()
         .bind(OfficialGreeter)
         .bind(OfficialCounter)
         .bind(OfficialWaiter)
+        .bind(OfficialSteps)
+        .bind(OfficialEcho)
+        .bind(OfficialBigState)
         .build()
 }

@@ -6,9 +6,10 @@ use restate_runtime::{Context, Endpoint, HandlerError, ObjectContext, WorkflowCo
 
 use crate::InFlight;
 use crate::proto::{
-    AddRequest, CounterProtoServer, CounterServer, CounterValue, GreeterClient, GreeterProtoServer,
-    GreeterServer, HelloRequest, HelloResponse, RemindRequest, ReminderServer, WaitResult,
-    WaiterServer,
+    AddRequest, BigStateServer, CounterProtoServer, CounterServer, CounterValue, EchoClient,
+    EchoServer, GreeterClient, GreeterProtoServer, GreeterServer, HelloRequest, HelloResponse,
+    RemindRequest, ReminderServer, StepKind, StepsRequest, StepsResult, StepsServer, TouchRequest,
+    WaitResult, WaiterServer,
 };
 
 const COUNT: &str = "count";
@@ -108,6 +109,75 @@ impl crate::proto::Reminder for Reminder {
     }
 }
 
+/// `count` steps of one kind.
+pub struct Steps;
+
+impl crate::proto::Steps for Steps {
+    async fn run(
+        &self,
+        ctx: WorkflowContext,
+        request: StepsRequest,
+    ) -> Result<StepsResult, HandlerError> {
+        let kind = StepKind::try_from(request.kind)
+            .map_err(|_| restate_runtime::TerminalError::new(400, "unknown step kind"))?;
+        for step in 0..request.count {
+            match kind {
+                StepKind::Run => {
+                    ctx.run("step", move || async move { Ok(step) }).await?;
+                }
+                StepKind::State => {
+                    let value = ctx.get::<u32>("step").await?.unwrap_or(0);
+                    ctx.set("step", &(value + 1));
+                }
+                StepKind::Call => {
+                    EchoClient::new(&ctx)
+                        .echo(HelloRequest {
+                            name: "Ada".to_owned(),
+                        })
+                        .await?;
+                }
+                StepKind::Sleep => ctx.sleep(Duration::ZERO).await?,
+            }
+        }
+        Ok(StepsResult {
+            done: request.count,
+        })
+    }
+}
+
+/// Answers at once.
+pub struct Echo;
+
+impl crate::proto::Echo for Echo {
+    async fn echo(
+        &self,
+        _ctx: Context,
+        request: HelloRequest,
+    ) -> Result<HelloResponse, HandlerError> {
+        Ok(HelloResponse {
+            message: request.name,
+        })
+    }
+}
+
+/// Touches one entry of a large state.
+pub struct BigState;
+
+impl crate::proto::BigState for BigState {
+    async fn touch(
+        &self,
+        ctx: ObjectContext,
+        request: TouchRequest,
+    ) -> Result<StepsResult, HandlerError> {
+        for entry in 0..request.fill {
+            ctx.set(&format!("entry-{entry}"), &entry);
+        }
+        let value = ctx.get::<u32>("entry-0").await?.unwrap_or(0);
+        ctx.set("entry-0", &(value + 1));
+        Ok(StepsResult { done: 1 })
+    }
+}
+
 /// All of the above on one endpoint.
 pub fn endpoint() -> Endpoint {
     Endpoint::builder()
@@ -117,5 +187,8 @@ pub fn endpoint() -> Endpoint {
         .bind(CounterProtoServer::new(Counter))
         .bind(WaiterServer::new(Waiter))
         .bind(ReminderServer::new(Reminder))
+        .bind(StepsServer::new(Steps))
+        .bind(EchoServer::new(Echo))
+        .bind(BigStateServer::new(BigState))
         .build()
 }

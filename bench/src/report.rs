@@ -66,6 +66,16 @@ pub fn print(options: &Options, results: &Results) {
     if !results.load.is_empty() {
         print_load(options, &results.load, &mut targets);
     }
+    if !results.journals.is_empty() {
+        for (what, ratio) in crate::journals::print(&results.journals) {
+            targets.push(Target {
+                what,
+                ratio,
+                bound: 1.0,
+                at_most: true,
+            });
+        }
+    }
     if let Some(gateway) = &results.gateway {
         print_gateway(options, gateway, &mut targets);
     }
@@ -182,8 +192,8 @@ fn print_load(options: &Options, load: &[(Scenario, Measurement)], targets: &mut
                     Codec::Json => ("ProtoJSON", 0.7),
                 };
                 let name = match handler {
-                    Handler::Greeter => "greeter",
-                    Handler::CounterAdd => "counter Add",
+                    Handler::Greeter => "greeter".to_owned(),
+                    _ => scenario.handler_label(),
                 };
                 let logging = logging.label();
                 targets.push(Target {
