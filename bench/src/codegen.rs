@@ -18,6 +18,10 @@ pub struct CodegenResult {
     pub messages: usize,
     pub ours_generate: Vec<Duration>,
     pub tonic_generate: Vec<Duration>,
+    /// Generation timed inside a build script, as users run it: a fresh process each time,
+    /// the generator compiled without optimizations (Cargo's default for build scripts).
+    pub ours_build_script: Vec<Duration>,
+    pub tonic_build_script: Vec<Duration>,
     pub ours_lines: usize,
     pub tonic_lines: usize,
     /// Rebuild times of the output, per profile.
@@ -178,6 +182,21 @@ pub fn run(work: &Path, generate_runs: usize, compile_runs: usize) -> io::Result
         ours_generate.push(time_ours(&proto, &ours_out)?);
         tonic_generate.push(time_tonic(&proto, &tonic_out)?);
     }
+    let (mut ours_build_script, mut tonic_build_script) = (Vec::new(), Vec::new());
+    if generate_runs > 0 {
+        eprintln!(
+            "  generating in build scripts (the first time also builds the generators unoptimized)..."
+        );
+        let ours_script = BuildScript::new(work, &proto, Generator::Ours)?;
+        let tonic_script = BuildScript::new(work, &proto, Generator::Tonic)?;
+        // One untimed run each first, as above.
+        ours_script.run(0)?;
+        tonic_script.run(0)?;
+        for run in 1..=generate_runs {
+            ours_build_script.push(ours_script.run(run)?);
+            tonic_build_script.push(tonic_script.run(run)?);
+        }
+    }
     let generated = format!("{PACKAGE}.rs");
     let ours_lines = count_lines(&ours_out.join(&generated))?;
     let tonic_lines = count_lines(&tonic_out.join(&generated))?;
@@ -229,10 +248,116 @@ pub fn run(work: &Path, generate_runs: usize, compile_runs: usize) -> io::Result
         messages,
         ours_generate,
         tonic_generate,
+        ours_build_script,
+        tonic_build_script,
         ours_lines,
         tonic_lines,
         compiles,
     })
+}
+
+/// Which generator a build script runs.
+#[derive(Debug, Clone, Copy)]
+enum Generator {
+    Ours,
+    Tonic,
+}
+
+/// A throwaway crate whose build script runs one generator on the proto and writes how long
+/// the call took: generation as users run it.
+struct BuildScript {
+    dir: PathBuf,
+    target: PathBuf,
+    elapsed: PathBuf,
+}
+
+impl BuildScript {
+    fn new(work: &Path, proto: &Path, generator: Generator) -> io::Result<Self> {
+        let name = match generator {
+            Generator::Ours => "ours",
+            Generator::Tonic => "tonic",
+        };
+        let dir = work.join(format!("build-script-{name}"));
+        std::fs::create_dir_all(dir.join("src"))?;
+        let codegen_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../restate-codegen")
+            .canonicalize()?;
+        let dependency = match generator {
+            Generator::Ours => format!(
+                "restate-codegen = {{ path = {:?} }}",
+                codegen_path.display().to_string()
+            ),
+            Generator::Tonic => "tonic-prost-build = \"0.14\"".to_owned(),
+        };
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"generate-{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n\
+                 [workspace]\n\n[build-dependencies]\n{dependency}\nprotoc-bin-vendored = \"3\"\n"
+            ),
+        )?;
+        let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock");
+        if !dir.join("Cargo.lock").exists() && lock.exists() {
+            std::fs::copy(lock, dir.join("Cargo.lock"))?;
+        }
+        std::fs::write(dir.join("src").join("lib.rs"), "")?;
+        let call = match generator {
+            Generator::Ours => {
+                "restate_codegen::configure().out_dir(&out).emit_rerun_if_changed(false)\n\
+                 .compile(&[&proto], &[proto.parent().unwrap()]).unwrap();"
+            }
+            Generator::Tonic => {
+                "let include = protoc_bin_vendored::include_path().unwrap();\n\
+                 let started = std::time::Instant::now();\n\
+                 tonic_prost_build::configure().out_dir(&out).emit_rerun_if_changed(false)\n\
+                 .compile_protos(&[proto.clone()], &[proto.parent().unwrap().to_path_buf(), include]).unwrap();"
+            }
+        };
+        let start = match generator {
+            Generator::Ours => "let started = std::time::Instant::now();",
+            Generator::Tonic => "",
+        };
+        let elapsed = dir.join("elapsed-ns");
+        std::fs::write(
+            dir.join("build.rs"),
+            format!(
+                "fn main() {{\n\
+                 println!(\"cargo:rerun-if-env-changed=BENCH_GENERATION_RUN\");\n\
+                 // SAFETY: a build script runs on one thread.\n\
+                 unsafe {{ std::env::set_var(\"PROTOC\", protoc_bin_vendored::protoc_bin_path().unwrap()) }};\n\
+                 let proto = std::path::PathBuf::from({proto:?});\n\
+                 let out = std::path::PathBuf::from(std::env::var(\"OUT_DIR\").unwrap());\n\
+                 {start}\n{call}\n\
+                 std::fs::write({elapsed:?}, started.elapsed().as_nanos().to_string()).unwrap();\n\
+                 }}\n",
+                proto = proto.display().to_string(),
+                elapsed = elapsed.display().to_string(),
+            ),
+        )?;
+        Ok(Self {
+            target: work.join(format!("target-build-script-{name}")),
+            dir,
+            elapsed,
+        })
+    }
+
+    /// Runs the build script once more (run number `run` makes Cargo run it again) and reads
+    /// how long the generator took in it.
+    fn run(&self, run: usize) -> io::Result<Duration> {
+        let _ = std::fs::remove_file(&self.elapsed);
+        let crate_ = Crate {
+            dir: self.dir.clone(),
+            target: self.target.clone(),
+            dependencies: String::new(),
+            generated: PathBuf::new(),
+        };
+        crate_.build_with(Profile::Dev, &[("BENCH_GENERATION_RUN", run.to_string())])?;
+        let nanos: u64 = std::fs::read_to_string(&self.elapsed)?
+            .trim()
+            .parse()
+            .map_err(io::Error::other)?;
+        Ok(Duration::from_nanos(nanos))
+    }
 }
 
 /// A throwaway crate that includes one generator's output.
@@ -283,6 +408,11 @@ impl Crate {
     }
 
     fn build(&self, profile: Profile) -> io::Result<Duration> {
+        self.build_with(profile, &[])
+    }
+
+    /// Builds the crate with `env` set for Cargo and build scripts.
+    fn build_with(&self, profile: Profile, env: &[(&str, String)]) -> io::Result<Duration> {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut command = Command::new(cargo);
         command
@@ -291,7 +421,8 @@ impl Crate {
             .args(["--profile", profile.name()])
             .arg("--manifest-path")
             .arg(self.dir.join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", &self.target);
+            .env("CARGO_TARGET_DIR", &self.target)
+            .envs(env.iter().map(|(name, value)| (name, value)));
         // `cargo run` describes the benchmark's own package in the environment; none of it
         // belongs to this build.
         for (name, _) in std::env::vars_os() {

@@ -61,7 +61,10 @@ impl Attempt {
     {
         let input = body.map_err(|error| error.to_string()).boxed_unsync();
         let metrics = AttemptMetrics::start(service.definition().name, handler.name);
-        let handler = run_handler(Arc::clone(&driver), trace, service, handler).boxed();
+        // The invocation span is created once the handler starts, while the response body is
+        // polled: it belongs in the span current now, when the request arrives.
+        let parent = tracing::Span::current();
+        let handler = run_handler(Arc::clone(&driver), trace, parent, service, handler).boxed();
         Self {
             driver,
             input: Some(input),
@@ -80,18 +83,18 @@ impl Attempt {
     /// A panic below (say in the VM on input it cannot handle) abandons the attempt: the
     /// response ends without an end message, and Restate retries the invocation.
     pub(crate) fn poll_output(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
-        // The handler and the closures of its runs are instrumented with the invocation span;
-        // the runtime's own events name it as their parent. What else runs here is the state
-        // machine, whose events are debug and trace: the span is entered for them only when
-        // they are wanted, since entering and leaving it on every poll costs more than the rest
-        // of the telemetry.
+        // The handler and the closures of its runs are instrumented with the invocation span,
+        // and the runtime's own events here are logged inside it. What else runs here is the
+        // state machine, whose events are debug and trace (but one): the span is entered for
+        // them only when some debug event is enabled anywhere, since entering and leaving it on
+        // every poll costs more than the rest of the telemetry.
         let span = {
             let mut state = self.driver.lock();
             state.attempt_polling();
             (state.span_ready()
                 && !state.span().is_disabled()
-                && tracing::enabled!(target: "restate_sdk_shared_core", tracing::Level::DEBUG))
-            .then(|| state.span().clone())
+                && tracing::level_filters::LevelFilter::current() >= tracing::Level::DEBUG)
+                .then(|| state.span().clone())
         };
         let _entered = span.as_ref().map(tracing::Span::enter);
         match std::panic::catch_unwind(AssertUnwindSafe(|| self.drive(cx))) {
@@ -100,11 +103,9 @@ impl Attempt {
                 let message = engine::panic_message(&*panic);
                 let leftovers = {
                     let mut state = self.driver.lock();
-                    tracing::error!(
-                        parent: state.span(),
-                        %message,
-                        "the invocation attempt panicked; abandoning it"
-                    );
+                    state.span().in_scope(|| {
+                        tracing::error!(%message, "the invocation attempt panicked; abandoning it");
+                    });
                     state.settle(AttemptOutcome::Failed);
                     state.abandon();
                     state.take_leftover_runs()
@@ -185,11 +186,12 @@ impl Attempt {
                         self.received = self.received.saturating_add(data.len());
                         if self.received > self.max_input {
                             // What was sent is dropped with the attempt: memory stays bounded.
-                            tracing::warn!(
-                                parent: state.span(),
-                                limit = self.max_input,
-                                "an invocation request exceeded the body limit; ending it"
-                            );
+                            state.span().in_scope(|| {
+                                tracing::warn!(
+                                    limit = self.max_input,
+                                    "an invocation request exceeded the body limit; ending it"
+                                );
+                            });
                             let error = VmError::new(
                                 413u16,
                                 format!(
@@ -209,11 +211,9 @@ impl Attempt {
                     }
                 }
                 Some(Err(error)) => {
-                    tracing::debug!(
-                        parent: state.span(),
-                        %error,
-                        "the connection broke; abandoning the attempt"
-                    );
+                    state.span().in_scope(|| {
+                        tracing::debug!(%error, "the connection broke; abandoning the attempt");
+                    });
                     state.abandon();
                     self.input = None;
                 }
@@ -284,6 +284,7 @@ impl Drop for Attempt {
 async fn run_handler(
     driver: Arc<Driver>,
     trace: InvokeTrace,
+    parent: tracing::Span,
     service: Arc<dyn Service>,
     handler: &'static HandlerDefinition,
 ) {
@@ -307,6 +308,7 @@ async fn run_handler(
         let state = driver.lock();
         let replaying = state.is_replaying();
         let span = crate::telemetry::invocation_span(SpanFields {
+            parent: &parent,
             service: service_name,
             handler: handler.name,
             key: &input.key,
@@ -316,6 +318,7 @@ async fn run_handler(
         });
         (span, replaying)
     };
+    drop(parent);
     let info = InvocationInfo {
         id: input.invocation_id,
         headers: input

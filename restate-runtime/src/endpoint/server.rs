@@ -188,13 +188,17 @@ pub(crate) fn init_logging() {
         let level = level_filter(std::env::var("RUST_LOG").ok()).boxed();
         let keep_replayed =
             std::env::var("RESTATE_LOG_REPLAYED").is_ok_and(|value| value == "true");
-        let replay = (!keep_replayed).then(crate::telemetry::ReplayFilter::new);
-        // Colours only for a person watching: escape codes cost work on every line and every
-        // span, and a log collector reading a pipe has no use for them.
+        let replay = (!keep_replayed).then_some(crate::telemetry::ReplayLayer);
+        // Colours only for a person watching (and not for one who set NO_COLOR): escape codes
+        // cost work on every line and every span, and a log collector reading a pipe has no
+        // use for them.
         let fmt = tracing_subscriber::fmt::layer()
             .fmt_fields(crate::telemetry::PlainFields)
             .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()),
+            );
         // Global filters, the level first, then the replay filter on what it let through: with
         // one layer that logs, per-layer filters would only add a look-up of the span's filter
         // state each time a span is entered or left.
@@ -241,8 +245,17 @@ fn level_filter(directives: Option<String>) -> LevelFilter {
     use tracing_subscriber::filter::Targets;
 
     let directives = directives.unwrap_or_else(|| "info".to_owned());
-    let plain = !directives.contains(['[', '{', '(', '/']);
-    if let Some(targets) = plain.then(|| directives.parse::<Targets>().ok()).flatten() {
+    // The EnvFilter skips empty directives (`info,`); `Targets` would read one as `error`.
+    let pieces: Vec<&str> = directives
+        .split(',')
+        .map(str::trim)
+        .filter(|piece| !piece.is_empty())
+        .collect();
+    let plain = !pieces.is_empty() && !directives.contains(['[', '{', '(', '/']);
+    if let Some(targets) = plain
+        .then(|| pieces.join(",").parse::<Targets>().ok())
+        .flatten()
+    {
         return LevelFilter::Targets(Box::new(targets.with_target(
             crate::telemetry::INVOCATION_TARGET,
             tracing::level_filters::LevelFilter::INFO,
@@ -303,7 +316,12 @@ mod tests {
 
     #[test]
     fn plain_directives_filter_by_target_with_the_invocation_span_on() {
-        for directives in [None, Some("warn"), Some("off,my_crate=debug")] {
+        for directives in [
+            None,
+            Some("warn"),
+            Some("off,my_crate=debug"),
+            Some("warn, ,"),
+        ] {
             let LevelFilter::Targets(targets) = level_filter(directives.map(str::to_owned)) else {
                 panic!("a Targets filter for {directives:?}");
             };
@@ -321,6 +339,11 @@ mod tests {
             panic!("a Targets filter");
         };
         assert!(targets.would_enable("other", &Level::INFO));
+        // An empty directive is skipped, as the EnvFilter skips it, not read as `error`.
+        let LevelFilter::Targets(targets) = level_filter(Some("info,".to_owned())) else {
+            panic!("a Targets filter");
+        };
+        assert!(targets.would_enable("other", &Level::INFO));
     }
 
     #[test]
@@ -328,6 +351,7 @@ mod tests {
         for directives in [
             "info,[invocation{service=ops.Steps}]=debug",
             "not a directive=x=y",
+            "",
         ] {
             let filter = level_filter(Some(directives.to_owned()));
             assert!(matches!(filter, LevelFilter::Env(_)), "{directives}");

@@ -158,7 +158,9 @@ impl Driver {
         if error.is_suspended_error() {
             state.settle(AttemptOutcome::Suspended);
         } else {
-            tracing::debug!(parent: &state.span, %error, "invocation failed in the state machine");
+            state.span.in_scope(|| {
+                tracing::debug!(%error, "invocation failed in the state machine");
+            });
             state.vm.notify_error(error, None);
             state.settle(AttemptOutcome::Failed);
         }

@@ -51,6 +51,8 @@ pub(crate) use invocation_metrics::{AttemptMetrics, AttemptOutcome};
 pub(crate) use plain_fields::PlainFields;
 #[cfg(feature = "tracing-subscriber")]
 pub use replay_filter::ReplayFilter;
+#[cfg(feature = "tracing-subscriber")]
+pub(crate) use replay_filter::ReplayLayer;
 pub(crate) use start_message::StartPeek;
 
 /// The trace context headers of an `/invoke` request (feature `opentelemetry`; nothing
@@ -123,9 +125,11 @@ pub const INVOCATION_TARGET: &str = "restate_runtime::invocation";
 /// The name of the span field that says whether the handler is replaying.
 pub const REPLAYING_FIELD: &str = "restate.replaying";
 
-/// What the invocation span says about an attempt, all known once the handler starts.
+/// What the invocation span says about an attempt, all known once the handler starts, and the
+/// span it belongs in (the one current when the endpoint received the request, if any).
 #[derive(Debug)]
 pub(crate) struct SpanFields<'a> {
+    pub(crate) parent: &'a tracing::Span,
     pub(crate) service: &'a str,
     pub(crate) handler: &'a str,
     pub(crate) key: &'a str,
@@ -141,6 +145,7 @@ pub(crate) struct SpanFields<'a> {
 pub(crate) fn invocation_span(fields: SpanFields<'_>) -> tracing::Span {
     tracing::info_span!(
         target: "restate_runtime::invocation",
+        parent: fields.parent,
         "invocation",
         service = fields.service,
         handler = fields.handler,

@@ -19,20 +19,6 @@ use super::REPLAYING_FIELD;
 /// `restate_runtime::invocation=info`). Events of a task the handler spawned are inside the
 /// invocation span only if the task is instrumented with it (`.in_current_span()`).
 ///
-/// It also works as a layer of its own, filtering events for every layer above it (a global
-/// filter, cheaper than a per-layer one when it is the only layer that logs):
-///
-/// ```
-/// use restate_runtime::telemetry::ReplayFilter;
-/// use tracing_subscriber::prelude::*;
-///
-/// # let _ =
-/// tracing_subscriber::registry()
-///     .with(ReplayFilter::new())
-///     .with(tracing_subscriber::fmt::layer())
-/// # ;
-/// ```
-///
 /// [`Endpoint::serve_from_env`](crate::Endpoint::serve_from_env) installs it. With a
 /// subscriber of your own, add it to a layer:
 ///
@@ -152,22 +138,28 @@ where
     }
 }
 
-/// As a layer, a global filter: an event it drops reaches no layer above it. It has no opinion
-/// on levels (no hint), so the level filters around it decide those.
-impl<S> Layer<S> for ReplayFilter
+/// The replay filter as a layer of its own, a global filter: an event it drops reaches no layer
+/// above it. With one layer that logs (as the logger `serve_from_env` installs), it is cheaper
+/// than a per-layer filter. It has no opinion on levels (no hint), so the level filters around
+/// it decide those. (A type of its own: `ReplayFilter` implementing both `Filter` and `Layer`
+/// would make their same-named methods ambiguous for users.)
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ReplayLayer;
+
+impl<S> Layer<S> for ReplayLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn event_enabled(&self, event: &Event<'_>, cx: Context<'_, S>) -> bool {
-        Self::passes(event, &cx)
+        ReplayFilter::passes(event, &cx)
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, cx: Context<'_, S>) {
-        Self::note(attrs, id, &cx);
+        ReplayFilter::note(attrs, id, &cx);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, cx: Context<'_, S>) {
-        Self::note(values, id, &cx);
+        ReplayFilter::note(values, id, &cx);
     }
 }
 
@@ -218,7 +210,7 @@ mod tests {
     fn as_a_layer_it_drops_replayed_events_for_the_layers_above() {
         let messages = Messages::default();
         let subscriber = tracing_subscriber::registry()
-            .with(ReplayFilter::new())
+            .with(ReplayLayer)
             .with(messages.clone());
         tracing::subscriber::with_default(subscriber, log_an_attempt);
         assert_eq!(*messages.0.lock().unwrap(), ["the runtime's own", "new"]);
