@@ -98,9 +98,19 @@ pub fn baseline_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("instructions.txt")
 }
 
-/// Measures every case and compares it with the baseline (or, with `update`, writes the
-/// baseline). `Ok(false)` when a case grew past the tolerance.
-pub fn run(update: bool) -> Result<bool, Box<dyn Error>> {
+/// What `bench guard` was asked to do.
+#[derive(Debug, Default)]
+pub struct GuardOptions {
+    /// Write the baseline instead of comparing with it.
+    pub update: bool,
+    /// Keep the callgrind profiles in this folder (`<case>.<invocations>`), to see where a
+    /// case grew: `callgrind_annotate --inclusive=yes DIR/greeter-json.1200`.
+    pub profiles: Option<PathBuf>,
+}
+
+/// Measures every case and compares it with the baseline (or writes the baseline).
+/// `Ok(false)` when a case grew past the tolerance.
+pub fn run(options: &GuardOptions) -> Result<bool, Box<dyn Error>> {
     let valgrind = Command::new("valgrind").arg("--version").output();
     if !valgrind.is_ok_and(|output| output.status.success()) {
         return Err("the guard needs valgrind on the PATH (apt-get install valgrind)".into());
@@ -113,7 +123,9 @@ pub fn run(update: bool) -> Result<bool, Box<dyn Error>> {
         .pool_max_idle_per_host(CONCURRENCY * 2)
         .timeout(Duration::from_secs(120))
         .build()?;
-    let work = std::env::temp_dir().join(format!("restate-guard-{}", std::process::id()));
+    let work = options.profiles.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("restate-guard-{}", std::process::id()))
+    });
     std::fs::create_dir_all(&work)?;
     let mut measured = BTreeMap::new();
     for case in cases() {
@@ -186,10 +198,12 @@ pub fn run(update: bool) -> Result<bool, Box<dyn Error>> {
         measured.insert(case.id.to_owned(), per_invocation);
     }
     runtime.shutdown_background();
-    let _ = std::fs::remove_dir_all(&work);
+    if options.profiles.is_none() {
+        let _ = std::fs::remove_dir_all(&work);
+    }
 
     let path = baseline_path();
-    if update {
+    if options.update {
         write_baseline(&path, &measured)?;
         print(&measured, &BTreeMap::new());
         println!("baseline written to {}", path.display());

@@ -27,7 +27,8 @@ use restate_runtime::testing::{RESTATE_SERVER_VERSION, RestateServer};
 
 const USAGE: &str = "\
 usage: bench [OPTIONS]
-       bench guard [--update]   instructions per invocation against bench/instructions.txt
+       bench guard [--update] [--profiles DIR]
+                      instructions per invocation against bench/instructions.txt (see README)
 
   --invocations N     measured invocations per service, split evenly over the rounds
                       (default 5000)
@@ -221,16 +222,28 @@ fn main() -> ExitCode {
         };
     }
     if args.get(1).map(String::as_str) == Some("guard") {
-        let update = match args.get(2).map(String::as_str) {
-            None => false,
-            Some("--update") => true,
-            Some(other) => {
-                eprintln!("usage: bench guard [--update] (unknown argument {other})");
-                return ExitCode::from(2);
+        let mut options = guard::GuardOptions::default();
+        let mut rest = args[2..].iter();
+        while let Some(arg) = rest.next() {
+            match arg.as_str() {
+                "--update" => options.update = true,
+                "--profiles" => match rest.next() {
+                    Some(dir) => options.profiles = Some(PathBuf::from(dir)),
+                    None => {
+                        eprintln!("usage: bench guard [--update] [--profiles DIR]");
+                        return ExitCode::from(2);
+                    }
+                },
+                other => {
+                    eprintln!(
+                        "usage: bench guard [--update] [--profiles DIR] (unknown argument {other})"
+                    );
+                    return ExitCode::from(2);
+                }
             }
-        };
+        }
         prepare_environment();
-        return match guard::run(update) {
+        return match guard::run(&options) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
             Err(error) => {

@@ -150,17 +150,18 @@ impl<Res: Payload> WorkflowHandle<Ingress, Res> {
 
 /// The ingress path of a handler: `{service}/{handler}`, or `{service}/{key}/{handler}`.
 fn target_path(target: &Target) -> String {
-    match &target.key {
-        Some(key) => format!(
-            "{}/{}/{}",
-            encode_segment(&target.service),
-            encode_segment(key),
-            encode_segment(&target.handler)
-        ),
-        None => format!(
-            "{}/{}",
-            encode_segment(&target.service),
-            encode_segment(&target.handler)
-        ),
+    // On every request: pieces pushed into one allocation, not `format!`.
+    let service = encode_segment(&target.service);
+    let key = target.key.as_deref().map(encode_segment);
+    let handler = encode_segment(&target.handler);
+    let length = service.len() + key.as_ref().map_or(0, |key| key.len() + 1) + 1 + handler.len();
+    let mut path = String::with_capacity(length);
+    path.push_str(&service);
+    if let Some(key) = &key {
+        path.push('/');
+        path.push_str(key);
     }
+    path.push('/');
+    path.push_str(&handler);
+    path
 }

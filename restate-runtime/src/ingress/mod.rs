@@ -215,7 +215,12 @@ impl Ingress {
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}/{path}", self.base_url)
+        // On every request: pieces pushed into one allocation, not `format!`.
+        let mut url = String::with_capacity(self.base_url.len() + 1 + path.len());
+        url.push_str(&self.base_url);
+        url.push('/');
+        url.push_str(path);
+        url
     }
 }
 
