@@ -11,6 +11,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::FutureExt;
@@ -21,6 +22,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use restate_sdk_shared_core::{Error as VmError, NonEmptyValue, PayloadOptions, VM};
 use tracing::Instrument;
 
+use super::body_guard::{BodyBudget, FrameProgress};
 use crate::codegen::{HandlerDefinition, Invocation, Service};
 use crate::context::{Context, InvocationInfo};
 use crate::engine::{self, Driver, Run};
@@ -29,14 +31,34 @@ use crate::telemetry::{AttemptMetrics, AttemptOutcome, InvokeTrace, SpanFields, 
 /// The request body, its error already turned into text.
 type RequestBody = UnsyncBoxBody<Bytes, String>;
 
+/// What an attempt's request body may take.
+pub(crate) struct BodyLimits {
+    /// The most bytes the request may carry.
+    pub(crate) max_input: usize,
+    /// The bytes all attempts in flight may hold together.
+    pub(crate) budget: Arc<BodyBudget>,
+    /// How long the body may stop in the middle of a message.
+    pub(crate) stall_timeout: Duration,
+}
+
+/// A body waiting in the middle of a message: the timer, and the bytes received when it was
+/// (re)armed.
+struct StallWatch {
+    timer: Pin<Box<tokio::time::Sleep>>,
+    received: usize,
+}
+
 /// One attempt: the request body, the handler and the running `run` closures.
 pub(crate) struct Attempt {
     driver: Arc<Driver>,
     /// `None` once the request body has ended.
     input: Option<RequestBody>,
-    /// Request bytes read so far, and the most that may come.
+    /// Request bytes read so far (all taken from the budget), and what they may be.
     received: usize,
-    max_input: usize,
+    limits: BodyLimits,
+    /// Where the body stands among message frames, and the timer while it waits inside one.
+    frames: FrameProgress,
+    stall: Option<StallWatch>,
     /// `None` once the handler has returned (or was dropped by a trap).
     handler: Option<BoxFuture<'static, ()>>,
     runs: Vec<Run>,
@@ -51,7 +73,7 @@ impl Attempt {
         driver: Arc<Driver>,
         trace: InvokeTrace,
         body: B,
-        max_input: usize,
+        limits: BodyLimits,
         service: Arc<dyn Service>,
         handler: &'static HandlerDefinition,
     ) -> Self
@@ -69,7 +91,9 @@ impl Attempt {
             driver,
             input: Some(input),
             received: 0,
-            max_input,
+            limits,
+            frames: FrameProgress::default(),
+            stall: None,
             handler: Some(handler),
             runs: Vec::new(),
             start: StartPeek::default(),
@@ -121,6 +145,7 @@ impl Attempt {
     fn drive(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
         loop {
             let input = self.poll_input(cx);
+            self.watch_for_stall(cx);
             if self.driver.lock().is_ended() {
                 return self.end();
             }
@@ -162,9 +187,48 @@ impl Attempt {
         Poll::Ready(Some(output).filter(|output| !output.is_empty()))
     }
 
+    /// Ends the attempt when its body has waited in the middle of a message for the stall
+    /// timeout: a timer runs while it waits there, restarted whenever bytes arrive.
+    fn watch_for_stall(&mut self, cx: &mut TaskContext<'_>) {
+        if self.input.is_none() || !self.frames.mid_message() {
+            self.stall = None;
+            return;
+        }
+        let timeout = self.limits.stall_timeout;
+        let watch = self.stall.get_or_insert_with(|| StallWatch {
+            timer: Box::pin(tokio::time::sleep(timeout)),
+            received: self.received,
+        });
+        if watch.received != self.received {
+            watch.received = self.received;
+            watch
+                .timer
+                .as_mut()
+                .reset(tokio::time::Instant::now() + timeout);
+        }
+        if watch.timer.as_mut().poll(cx).is_pending() {
+            return;
+        }
+        self.stall = None;
+        self.input = None;
+        let mut state = self.driver.lock();
+        state.span().in_scope(|| {
+            tracing::warn!(
+                timeout = ?timeout,
+                "an invocation request's body stalled in the middle of a message; ending it"
+            );
+        });
+        let error = VmError::new(
+            408u16,
+            format!("the request body stalled in the middle of a message for {timeout:?}"),
+        );
+        self.driver.trap(&mut state, error);
+    }
+
     /// Stops reading the request and drops the handler and the running closures.
     fn stop(&mut self) {
         self.input = None;
+        self.stall = None;
         self.handler = None;
         self.runs.clear();
     }
@@ -183,12 +247,28 @@ impl Attempt {
             match frame {
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
-                        self.received = self.received.saturating_add(data.len());
-                        if self.received > self.max_input {
+                        let over_limit =
+                            self.received.saturating_add(data.len()) > self.limits.max_input;
+                        if !over_limit && !self.limits.budget.take(data.len()) {
+                            // What was sent is dropped with the attempt; Restate retries it.
+                            state.span().in_scope(|| {
+                                tracing::warn!(
+                                    budget = self.limits.budget.held(),
+                                    "the endpoint holds as many request bytes as its budget \
+                                     allows; ending an invocation attempt"
+                                );
+                            });
+                            let error = VmError::new(
+                                503u16,
+                                "the endpoint holds as many request bytes as its budget allows",
+                            );
+                            self.driver.trap(&mut state, error);
+                            self.input = None;
+                        } else if over_limit {
                             // What was sent is dropped with the attempt: memory stays bounded.
                             state.span().in_scope(|| {
                                 tracing::warn!(
-                                    limit = self.max_input,
+                                    limit = self.limits.max_input,
                                     "an invocation request exceeded the body limit; ending it"
                                 );
                             });
@@ -196,12 +276,14 @@ impl Attempt {
                                 413u16,
                                 format!(
                                     "the request body exceeds the endpoint's limit of {} bytes",
-                                    self.max_input
+                                    self.limits.max_input
                                 ),
                             );
                             self.driver.trap(&mut state, error);
                             self.input = None;
                         } else {
+                            self.received += data.len();
+                            self.frames.advance(&data);
                             if let Some(start) = self.start.next_chunk(&data) {
                                 state.set_attempt_number(start.attempt);
                                 self.metrics.journal(start);
@@ -277,6 +359,7 @@ impl Drop for Attempt {
         // Closures may hold contexts: dropped once the lock is released.
         drop(leftovers);
         self.metrics.end(outcome);
+        self.limits.budget.release(self.received);
     }
 }
 

@@ -3,6 +3,7 @@
 //! server.
 
 mod attempt;
+mod body_guard;
 mod connection;
 mod discovery;
 #[cfg(feature = "lambda")]
@@ -82,6 +83,8 @@ struct EndpointInner {
     options: HashMap<&'static str, ServiceOptions>,
     identity: IdentityVerifier,
     limits: Limits,
+    /// The request bytes attempts in flight hold together.
+    bodies: Arc<body_guard::BodyBudget>,
 }
 
 /// What the endpoint lets a client take: request size, connections, time to send headers.
@@ -95,6 +98,10 @@ pub(crate) struct Limits {
     pub(crate) header_read_timeout: Duration,
     /// How long a connection may stay open with no request in flight.
     pub(crate) idle_timeout: Duration,
+    /// The most request bytes all invocation attempts in flight may hold together.
+    pub(crate) max_buffered_bodies: usize,
+    /// How long a request body may stop in the middle of a message.
+    pub(crate) body_stall_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -104,6 +111,8 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_buffered_bodies: DEFAULT_MAX_BUFFERED_BODIES,
+            body_stall_timeout: DEFAULT_BODY_STALL_TIMEOUT,
         }
     }
 }
@@ -116,6 +125,11 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default of [`EndpointBuilder::idle_timeout`]: 5 minutes.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// The default of [`EndpointBuilder::max_buffered_bodies`]: 512 MiB, eight requests of the
+/// largest size at once, for a machine of a few GiB.
+pub const DEFAULT_MAX_BUFFERED_BODIES: usize = 512 * 1024 * 1024;
+/// The default of [`EndpointBuilder::body_stall_timeout`]: 30 seconds.
+pub const DEFAULT_BODY_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Collects the services of an [`Endpoint`].
 #[derive(Default)]
@@ -249,6 +263,30 @@ impl EndpointBuilder {
         self
     }
 
+    /// The most bytes of request bodies that all invocation attempts in flight may hold
+    /// together (what Restate sent them: the journal and state they replay, the messages
+    /// since); [`DEFAULT_MAX_BUFFERED_BODIES`] (512 MiB) by default. An attempt whose next
+    /// bytes would pass it is ended with a retryable error (503) and drops what it held, and
+    /// while the budget is spent new invocation requests get 503 at once: Restate retries them
+    /// with its retry policy. Raise it for many large journals or states at once; keep it
+    /// under the memory the process may use.
+    pub fn max_buffered_bodies(mut self, bytes: usize) -> Self {
+        self.limits.max_buffered_bodies = bytes;
+        self
+    }
+
+    /// How long an invocation request's body may stop in the middle of a protocol message
+    /// (or before its first one) before the attempt is ended with a retryable error (408) and
+    /// drops what it held; [`DEFAULT_BODY_STALL_TIMEOUT`] (30 s) by default. Restate sends a
+    /// message whole once it starts it, so only a stalled or hostile client waits there.
+    /// Between messages the body may stay quiet as long as the invocation runs: streaming,
+    /// Restate sends completions as they come, and its own inactivity timeout decides when an
+    /// invocation that waits is suspended.
+    pub fn body_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_stall_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// Finishes the endpoint.
     pub fn build(self) -> Endpoint {
         let by_name = self
@@ -262,6 +300,7 @@ impl EndpointBuilder {
                 by_name,
                 options: self.options,
                 identity: self.identity,
+                bodies: Arc::new(body_guard::BodyBudget::new(self.limits.max_buffered_bodies)),
                 limits: self.limits,
             }),
         }
@@ -276,6 +315,12 @@ impl Endpoint {
 
     pub(crate) fn limits(&self) -> Limits {
         self.inner.limits
+    }
+
+    /// The bytes of request bodies that invocation attempts in flight hold now, out of
+    /// [`EndpointBuilder::max_buffered_bodies`]: a gauge for operators.
+    pub fn buffered_body_bytes(&self) -> usize {
+        self.inner.bodies.held()
     }
 
     /// Answers one HTTP request: `/discover`, `/invoke/{service}/{handler}` or `/health`.
@@ -372,6 +417,12 @@ impl Endpoint {
                 &format!("the request body exceeds the endpoint's limit of {limit} bytes"),
             );
         }
+        if self.inner.bodies.is_exhausted() {
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the endpoint holds as many request bytes as its budget allows; retry later",
+            );
+        }
         let (parts, body) = request.into_parts();
         let trace = crate::telemetry::InvokeTrace::of(&parts.headers);
         let vm = match CoreVM::new(parts.headers, VMOptions::default()) {
@@ -386,7 +437,12 @@ impl Endpoint {
         };
         let head = vm.get_response_head();
         let driver = Driver::new(vm);
-        let attempt = Attempt::new(driver, trace, body, limit, Arc::clone(bound), handler);
+        let guard = attempt::BodyLimits {
+            max_input: limit,
+            budget: Arc::clone(&self.inner.bodies),
+            stall_timeout: self.inner.limits.body_stall_timeout,
+        };
+        let attempt = Attempt::new(driver, trace, body, guard, Arc::clone(bound), handler);
 
         let mut response = Response::builder()
             .status(StatusCode::from_u16(head.status_code).unwrap_or(StatusCode::OK));

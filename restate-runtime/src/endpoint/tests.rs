@@ -367,3 +367,188 @@ async fn assert_silent_client_is_disconnected(opening: &[u8]) {
     }
     serving.abort();
 }
+
+/// A frame header announcing a start message of `length` bytes.
+fn start_header(length: u32) -> Bytes {
+    let mut header = vec![0, 0, 0, 0];
+    header.extend_from_slice(&length.to_be_bytes());
+    Bytes::from(header)
+}
+
+/// A request whose body is what `sender` sends, open until it is dropped.
+fn open_request(
+    path: &str,
+    content_type: &str,
+) -> (
+    futures::channel::mpsc::UnboundedSender<Bytes>,
+    Request<impl http_body::Body<Data = Bytes, Error = Infallible> + Send + Unpin + 'static>,
+) {
+    let (sender, receiver) = futures::channel::mpsc::unbounded::<Bytes>();
+    let body = StreamBody::new(receiver.map(|chunk| Ok::<_, Infallible>(Frame::data(chunk))));
+    let request = Request::post(path)
+        .header("content-type", content_type)
+        .body(body)
+        .expect("a request");
+    (sender, request)
+}
+
+/// Waits (up to a minute of the test's clock) until `done` holds.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..6000 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what} did not happen");
+}
+
+#[tokio::test]
+async fn stalled_bodies_on_many_requests_hold_no_more_than_the_budget() {
+    // Each request announces a 60 MiB start message, sends 1 MiB of it and stalls; without a
+    // budget, forty of them would hold 40 MiB until their clients went away.
+    const BUDGET: usize = 4 * 1024 * 1024;
+    const REQUESTS: usize = 40;
+    let endpoint = Endpoint::builder()
+        .bind(Echo)
+        .max_request_body(64 * 1024 * 1024)
+        .max_buffered_bodies(BUDGET)
+        .build();
+    let content_type = Version::maximum_supported_version().content_type();
+    let ended = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for _ in 0..REQUESTS {
+        let (sender, request) = open_request("/invoke/test.Echo/Echo", content_type);
+        sender.unbounded_send(start_header(60 * 1024 * 1024)).unwrap();
+        for _ in 0..16 {
+            sender.unbounded_send(Bytes::from(vec![0u8; CHUNK])).unwrap();
+        }
+        senders.push(sender);
+        let (serving, ended) = (endpoint.clone(), Arc::clone(&ended));
+        tokio::spawn(async move {
+            let response = serving.handle(request).await;
+            let _ = response.into_body().collect().await;
+            ended.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(endpoint.buffered_body_bytes() <= BUDGET);
+    }
+    // Those that did not fit were ended (refused at once, or cut off when their bytes came);
+    // the others hold their bytes, within the budget, while their clients stall.
+    let fit = BUDGET / (16 * CHUNK + 8);
+    eventually("refusing the requests over the budget", || {
+        ended.load(Ordering::SeqCst) >= REQUESTS - fit
+    })
+    .await;
+    let held = endpoint.buffered_body_bytes();
+    assert!(held <= BUDGET, "{held} bytes held, over the budget of {BUDGET}");
+    assert!(held > 0, "the requests within the budget are still read");
+    assert_eq!(ended.load(Ordering::SeqCst), REQUESTS - fit);
+    // The clients go away: everything is given back.
+    drop(senders);
+    eventually("ending every request", || {
+        ended.load(Ordering::SeqCst) == REQUESTS
+    })
+    .await;
+    assert_eq!(endpoint.buffered_body_bytes(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_stalled_in_the_middle_of_a_message_is_ended_after_the_timeout() {
+    let endpoint = Endpoint::builder()
+        .bind(Echo)
+        .body_stall_timeout(Duration::from_secs(5))
+        .build();
+    let content_type = Version::maximum_supported_version().content_type();
+    for opening in [
+        // Headers, then nothing at all.
+        Bytes::new(),
+        // Half a frame header.
+        Bytes::from_static(&[0, 0, 0, 0]),
+        // A start message announced, a part of it sent.
+        Bytes::from_iter(start_header(1000).iter().copied().chain([1, 2, 3])),
+    ] {
+        let (sender, request) = open_request("/invoke/test.Echo/Echo", content_type);
+        if !opening.is_empty() {
+            sender.unbounded_send(opening.clone()).unwrap();
+        }
+        let response = endpoint.handle(request).await;
+        let collected = tokio::spawn(response.into_body().collect());
+        let ended = tokio::time::timeout(Duration::from_secs(60), collected).await;
+        assert!(ended.is_ok(), "the attempt after {opening:?} is ended");
+        assert_eq!(endpoint.buffered_body_bytes(), 0);
+        // The client is still there (its sender lives): the endpoint let go of the body.
+        assert!(sender.is_closed(), "the body after {opening:?} is dropped");
+    }
+}
+
+/// A service whose one handler sleeps for an hour: its request body is quiet while it waits.
+#[cfg(feature = "testing")]
+struct Sleeper;
+
+#[cfg(feature = "testing")]
+static SLEEPER: ServiceDefinition = ServiceDefinition {
+    name: "test.Sleeper",
+    ty: ServiceType::Service,
+    codec: Codec::Json,
+    documentation: None,
+    handlers: &[HandlerDefinition::new("Sleep")],
+    config: Config::NONE,
+};
+
+#[cfg(feature = "testing")]
+impl Service for Sleeper {
+    fn definition(&self) -> &'static ServiceDefinition {
+        &SLEEPER
+    }
+
+    fn invoke(&self, invocation: Invocation) -> HandlerFuture {
+        invocation.run(|ctx: crate::Context, _: Bytes| async move {
+            ctx.sleep(Duration::from_secs(3600)).await?;
+            Ok(Bytes::new())
+        })
+    }
+}
+
+#[cfg(feature = "testing")]
+#[tokio::test(start_paused = true)]
+async fn a_body_quiet_between_messages_is_no_stall() {
+    use bytes::BytesMut;
+
+    use crate::testing::sim::protocol::{self, ty};
+
+    let endpoint = Endpoint::builder()
+        .bind(Sleeper)
+        .body_stall_timeout(Duration::from_secs(5))
+        .build();
+    let (sender, request) = open_request("/invoke/test.Sleeper/Sleep", protocol::CONTENT_TYPE);
+    let mut opening = BytesMut::new();
+    let start = protocol::StartMessage {
+        id: Bytes::from_static(b"invocation-1"),
+        debug_id: "inv_1".to_owned(),
+        known_entries: 1,
+        ..Default::default()
+    };
+    protocol::Frame::new(ty::START, &start).write(&mut opening);
+    let input = protocol::InputCommand {
+        headers: Vec::new(),
+        value: Some(protocol::Value {
+            content: Bytes::from_static(b"{}"),
+        }),
+    };
+    protocol::Frame::new(ty::INPUT, &input).write(&mut opening);
+    sender.unbounded_send(opening.freeze()).unwrap();
+    let response = endpoint.handle(request).await;
+    let collected = tokio::spawn(response.into_body().collect());
+    // The handler sleeps; Restate would send the completion when it is due. Ten stall
+    // timeouts pass between messages without ending the attempt.
+    tokio::time::sleep(Duration::from_secs(50)).await;
+    assert!(!collected.is_finished(), "the waiting attempt goes on");
+    assert!(endpoint.buffered_body_bytes() > 0);
+    // Then half a message, and silence: that is a stall.
+    sender
+        .unbounded_send(Bytes::from_static(&[0x80, 0x0C, 0, 0]))
+        .unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(60), collected).await;
+    assert!(ended.is_ok(), "the stalled attempt is ended");
+    assert_eq!(endpoint.buffered_body_bytes(), 0);
+}

@@ -43,7 +43,7 @@
 //! a test must not hold [`SharedSimulator::lock`] across a request through its ingress.
 
 mod ingress;
-mod protocol;
+pub(crate) mod protocol;
 
 pub use ingress::SharedSimulator;
 
