@@ -190,6 +190,12 @@ async fn a_keyed_call_without_a_key_is_an_invalid_argument() {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert!(status.message().contains("x-restate-key"), "{status:?}");
     let status = counter
+        .get(with(Request::new(()), "x-restate-key", ""))
+        .await
+        .expect_err("an empty key");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("x-restate-key"), "{status:?}");
+    let status = counter
         .add(AddRequest {
             delta: 1,
             counter: String::new(),
@@ -636,6 +642,79 @@ async fn garbage_never_reaches_restate() {
         ))
         .await;
     assert!(rows.is_empty(), "invocations reached Restate: {rows:?}");
+}
+
+#[tokio::test]
+async fn only_grpc_calls_reach_restate() {
+    let key = random_key();
+    let get = "/counter.Counter/Get";
+    // Not gRPC: other content types, over HTTP/1.1 and HTTP/2, and gRPC over HTTP/1.1.
+    for content_type in ["text/plain", "application/json", ""] {
+        let mut request = reqwest::Client::new()
+            .post(format!("http://{}{get}", SETUP.gateway))
+            .header("x-restate-key", &key)
+            .body("{}");
+        if !content_type.is_empty() {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.expect("the gateway answers");
+        assert_eq!(response.status().as_u16(), 415, "HTTP/1.1 {content_type:?}");
+    }
+    let (http, _) = raw_grpc(
+        get,
+        "application/json",
+        b"{}".to_vec(),
+        &[("x-restate-key", &key)],
+    )
+    .await;
+    assert_eq!(http, 415, "HTTP/2 application/json");
+    let response = reqwest::Client::new()
+        .post(format!("http://{}{get}", SETUP.gateway))
+        .header("content-type", "application/grpc")
+        .header("x-restate-key", &key)
+        .body(frame(&[]))
+        .send()
+        .await
+        .expect("the gateway answers");
+    assert_eq!(response.status().as_u16(), 505, "gRPC over HTTP/1.1");
+    // gRPC, but two messages in a unary call, or one larger than the gateway accepts.
+    let two = [frame(&[]), frame(&[])].concat();
+    let (http, grpc) = raw_grpc(get, "application/grpc", two, &[("x-restate-key", &key)]).await;
+    assert_eq!(
+        (http, grpc),
+        (200, Some(Code::Internal as i32)),
+        "two messages"
+    );
+    let mut oversize = vec![0u8];
+    oversize.extend_from_slice(&(5u32 << 20).to_be_bytes());
+    let (http, grpc) = raw_grpc(
+        get,
+        "application/grpc",
+        oversize,
+        &[("x-restate-key", &key)],
+    )
+    .await;
+    assert_eq!(
+        (http, grpc),
+        (200, Some(Code::ResourceExhausted as i32)),
+        "a 5 MiB message"
+    );
+    let rows = ingress()
+        .query(&format!(
+            "SELECT id FROM sys_invocation WHERE target_service_key = '{key}'"
+        ))
+        .await;
+    assert!(rows.is_empty(), "invocations reached Restate: {rows:?}");
+    // The same call done right goes through.
+    let (http, grpc) = raw_grpc(
+        get,
+        "application/grpc",
+        frame(&[]),
+        &[("x-restate-key", &key)],
+    )
+    .await;
+    assert_eq!(http, 200);
+    assert!(grpc.is_none_or(|code| code == 0), "grpc-status {grpc:?}");
 }
 
 #[tokio::test]

@@ -13,10 +13,11 @@ mod server;
 #[cfg(test)]
 mod tests;
 
+#[cfg(any(feature = "grpc", feature = "testing"))]
+pub(crate) use body_guard::BodyBudget;
 #[cfg(feature = "lambda")]
 pub use lambda::{LambdaRequest, LambdaResponse};
 pub use options::{HandlerOptions, ServiceOptions};
-#[cfg(any(feature = "grpc", feature = "testing"))]
 pub(crate) use server::serve_http;
 pub use server::shutdown_signal;
 #[cfg(feature = "grpc")]

@@ -419,9 +419,13 @@ async fn stalled_bodies_on_many_requests_hold_no_more_than_the_budget() {
     let mut senders = Vec::new();
     for _ in 0..REQUESTS {
         let (sender, request) = open_request("/invoke/test.Echo/Echo", content_type);
-        sender.unbounded_send(start_header(60 * 1024 * 1024)).unwrap();
+        sender
+            .unbounded_send(start_header(60 * 1024 * 1024))
+            .unwrap();
         for _ in 0..16 {
-            sender.unbounded_send(Bytes::from(vec![0u8; CHUNK])).unwrap();
+            sender
+                .unbounded_send(Bytes::from(vec![0u8; CHUNK]))
+                .unwrap();
         }
         senders.push(sender);
         let (serving, ended) = (endpoint.clone(), Arc::clone(&ended));
@@ -440,7 +444,10 @@ async fn stalled_bodies_on_many_requests_hold_no_more_than_the_budget() {
     })
     .await;
     let held = endpoint.buffered_body_bytes();
-    assert!(held <= BUDGET, "{held} bytes held, over the budget of {BUDGET}");
+    assert!(
+        held <= BUDGET,
+        "{held} bytes held, over the budget of {BUDGET}"
+    );
     assert!(held > 0, "the requests within the budget are still read");
     assert_eq!(ended.load(Ordering::SeqCst), REQUESTS - fit);
     // The clients go away: everything is given back.

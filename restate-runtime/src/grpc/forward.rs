@@ -152,10 +152,12 @@ impl Forwarder {
         input: &Req,
         key_field: Option<fn(&Req) -> &str>,
     ) -> Result<String, Status> {
+        // An empty key is no key, wherever it comes from.
         let key = match key_field {
-            Some(field) => Some(field(input)).filter(|key| !key.is_empty()),
+            Some(field) => Some(field(input)),
             None => ascii(metadata, KEY),
-        };
+        }
+        .filter(|key| !key.is_empty());
         key.map(str::to_owned).ok_or_else(|| {
             let from = if key_field.is_some() {
                 "in the request's key field"

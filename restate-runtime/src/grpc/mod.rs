@@ -74,15 +74,23 @@
 //! descriptors, so `grpcurl list` and `describe` need no proto files) and the standard health
 //! service (`SERVING` while Restate's ingress answers its health check), and gRPC-Web for
 //! browsers when [`GatewayBuilder::grpc_web`] is on. Everything gRPC — framing, codec, routing —
-//! is tonic's; calls that are not valid gRPC get a gRPC status from tonic and never reach
-//! Restate.
+//! is tonic's, and only gRPC reaches it: requests over HTTP/2 with the content type
+//! `application/grpc` or `application/grpc+proto` (and gRPC-Web, when it is on); others are
+//! answered 415 (505 for gRPC over HTTP/1.x). A message of more than 4 MiB is refused from its
+//! length prefix (`RESOURCE_EXHAUSTED`), a unary call carrying a second message is `INTERNAL`,
+//! the request bytes all calls hold at once come out of one budget
+//! ([`GatewayBuilder::max_buffered_bodies`]; over it `RESOURCE_EXHAUSTED`), and a body that
+//! stops in the middle of a message is ended after [`GatewayBuilder::body_stall_timeout`]
+//! (`DEADLINE_EXCEEDED`). None of these reach Restate.
 
 mod deadline;
 mod forward;
 mod status;
+mod strict;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::service::TowerToHyperService;
@@ -94,7 +102,10 @@ use tonic_health::server::HealthReporter;
 pub use forward::{Forwarder, IDEMPOTENCY_KEY, INVOCATION_ID, KEY, SEND};
 
 use crate::codec::Descriptors;
-use crate::endpoint::{Limits, init_logging, port_from_env, serve_http, shutdown_signal};
+use crate::endpoint::{
+    BodyBudget, DEFAULT_BODY_STALL_TIMEOUT, DEFAULT_MAX_BUFFERED_BODIES, Limits, init_logging,
+    port_from_env, serve_http, shutdown_signal,
+};
 use crate::ingress::Ingress;
 
 /// A generated gateway service: what [`GatewayBuilder::add`] needs to serve it.
@@ -132,6 +143,23 @@ pub struct GatewayBuilder {
     ingress: Ingress,
     services: Vec<AddService>,
     grpc_web: bool,
+    bodies: BodyLimits,
+}
+
+/// What the request bodies of all calls may hold, and how long one may stall.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimits {
+    max_buffered: usize,
+    stall_timeout: Duration,
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self {
+            max_buffered: DEFAULT_MAX_BUFFERED_BODIES,
+            stall_timeout: DEFAULT_BODY_STALL_TIMEOUT,
+        }
+    }
 }
 
 /// A service added to the builder, made once the ingress is final.
@@ -194,6 +222,24 @@ impl GatewayBuilder {
         self
     }
 
+    /// The most request bytes all calls in flight may hold together;
+    /// [`DEFAULT_MAX_BUFFERED_BODIES`](crate::DEFAULT_MAX_BUFFERED_BODIES) (512 MiB) by default.
+    /// A call whose next bytes would pass it is refused with `RESOURCE_EXHAUSTED` and drops
+    /// what it held. (One message may carry at most 4 MiB, tonic's default limit; a larger
+    /// one is refused from its length prefix, before it is read.)
+    pub fn max_buffered_bodies(mut self, bytes: usize) -> Self {
+        self.bodies.max_buffered = bytes;
+        self
+    }
+
+    /// How long a call's request body may stop in the middle of a message (or before its
+    /// first) before the call is ended with `DEADLINE_EXCEEDED`;
+    /// [`DEFAULT_BODY_STALL_TIMEOUT`](crate::DEFAULT_BODY_STALL_TIMEOUT) (30 s) by default.
+    pub fn body_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.bodies.stall_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
     /// Finishes the gateway: the services, reflection and health.
     pub fn build(self) -> Gateway {
         let mut routes = RoutesBuilder::default();
@@ -245,6 +291,7 @@ impl GatewayBuilder {
             names: self.services.iter().map(|s| s.name).collect(),
             health,
             grpc_web: self.grpc_web,
+            bodies: self.bodies,
         }
     }
 }
@@ -256,6 +303,7 @@ pub struct Gateway {
     names: Vec<&'static str>,
     health: HealthReporter,
     grpc_web: bool,
+    bodies: BodyLimits,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -283,6 +331,7 @@ impl Gateway {
             ingress,
             services: Vec::new(),
             grpc_web: false,
+            bodies: BodyLimits::default(),
         }
     }
 
@@ -321,6 +370,7 @@ impl Gateway {
         );
         let reporter = self.health.clone();
         let names = self.names.clone();
+        let unary_prefixes = names.iter().map(|name| format!("/{name}/")).collect();
         // Not serving until the first health check of the ingress says otherwise.
         set_status(&reporter, &names, ServingStatus::NotServing).await;
         let health = AbortOnDrop(tokio::spawn(report_health(
@@ -340,12 +390,31 @@ impl Gateway {
             drop(health);
             set_status(&reporter, &names, ServingStatus::NotServing).await;
         };
+        // Only gRPC reaches the services, its bodies bounded (see `strict`).
+        let strictness = Arc::new(strict::Strictness {
+            unary_prefixes,
+            grpc_web: self.grpc_web,
+            budget: Arc::new(BodyBudget::new(self.bodies.max_buffered)),
+            stall_timeout: self.bodies.stall_timeout,
+        });
+        let router = TowerToHyperService::new(router);
+        let service = hyper::service::service_fn(move |request| {
+            let (router, strictness) = (router.clone(), Arc::clone(&strictness));
+            async move {
+                match strictness.admit(request) {
+                    Err(refusal) => Ok(strict::refused(refusal)),
+                    Ok(request) => hyper::service::Service::call(&router, request)
+                        .await
+                        .map(strict::answered),
+                }
+            }
+        });
         serve_http(
             listener,
             shutdown,
             SHUTDOWN_GRACE,
             Limits::default(),
-            TowerToHyperService::new(router),
+            service,
         )
         .await
     }

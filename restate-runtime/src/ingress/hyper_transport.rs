@@ -5,9 +5,12 @@ use futures::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::{HttpRequest, HttpResponse, Transport};
+
+/// How long a pooled connection to the ingress may stay unused before it is closed.
+const POOL_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// hyper's pooled client as a [`Transport`], for `http://` ingress URLs.
 #[derive(Debug, Clone)]
@@ -19,9 +22,13 @@ impl HyperTransport {
     pub(crate) fn new() -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
-        Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-        }
+        // Without a timer the pool never runs its idle timeout, and idle connections to the
+        // ingress stay open for good.
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .build(connector);
+        Self { client }
     }
 }
 

@@ -360,13 +360,20 @@ pub(crate) fn success_body(response: HttpResponse) -> Result<Bytes, IngressError
         #[serde(default)]
         metadata: std::collections::BTreeMap<String, String>,
     }
-    let error: ErrorBody = serde_json::from_slice(&response.body).map_err(|_| {
-        IngressError::Protocol(format!(
-            "{}: {}",
-            response.status,
-            String::from_utf8_lossy(&response.body)
-        ))
-    })?;
+    // A refusal whose body is not Restate's JSON (a proxy's page, hyper's own 431) is still a
+    // refusal with that status.
+    let Ok(error) = serde_json::from_slice::<ErrorBody>(&response.body) else {
+        const SHOWN: usize = 200;
+        let text = String::from_utf8_lossy(&response.body);
+        let message = match text.char_indices().nth(SHOWN) {
+            Some((end, _)) => format!("{}…", &text[..end]),
+            None => text.into_owned(),
+        };
+        return Err(IngressError::Rejected {
+            status: response.status,
+            message,
+        });
+    };
     // Invocation failures carry the handler's code; the ingress's own refusals do not.
     let Some(code) = error.code else {
         return Err(IngressError::Rejected {
@@ -439,9 +446,23 @@ mod tests {
             status: StatusCode::BAD_GATEWAY,
             body: Bytes::from_static(b"<html>"),
         };
-        assert!(matches!(
-            success_body(garbage),
-            Err(IngressError::Protocol(_))
-        ));
+        match success_body(garbage) {
+            Err(IngressError::Rejected { status, message }) => {
+                assert_eq!(status, StatusCode::BAD_GATEWAY);
+                assert_eq!(message, "<html>");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        let long = HttpResponse {
+            status: StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            body: Bytes::from("é".repeat(500)),
+        };
+        match success_body(long) {
+            Err(IngressError::Rejected { status, message }) => {
+                assert_eq!(status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+                assert_eq!(message.chars().count(), 201);
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 }
