@@ -223,7 +223,7 @@ impl GatewayBuilder {
     }
 
     /// The most request bytes all calls in flight may hold together;
-    /// [`DEFAULT_MAX_BUFFERED_BODIES`](crate::DEFAULT_MAX_BUFFERED_BODIES) (512 MiB) by default.
+    /// [`DEFAULT_MAX_BUFFERED_BODIES`] (512 MiB) by default.
     /// A call whose next bytes would pass it is refused with `RESOURCE_EXHAUSTED` and drops
     /// what it held. (One message may carry at most 4 MiB, tonic's default limit; a larger
     /// one is refused from its length prefix, before it is read.)
@@ -234,7 +234,7 @@ impl GatewayBuilder {
 
     /// How long a call's request body may stop in the middle of a message (or before its
     /// first) before the call is ended with `DEADLINE_EXCEEDED`;
-    /// [`DEFAULT_BODY_STALL_TIMEOUT`](crate::DEFAULT_BODY_STALL_TIMEOUT) (30 s) by default.
+    /// [`DEFAULT_BODY_STALL_TIMEOUT`] (30 s) by default.
     pub fn body_stall_timeout(mut self, timeout: Duration) -> Self {
         self.bodies.stall_timeout = timeout.max(Duration::from_millis(1));
         self
