@@ -145,8 +145,10 @@ impl Attempt {
     fn drive(&mut self, cx: &mut TaskContext<'_>) -> Poll<Option<Bytes>> {
         loop {
             let input = self.poll_input(cx);
-            self.watch_for_stall(cx);
             if self.driver.lock().is_ended() {
+                return self.end();
+            }
+            if self.watch_for_stall(cx) {
                 return self.end();
             }
             self.poll_handler(cx);
@@ -189,10 +191,15 @@ impl Attempt {
 
     /// Ends the attempt when its body has waited in the middle of a message for the stall
     /// timeout: a timer runs while it waits there, restarted whenever bytes arrive.
-    fn watch_for_stall(&mut self, cx: &mut TaskContext<'_>) {
+    /// Whether it did (the attempt is then trapped). The watch needs tokio's timer: driven
+    /// elsewhere, the endpoint does not watch for stalls.
+    fn watch_for_stall(&mut self, cx: &mut TaskContext<'_>) -> bool {
         if self.input.is_none() || !self.frames.mid_message() {
             self.stall = None;
-            return;
+            return false;
+        }
+        if self.stall.is_none() && tokio::runtime::Handle::try_current().is_err() {
+            return false;
         }
         let timeout = self.limits.stall_timeout;
         let watch = self.stall.get_or_insert_with(|| StallWatch {
@@ -207,7 +214,7 @@ impl Attempt {
                 .reset(tokio::time::Instant::now() + timeout);
         }
         if watch.timer.as_mut().poll(cx).is_pending() {
-            return;
+            return false;
         }
         self.stall = None;
         self.input = None;
@@ -223,6 +230,7 @@ impl Attempt {
             format!("the request body stalled in the middle of a message for {timeout:?}"),
         );
         self.driver.trap(&mut state, error);
+        true
     }
 
     /// Stops reading the request and drops the handler and the running closures.

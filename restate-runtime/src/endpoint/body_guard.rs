@@ -47,9 +47,9 @@ impl BodyBudget {
         self.held.load(Ordering::Acquire)
     }
 
-    /// Whether nothing more fits.
-    pub(crate) fn is_exhausted(&self) -> bool {
-        self.held() >= self.limit
+    /// Whether `bytes` more would fit now.
+    pub(crate) fn fits(&self, bytes: usize) -> bool {
+        self.held().saturating_add(bytes) <= self.limit
     }
 }
 
@@ -130,9 +130,10 @@ mod tests {
         assert!(budget.take(60));
         assert!(!budget.take(41));
         assert!(budget.take(40));
-        assert!(budget.is_exhausted());
+        assert!(!budget.fits(1));
         budget.release(60);
         assert_eq!(budget.held(), 40);
+        assert!(budget.fits(60));
         assert!(budget.take(60));
         assert!(!budget.take(usize::MAX));
     }

@@ -129,6 +129,8 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// The default of [`EndpointBuilder::max_buffered_bodies`]: 512 MiB, eight requests of the
 /// largest size at once, for a machine of a few GiB.
 pub const DEFAULT_MAX_BUFFERED_BODIES: usize = 512 * 1024 * 1024;
+/// Bytes of budget a request announcing no length needs free to be taken on.
+const MIN_BODY_HEADROOM: usize = 64 * 1024;
 /// The default of [`EndpointBuilder::body_stall_timeout`]: 30 seconds.
 pub const DEFAULT_BODY_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -270,7 +272,9 @@ impl EndpointBuilder {
     /// bytes would pass it is ended with a retryable error (503) and drops what it held, and
     /// while the budget is spent new invocation requests get 503 at once: Restate retries them
     /// with its retry policy. Raise it for many large journals or states at once; keep it
-    /// under the memory the process may use.
+    /// under the memory the process may use. It is never less than
+    /// [`max_request_body`](Self::max_request_body): a request of the largest size always fits
+    /// an otherwise idle endpoint.
     pub fn max_buffered_bodies(mut self, bytes: usize) -> Self {
         self.limits.max_buffered_bodies = bytes;
         self
@@ -301,7 +305,12 @@ impl EndpointBuilder {
                 by_name,
                 options: self.options,
                 identity: self.identity,
-                bodies: Arc::new(body_guard::BodyBudget::new(self.limits.max_buffered_bodies)),
+                // A request of the largest size always fits an otherwise idle endpoint.
+                bodies: Arc::new(body_guard::BodyBudget::new(
+                    self.limits
+                        .max_buffered_bodies
+                        .max(self.limits.max_request_body),
+                )),
                 limits: self.limits,
             }),
         }
@@ -418,7 +427,12 @@ impl Endpoint {
                 &format!("the request body exceeds the endpoint's limit of {limit} bytes"),
             );
         }
-        if self.inner.bodies.is_exhausted() {
+        // What the request announces must fit, or at least a start message's worth.
+        if !self
+            .inner
+            .bodies
+            .fits(announced.map_or(MIN_BODY_HEADROOM, |length| length as usize))
+        {
             return plain(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the endpoint holds as many request bytes as its budget allows; retry later",

@@ -411,7 +411,7 @@ async fn stalled_bodies_on_many_requests_hold_no_more_than_the_budget() {
     const REQUESTS: usize = 40;
     let endpoint = Endpoint::builder()
         .bind(Echo)
-        .max_request_body(64 * 1024 * 1024)
+        .max_request_body(2 * 1024 * 1024)
         .max_buffered_bodies(BUDGET)
         .build();
     let content_type = Version::maximum_supported_version().content_type();

@@ -78,10 +78,11 @@
 //! `application/grpc` or `application/grpc+proto` (and gRPC-Web, when it is on); others are
 //! answered 415 (505 for gRPC over HTTP/1.x). A message of more than 4 MiB is refused from its
 //! length prefix (`RESOURCE_EXHAUSTED`), a unary call carrying a second message is `INTERNAL`,
-//! the request bytes all calls hold at once come out of one budget
-//! ([`GatewayBuilder::max_buffered_bodies`]; over it `RESOURCE_EXHAUSTED`), and a body that
-//! stops in the middle of a message is ended after [`GatewayBuilder::body_stall_timeout`]
-//! (`DEADLINE_EXCEEDED`). None of these reach Restate.
+//! the bytes of the messages being received come out of one budget
+//! ([`GatewayBuilder::max_buffered_bodies`]; over it `RESOURCE_EXHAUSTED`), and a call's body
+//! that stops before its end (a stream's: in the middle of a message) is ended after
+//! [`GatewayBuilder::body_stall_timeout`] (`DEADLINE_EXCEEDED`). None of these reach Restate.
+//! (Through gRPC-Web, tonic-web reports these statuses as `INTERNAL`.)
 
 mod deadline;
 mod forward;
@@ -222,7 +223,7 @@ impl GatewayBuilder {
         self
     }
 
-    /// The most request bytes all calls in flight may hold together;
+    /// The most bytes of the messages being received that all calls may hold together;
     /// [`DEFAULT_MAX_BUFFERED_BODIES`] (512 MiB) by default.
     /// A call whose next bytes would pass it is refused with `RESOURCE_EXHAUSTED` and drops
     /// what it held. (One message may carry at most 4 MiB, tonic's default limit; a larger
@@ -232,8 +233,8 @@ impl GatewayBuilder {
         self
     }
 
-    /// How long a call's request body may stop in the middle of a message (or before its
-    /// first) before the call is ended with `DEADLINE_EXCEEDED`;
+    /// How long a call's request body may stop before its end (reflection's streams: in the
+    /// middle of a message) before the call is ended with `DEADLINE_EXCEEDED`;
     /// [`DEFAULT_BODY_STALL_TIMEOUT`] (30 s) by default.
     pub fn body_stall_timeout(mut self, timeout: Duration) -> Self {
         self.bodies.stall_timeout = timeout.max(Duration::from_millis(1));
@@ -370,7 +371,6 @@ impl Gateway {
         );
         let reporter = self.health.clone();
         let names = self.names.clone();
-        let unary_prefixes = names.iter().map(|name| format!("/{name}/")).collect();
         // Not serving until the first health check of the ingress says otherwise.
         set_status(&reporter, &names, ServingStatus::NotServing).await;
         let health = AbortOnDrop(tokio::spawn(report_health(
@@ -392,7 +392,6 @@ impl Gateway {
         };
         // Only gRPC reaches the services, its bodies bounded (see `strict`).
         let strictness = Arc::new(strict::Strictness {
-            unary_prefixes,
             grpc_web: self.grpc_web,
             budget: Arc::new(BodyBudget::new(self.bodies.max_buffered)),
             stall_timeout: self.bodies.stall_timeout,

@@ -7,12 +7,17 @@
 //! reaches Restate. The request body is then watched as it is read:
 //! - a message that announces more than [`MAX_MESSAGE`] bytes is refused before it is read
 //!   (`RESOURCE_EXHAUSTED`);
-//! - a call of a forwarded service (unary) that carries a second message is refused
-//!   (`INTERNAL`, as gRPC servers answer a client that breaks the unary protocol);
-//! - the bytes all calls hold at once come out of one budget; a call that would pass it is
-//!   refused (`RESOURCE_EXHAUSTED`) and drops what it held;
-//! - a body that stops in the middle of a message (or before its first) for the stall timeout
-//!   is ended (`DEADLINE_EXCEEDED`). Between messages (reflection's streams) it may stay quiet.
+//! - a call that sends one message (all but reflection's streams) and carries a second is
+//!   refused (`INTERNAL`, as gRPC servers answer a client that breaks the unary protocol);
+//! - the bytes of the messages being received come out of one budget for all calls; a call
+//!   that would pass it is refused (`RESOURCE_EXHAUSTED`) and drops what it held; a message's
+//!   bytes are given back once it is whole (tonic decodes it then);
+//! - a body that stops for the stall timeout is ended (`DEADLINE_EXCEEDED`): a one-message
+//!   call's anywhere before its end, a stream's in the middle of a message (between messages
+//!   it may stay quiet).
+//!
+//! Through gRPC-Web, tonic-web turns these statuses into `INTERNAL` (it reports any error of the
+//! body it translates so); plain gRPC callers see them as written.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -31,11 +36,13 @@ use crate::endpoint::BodyBudget;
 /// services keep.
 pub(crate) const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 
+/// The path prefix of gRPC reflection, whose calls stream messages both ways; every other call
+/// the gateway serves (the forwarded services, health) sends one message and ends its body.
+const REFLECTION: &str = "/grpc.reflection.";
+
 /// The gateway's rules for requests.
 #[derive(Debug)]
 pub(crate) struct Strictness {
-    /// Path prefixes (`/pkg.Service/`) of the forwarded services, whose calls are unary.
-    pub(crate) unary_prefixes: Vec<String>,
     pub(crate) grpc_web: bool,
     pub(crate) budget: Arc<BodyBudget>,
     pub(crate) stall_timeout: Duration,
@@ -60,10 +67,7 @@ impl Strictness {
         if grpc && request.version() < Version::HTTP_2 {
             return Err(Refusal::NotHttp2);
         }
-        let unary = self
-            .unary_prefixes
-            .iter()
-            .any(|prefix| request.uri().path().starts_with(prefix.as_str()));
+        let unary = !request.uri().path().starts_with(REFLECTION);
         // gRPC-Web text bodies are base64: their messages are not read here.
         let framed = !content_type.starts_with("application/grpc-web-text");
         let rules = Arc::clone(self);
@@ -74,6 +78,7 @@ impl Strictness {
             messages: framed.then(MessageFrames::default),
             unary,
             stall: None,
+            progress: 0,
             seen: 0,
             failed: false,
         }))
@@ -197,17 +202,23 @@ pub(crate) struct GuardedBody<B> {
     /// `None` for bodies whose messages are not read here (gRPC-Web text).
     messages: Option<MessageFrames>,
     unary: bool,
-    /// Runs while the body waits inside a message; `seen` is `held` when it was (re)armed.
+    /// Runs while a pause would be a stall; `seen` is `progress` (data frames received) when it
+    /// was (re)armed.
     stall: Option<Pin<Box<tokio::time::Sleep>>>,
+    progress: usize,
     seen: usize,
     failed: bool,
 }
 
 impl<B> GuardedBody<B> {
-    fn mid_message(&self) -> bool {
-        self.messages
-            .as_ref()
-            .is_none_or(MessageFrames::mid_message)
+    /// Whether a pause now is a stall: a one-message call's body anywhere before its end, a
+    /// stream's inside a message (or before its first).
+    fn must_progress(&self) -> bool {
+        self.unary
+            || self
+                .messages
+                .as_ref()
+                .is_none_or(MessageFrames::mid_message)
     }
 
     /// Ends the body with `status`, which tonic answers the call with.
@@ -219,7 +230,7 @@ impl<B> GuardedBody<B> {
 
     /// Whether the body has waited inside a message for the stall timeout.
     fn stalled(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.mid_message() {
+        if !self.must_progress() {
             self.stall = None;
             return false;
         }
@@ -227,8 +238,8 @@ impl<B> GuardedBody<B> {
         let timer = self
             .stall
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-        if self.seen != self.held {
-            self.seen = self.held;
+        if self.seen != self.progress {
+            self.seen = self.progress;
             timer.as_mut().reset(tokio::time::Instant::now() + timeout);
         }
         timer.as_mut().poll(cx).is_ready()
@@ -301,6 +312,17 @@ where
             ));
         }
         this.held += data.len();
+        this.progress += 1;
+        // Between messages, what came is decoded (or being decoded) by tonic: given back, so
+        // that a long stream holds no more than the message it is in.
+        if this
+            .messages
+            .as_ref()
+            .is_some_and(|messages| !messages.mid_message())
+        {
+            this.rules.budget.release(this.held);
+            this.held = 0;
+        }
         Poll::Ready(Some(Ok(frame)))
     }
 
@@ -325,23 +347,34 @@ mod tests {
     /// The rules of a gateway serving `counter.Counter`, with `budget` bytes for all bodies.
     fn rules(budget: usize) -> Arc<Strictness> {
         Arc::new(Strictness {
-            unary_prefixes: vec!["/counter.Counter/".to_owned()],
             grpc_web: false,
             budget: Arc::new(BodyBudget::new(budget)),
             stall_timeout: Duration::from_secs(5),
         })
     }
 
-    /// A gRPC request over HTTP/2 whose body is what `sender` sends, open until it is dropped.
+    /// A gRPC request over HTTP/2 to `counter.Counter/Add` whose body is what `sender` sends,
+    /// open until it is dropped.
     fn call(
         rules: &Arc<Strictness>,
     ) -> (
         futures::channel::mpsc::UnboundedSender<Bytes>,
         GuardedBody<impl Body<Data = Bytes, Error = Infallible> + Unpin>,
     ) {
+        call_to(rules, "/counter.Counter/Add")
+    }
+
+    /// The same to `path`.
+    fn call_to(
+        rules: &Arc<Strictness>,
+        path: &str,
+    ) -> (
+        futures::channel::mpsc::UnboundedSender<Bytes>,
+        GuardedBody<impl Body<Data = Bytes, Error = Infallible> + Unpin>,
+    ) {
         let (sender, receiver) = futures::channel::mpsc::unbounded::<Bytes>();
         let body = StreamBody::new(receiver.map(|chunk| Ok::<_, Infallible>(Frame::data(chunk))));
-        let request = Request::post("/counter.Counter/Add")
+        let request = Request::post(path)
             .version(Version::HTTP_2)
             .header("content-type", "application/grpc")
             .body(body)
@@ -418,14 +451,30 @@ mod tests {
             assert_eq!(status, Some(tonic::Code::DeadlineExceeded), "{opening:?}");
             drop(sender);
         }
-        // A whole message, then quiet: no stall, the body waits for its end.
+        // A whole message and no end: a unary call must end its body, a stream need not.
         let (sender, mut body) = call(&rules);
         sender
             .unbounded_send(Bytes::from_static(&[0, 0, 0, 0, 1, 7]))
             .unwrap();
         assert!(body.frame().await.is_some());
+        let status = tokio::time::timeout(Duration::from_secs(60), status_of(&mut body))
+            .await
+            .expect("the body ends");
+        assert_eq!(status, Some(tonic::Code::DeadlineExceeded), "unary");
+        drop(sender);
+        let reflection = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
+        let (sender, mut body) = call_to(&rules, reflection);
+        sender
+            .unbounded_send(Bytes::from_static(&[0, 0, 0, 0, 1, 7]))
+            .unwrap();
+        assert!(body.frame().await.is_some());
         let waited = tokio::time::timeout(Duration::from_secs(60), body.frame()).await;
-        assert!(waited.is_err(), "a body between messages is no stall");
+        assert!(waited.is_err(), "a stream between messages is no stall");
+        assert_eq!(
+            rules.budget.held(),
+            0,
+            "a whole message's bytes are given back"
+        );
         drop(sender);
     }
 
