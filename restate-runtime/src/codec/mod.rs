@@ -17,7 +17,7 @@ pub(crate) use scalars::check_empty_input;
 
 use bytes::Bytes;
 
-pub use reflect::{Descriptors, decode_message, encode_message};
+pub use reflect::{Descriptors, MessageName, decode_message, encode_message};
 
 /// The wire encoding of a service's payloads.
 ///

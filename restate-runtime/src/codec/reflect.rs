@@ -244,15 +244,42 @@ fn decode_with<T: Message + Default>(
     }
 }
 
+/// A generated message's name, and its descriptor once looked up: each message keeps one in a
+/// static, so ProtoJSON finds its descriptor without a look-up by name per payload.
+#[derive(Debug)]
+pub struct MessageName {
+    name: &'static str,
+    descriptor: OnceLock<MessageDescriptor>,
+}
+
+impl MessageName {
+    /// The message `name` (fully qualified, without a leading dot).
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            descriptor: OnceLock::new(),
+        }
+    }
+
+    /// Its descriptor in `descriptors`.
+    fn descriptor(&self, descriptors: &Descriptors) -> Result<MessageDescriptor, CodecError> {
+        if let Some(descriptor) = self.descriptor.get() {
+            return Ok(descriptor.clone());
+        }
+        let descriptor = descriptors.message(self.name)?;
+        Ok(self.descriptor.get_or_init(|| descriptor).clone())
+    }
+}
+
 /// Encodes a generated message: binary Protobuf as prost writes it, or ProtoJSON through the
-/// message's descriptor `name` in `descriptors`.
+/// descriptor of `message` in `descriptors`.
 pub fn encode_message<T: Message>(
     value: &T,
     codec: Codec,
     descriptors: &Descriptors,
-    name: &str,
+    message: &MessageName,
 ) -> Result<Bytes, CodecError> {
-    encode_with(value, codec, || descriptors.message(name))
+    encode_with(value, codec, || message.descriptor(descriptors))
 }
 
 /// Decodes a generated message; an empty body is the default message in both codecs.
@@ -260,14 +287,19 @@ pub fn decode_message<T: Message + Default>(
     codec: Codec,
     bytes: &[u8],
     descriptors: &Descriptors,
-    name: &str,
+    message: &MessageName,
 ) -> Result<T, CodecError> {
     let unknown_fields = if descriptors.ignore_unknown_json_fields {
         UnknownFields::Ignore
     } else {
         UnknownFields::Deny
     };
-    decode_with(codec, bytes, || descriptors.message(name), unknown_fields)
+    decode_with(
+        codec,
+        bytes,
+        || message.descriptor(descriptors),
+        unknown_fields,
+    )
 }
 
 /// The descriptor of the well-known type `name` (`google.protobuf.Timestamp`, ...).
@@ -385,13 +417,15 @@ mod tests {
         Descriptors::new(Box::leak(set.encode_to_vec().into_boxed_slice()))
     });
 
+    static ITEM: MessageName = MessageName::new("test.Item");
+
     fn encode_json(item: &Item) -> String {
-        let bytes = encode_message(item, Codec::Json, &DESCRIPTORS, "test.Item").unwrap();
+        let bytes = encode_message(item, Codec::Json, &DESCRIPTORS, &ITEM).unwrap();
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
     fn decode_json(json: &str) -> Result<Item, CodecError> {
-        decode_message(Codec::Json, json.as_bytes(), &DESCRIPTORS, "test.Item")
+        decode_message(Codec::Json, json.as_bytes(), &DESCRIPTORS, &ITEM)
     }
 
     #[test]
@@ -463,8 +497,13 @@ mod tests {
 
     #[test]
     fn an_unknown_message_is_named() {
-        let error =
-            decode_message::<Item>(Codec::Json, b"{}", &DESCRIPTORS, "test.Missing").unwrap_err();
+        let error = decode_message::<Item>(
+            Codec::Json,
+            b"{}",
+            &DESCRIPTORS,
+            &MessageName::new("test.Missing"),
+        )
+        .unwrap_err();
         assert!(error.to_string().contains("test.Missing"), "{error}");
     }
 
@@ -474,10 +513,9 @@ mod tests {
             display_name: "x".to_owned(),
             counts: BTreeMap::new(),
         };
-        let bytes = encode_message(&item, Codec::Protobuf, &DESCRIPTORS, "test.Item").unwrap();
+        let bytes = encode_message(&item, Codec::Protobuf, &DESCRIPTORS, &ITEM).unwrap();
         assert_eq!(bytes, item.encode_to_vec());
-        let back: Item =
-            decode_message(Codec::Protobuf, &bytes, &DESCRIPTORS, "test.Item").unwrap();
+        let back: Item = decode_message(Codec::Protobuf, &bytes, &DESCRIPTORS, &ITEM).unwrap();
         assert_eq!(back, item);
     }
 
@@ -488,8 +526,8 @@ mod tests {
             json in "[ -~]{0,64}",
         ) {
             for codec in [Codec::Json, Codec::Protobuf] {
-                let _ = decode_message::<Item>(codec, &bytes, &DESCRIPTORS, "test.Item");
-                let _ = decode_message::<Item>(codec, json.as_bytes(), &DESCRIPTORS, "test.Item");
+                let _ = decode_message::<Item>(codec, &bytes, &DESCRIPTORS, &ITEM);
+                let _ = decode_message::<Item>(codec, json.as_bytes(), &DESCRIPTORS, &ITEM);
             }
         }
     }

@@ -25,7 +25,9 @@ pub use definition::{
 pub use service::{HandlerContext, HandlerFuture, Invocation, Service, not_implemented};
 
 pub use crate::call::{Caller, IntoCaller, Request, Target, WorkflowHandle};
-pub use crate::codec::{Codec, CodecError, Descriptors, Payload, decode_message, encode_message};
+pub use crate::codec::{
+    Codec, CodecError, Descriptors, MessageName, Payload, decode_message, encode_message,
+};
 pub use crate::context::{
     Context, ObjectContext, ObjectSharedContext, WorkflowContext, WorkflowSharedContext,
 };
@@ -67,22 +69,26 @@ pub use crate::__restate_messages as messages;
 #[macro_export]
 macro_rules! __restate_messages {
     ($descriptors:ident { $($ty:ty = $name:literal),* $(,)? }) => {$(
-        impl $crate::codegen::Payload for $ty {
-            #[inline]
-            fn encode_payload(
-                &self,
-                codec: $crate::codegen::Codec,
-            ) -> ::core::result::Result<$crate::codegen::bytes::Bytes, $crate::codegen::CodecError> {
-                $crate::codegen::encode_message(self, codec, &$descriptors, $name)
-            }
+        const _: () = {
+            static MESSAGE: $crate::codegen::MessageName = $crate::codegen::MessageName::new($name);
 
-            #[inline]
-            fn decode_payload(
-                codec: $crate::codegen::Codec,
-                bytes: &[u8],
-            ) -> ::core::result::Result<Self, $crate::codegen::CodecError> {
-                $crate::codegen::decode_message(codec, bytes, &$descriptors, $name)
+            impl $crate::codegen::Payload for $ty {
+                #[inline]
+                fn encode_payload(
+                    &self,
+                    codec: $crate::codegen::Codec,
+                ) -> ::core::result::Result<$crate::codegen::bytes::Bytes, $crate::codegen::CodecError> {
+                    $crate::codegen::encode_message(self, codec, &$descriptors, &MESSAGE)
+                }
+
+                #[inline]
+                fn decode_payload(
+                    codec: $crate::codegen::Codec,
+                    bytes: &[u8],
+                ) -> ::core::result::Result<Self, $crate::codegen::CodecError> {
+                    $crate::codegen::decode_message(codec, bytes, &$descriptors, &MESSAGE)
+                }
             }
-        }
+        };
     )*};
 }
