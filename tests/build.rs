@@ -15,6 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "proto/gocompat.proto",
                 "proto/conformance.proto",
                 "proto/faults.proto",
+                "proto/replay.proto",
             ],
             &["proto"],
         )?;

@@ -39,7 +39,9 @@
 //! - serving: [`Endpoint`]; a gRPC front door for the same services: `grpc::Gateway` (feature
 //!   `grpc`);
 //! - payloads: [`Payload`] and [`Codec`];
-//! - tests: [`testing`] (feature `testing`) starts a real `restate-server`.
+//! - tests: [`testing`] (feature `testing`) starts a real `restate-server`;
+//! - changing code under invocations in flight: `replay` (feature `replay-check`) replays
+//!   their recorded journals against a new build.
 //!
 //! The code `restate-codegen` generates relies on the module `codegen` alone, which also re-exports the
 //! crates it needs, so a service crate depends on `restate-runtime` (and tokio for `main`).
@@ -55,6 +57,8 @@ mod error;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod ingress;
+#[cfg(feature = "replay-check")]
+pub mod replay;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -14,10 +14,12 @@ mod server;
 mod tests;
 
 #[cfg(any(feature = "grpc", feature = "testing"))]
+#[cfg(feature = "grpc")]
 pub(crate) use body_guard::BodyBudget;
 #[cfg(feature = "lambda")]
 pub use lambda::{LambdaRequest, LambdaResponse};
 pub use options::{HandlerOptions, ServiceOptions};
+#[cfg(any(feature = "grpc", feature = "testing", test))]
 pub(crate) use server::serve_http;
 pub use server::shutdown_signal;
 #[cfg(feature = "grpc")]
@@ -406,6 +408,41 @@ impl Endpoint {
         B: Body<Data = Bytes> + Send + Unpin + 'static,
         B::Error: std::fmt::Display,
     {
+        self.attempt(service, handler, request, |_| {})
+    }
+
+    /// One attempt of a recorded invocation for the replay check (`crate::replay`): no
+    /// identity check (nothing comes from the network), and the attempt ends, setting
+    /// `stopped`, where it would execute a `run` closure.
+    #[cfg(feature = "replay-check")]
+    pub(crate) fn replay_attempt<B>(
+        &self,
+        service: &str,
+        handler: &str,
+        request: Request<B>,
+        stopped: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Response<ResponseBody>
+    where
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
+        self.attempt(service, handler, request, move |driver| {
+            driver.lock().stop_before_runs(stopped)
+        })
+    }
+
+    /// Starts an attempt of `service`/`handler`; `prepare` sees its driver first.
+    fn attempt<B>(
+        &self,
+        service: &str,
+        handler: &str,
+        request: Request<B>,
+        prepare: impl FnOnce(&Driver),
+    ) -> Response<ResponseBody>
+    where
+        B: Body<Data = Bytes> + Send + Unpin + 'static,
+        B::Error: std::fmt::Display,
+    {
         let Some(bound) = self.inner.by_name.get(service) else {
             return plain(StatusCode::NOT_FOUND, &format!("no service {service}"));
         };
@@ -452,6 +489,7 @@ impl Endpoint {
         };
         let head = vm.get_response_head();
         let driver = Driver::new(vm);
+        prepare(&driver);
         let guard = attempt::BodyLimits {
             max_input: limit,
             budget: Arc::clone(&self.inner.bodies),

@@ -521,7 +521,7 @@ impl Service for Sleeper {
 async fn a_body_quiet_between_messages_is_no_stall() {
     use bytes::BytesMut;
 
-    use crate::testing::sim::protocol::{self, ty};
+    use crate::engine::wire::{self as protocol, ty};
 
     let endpoint = Endpoint::builder()
         .bind(Sleeper)

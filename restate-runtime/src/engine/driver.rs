@@ -9,6 +9,7 @@
 use std::future::poll_fn;
 use std::ops::{Deref, DerefMut};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -81,6 +82,9 @@ pub(crate) struct DriverState {
     span_ready: bool,
     /// The attempt number the start message gave, 0 until it is read.
     attempt_number: u32,
+    /// Set for a replay check's attempt: instead of executing a `run` closure the attempt
+    /// ends, and this flag says so (see `replay`).
+    stop_before_runs: Option<Arc<AtomicBool>>,
 }
 
 /// The locked state. Releasing it notes on the attempt's span whether the VM is replaying,
@@ -139,6 +143,7 @@ impl Driver {
                 outcome: None,
                 span_ready: false,
                 attempt_number: 0,
+                stop_before_runs: None,
             }),
         })
     }
@@ -275,8 +280,17 @@ impl Driver {
         }
     }
 
-    /// Hands the closure of a `run` the VM asked to execute to the attempt's task.
+    /// Hands the closure of a `run` the VM asked to execute to the attempt's task; in a replay
+    /// check's attempt, ends the attempt instead: the recorded journal has no result for this
+    /// run, and no side effect of the code under check may execute.
     fn start_run(&self, state: &mut DriverState, handle: NotificationHandle) {
+        if let Some(stopped) = &state.stop_before_runs {
+            stopped.store(true, Ordering::Release);
+            state.settle(AttemptOutcome::Suspended);
+            state.trapped = true;
+            state.finish();
+            return;
+        }
         let Some(index) = state.runs.iter().position(|run| run.handle == handle) else {
             let error = VmError::internal("the state machine asked to execute an unknown run");
             self.trap(state, error);
@@ -415,6 +429,13 @@ impl DriverState {
             Some(current) if current.will_wake(waker) => {}
             _ => self.attempt_waker = Some(waker.clone()),
         }
+    }
+
+    /// Makes this a replay check's attempt: the first `run` the VM asks to execute ends it
+    /// instead, and sets `stopped`.
+    #[cfg(feature = "replay-check")]
+    pub(crate) fn stop_before_runs(&mut self, stopped: Arc<AtomicBool>) {
+        self.stop_before_runs = Some(stopped);
     }
 
     /// Takes the closures the VM asked to execute.

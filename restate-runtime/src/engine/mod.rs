@@ -4,6 +4,8 @@
 
 pub(crate) mod driver;
 pub(crate) mod durable;
+#[cfg(any(feature = "testing", feature = "replay-check"))]
+pub(crate) mod wire;
 
 #[cfg(feature = "testing")]
 pub(crate) use driver::VIRTUAL_NOW;

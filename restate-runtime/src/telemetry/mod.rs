@@ -65,7 +65,10 @@ pub(crate) struct InvokeTrace {
 
 impl InvokeTrace {
     /// The trace context of the `/invoke` request with `headers`.
-    #[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+    #[cfg_attr(
+        not(feature = "opentelemetry"),
+        allow(unused_variables, clippy::ptr_arg)
+    )]
     pub(crate) fn of(headers: &http::HeaderMap) -> Self {
         Self {
             #[cfg(feature = "opentelemetry")]
@@ -79,7 +82,10 @@ impl InvokeTrace {
 
     /// Makes `span` continue the trace of the `/invoke` request, else that of the invocation's
     /// `headers`.
-    #[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+    #[cfg_attr(
+        not(feature = "opentelemetry"),
+        allow(unused_variables, clippy::ptr_arg)
+    )]
     pub(crate) fn continue_on(&self, span: &tracing::Span, headers: &[(String, String)]) {
         #[cfg(feature = "opentelemetry")]
         {
@@ -95,7 +101,10 @@ impl InvokeTrace {
 
 /// Adds to the `headers` of a request made from a handler the trace context the invocation
 /// came with (`invocation_headers`), unless they carry one (feature `opentelemetry`).
-#[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+#[cfg_attr(
+    not(feature = "opentelemetry"),
+    allow(unused_variables, clippy::ptr_arg)
+)]
 pub(crate) fn pass_on_trace(
     headers: &mut Vec<(String, String)>,
     invocation_headers: &[(String, String)],
@@ -113,7 +122,10 @@ pub(crate) fn pass_on_trace(
 
 /// Adds the current span's trace context to the `headers` of an ingress request, unless they
 /// carry one (feature `opentelemetry`).
-#[cfg_attr(not(feature = "opentelemetry"), allow(unused_variables))]
+#[cfg_attr(
+    not(feature = "opentelemetry"),
+    allow(unused_variables, clippy::ptr_arg)
+)]
 pub(crate) fn inject_trace(headers: &mut Vec<(String, String)>) {
     #[cfg(feature = "opentelemetry")]
     trace_context::inject_current(headers);

@@ -43,7 +43,6 @@
 //! a test must not hold [`SharedSimulator::lock`] across a request through its ingress.
 
 mod ingress;
-pub(crate) mod protocol;
 
 pub use ingress::SharedSimulator;
 
@@ -55,6 +54,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 
+use crate::engine::wire as protocol;
 use protocol::{Frame, NotificationResult, ty};
 
 use crate::Endpoint;
@@ -876,7 +876,7 @@ impl Simulator {
                     protocol::ErrorMessage {
                         code: 503,
                         message: "the endpoint crashed (a crash point of the test)".to_owned(),
-                        next_retry_delay: None,
+                        ..Default::default()
                     },
                 );
             }

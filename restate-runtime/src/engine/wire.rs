@@ -1,6 +1,10 @@
-//! The service protocol's messages the simulator reads and writes (protocol version 6, the one
-//! restate-server 1.7.12 pins), framed as on the wire: a big-endian header of type (u16), flags
-//! (u16) and length (u32), then the Protobuf payload. Field numbers are the protocol's.
+//! The service protocol's messages as Restate's side writes and reads them (protocol version 6,
+//! the one restate-server 1.7.12 pins): the simulator and the replay check speak them to an
+//! endpoint. Framed as on the wire: a big-endian header of type (u16), flags (u16) and length
+//! (u32), then the Protobuf payload. Field numbers are the protocol's.
+
+// The replay check alone uses a few of the messages the simulator needs.
+#![cfg_attr(not(feature = "testing"), allow(dead_code))]
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use prost::Message;
@@ -197,6 +201,12 @@ pub(crate) struct ErrorMessage {
     pub(crate) code: u32,
     #[prost(string, tag = "2")]
     pub(crate) message: String,
+    #[prost(uint32, optional, tag = "4")]
+    pub(crate) related_command_index: Option<u32>,
+    #[prost(string, optional, tag = "5")]
+    pub(crate) related_command_name: Option<String>,
+    #[prost(uint32, optional, tag = "6")]
+    pub(crate) related_command_type: Option<u32>,
     #[prost(uint64, optional, tag = "8")]
     pub(crate) next_retry_delay: Option<u64>,
 }
@@ -444,5 +454,70 @@ pub(crate) fn entry_type_name(ty: u16) -> String {
         format!("Command: {name}")
     } else {
         format!("Notification: {name}")
+    }
+}
+
+/// The message type of entries `sys_journal` names `name` (see [`entry_type_name`]).
+pub(crate) fn entry_type_code(name: &str) -> Option<u16> {
+    let (kind, name) = name.split_once(": ")?;
+    let command = match name {
+        "Input" => 0x0400,
+        "Output" => 0x0401,
+        "GetLazyState" => 0x0402,
+        "SetState" => 0x0403,
+        "ClearState" => 0x0404,
+        "ClearAllState" => 0x0405,
+        "GetLazyStateKeys" => 0x0406,
+        "GetEagerState" => 0x0407,
+        "GetEagerStateKeys" => 0x0408,
+        "GetPromise" => 0x0409,
+        "PeekPromise" => 0x040A,
+        "CompletePromise" => 0x040B,
+        "Sleep" => 0x040C,
+        "Call" => 0x040D,
+        "OneWayCall" => 0x040E,
+        "SendSignal" => 0x0410,
+        "Run" => 0x0411,
+        "AttachInvocation" => 0x0412,
+        "GetInvocationOutput" => 0x0413,
+        "CompleteAwakeable" => 0x0414,
+        "CallInvocationId" if kind == "Notification" => return Some(0x800E),
+        "Signal" if kind == "Notification" => return Some(ty::SIGNAL),
+        _ => return None,
+    };
+    match kind {
+        "Command" => Some(command),
+        // A completion's number is its command's, moved from 0x04.. to 0x80...
+        "Notification" => {
+            let completion = command & 0x03FF | 0x8000;
+            entry_type_name(completion)
+                .starts_with("Notification")
+                .then_some(completion)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_type_names_and_codes_agree() {
+        let codes = (0x0400..=0x0414).chain(0x8000..=0x8014).chain([ty::SIGNAL]);
+        let mut named = 0;
+        for code in codes {
+            let name = entry_type_name(code);
+            if name.starts_with("0x") {
+                assert_eq!(entry_type_code(&name), None);
+            } else {
+                assert_eq!(entry_type_code(&name), Some(code), "{name}");
+                named += 1;
+            }
+        }
+        assert_eq!(named, 32);
+        assert_eq!(entry_type_code("Command: Signal"), None);
+        assert_eq!(entry_type_code("Notification: Input"), None);
+        assert_eq!(entry_type_code("Run"), None);
     }
 }
