@@ -4,8 +4,8 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use restate_e2e::raw_ingress::{RawIngress, eventually, http_client};
 use restate_e2e::code_versions::{Build, Version};
+use restate_e2e::raw_ingress::{RawIngress, eventually, http_client};
 use restate_runtime::replay::{
     RecordedInvocation, ReplayCheck, ReplayEnd, Selection, Verdict, export, read_recorded,
     write_recorded,

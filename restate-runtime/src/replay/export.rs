@@ -61,10 +61,13 @@ impl Selection {
 
     /// Only invocations not completed yet.
     pub fn in_flight() -> Self {
-        Self {
-            in_flight: true,
-            ..Self::default()
-        }
+        Self::all().in_flight_only()
+    }
+
+    /// Leaves completed invocations out.
+    pub fn in_flight_only(mut self) -> Self {
+        self.in_flight = true;
+        self
     }
 
     /// The SQL condition on `sys_invocation` (aliased `alias`).
