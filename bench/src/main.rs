@@ -13,6 +13,7 @@ mod journals;
 mod load;
 mod memory;
 mod procfs;
+mod replay;
 mod report;
 mod sim;
 
@@ -50,13 +51,19 @@ usage: bench [OPTIONS]
                       invocations of the 1-step journals; longer journals get fewer, N/sqrt(steps),
                       halved when suspending (default 2000)
   --skip-load | --skip-memory | --skip-codegen | --skip-gateway | --skip-sim | --skip-journals
+  | --skip-replay
                       (the gateway case runs with the load: the ProtoJSON greeter through the
                       generated gRPC gateway against the same greeter through the ingress,
                       and tonic alone answering it at the same rate, for scale; the journals
                       case runs workflows of 1, 10 and 100 steps of each kind on both SDKs,
                       streaming and suspending;
-                      the sim case unit-tests a workflow through the in-process simulator)
+                      the sim case unit-tests a workflow through the in-process simulator;
+                      the replay case records workflows waiting on a real server and replays
+                      them with the replay check)
   --sim-tests N       simulator tests per journal length, median taken (default 20)
+  --replay-invocations N
+                      waiting workflows of 20 journal entries the replay check replays
+                      (default 1000)
   -h, --help
 
 Set BENCH_ENDPOINT_WRAPPER to run the endpoint processes under a profiler ({sdk} becomes
@@ -89,6 +96,8 @@ pub struct Options {
     pub gateway: bool,
     pub journals: bool,
     pub journal_invocations: usize,
+    pub replay: bool,
+    pub replay_invocations: usize,
 }
 
 impl Options {
@@ -111,6 +120,8 @@ impl Options {
             gateway: true,
             journals: true,
             journal_invocations: 2000,
+            replay: true,
+            replay_invocations: 1000,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -163,6 +174,8 @@ impl Options {
                 "--skip-gateway" => options.gateway = false,
                 "--skip-sim" => options.sim = false,
                 "--skip-journals" => options.journals = false,
+                "--skip-replay" => options.replay = false,
+                "--replay-invocations" => options.replay_invocations = number(arg)?,
                 "--journal-invocations" => options.journal_invocations = number(arg)?,
                 "--sim-tests" => options.sim_tests = number(arg)?,
                 "-h" | "--help" => return Err(String::new()),
@@ -194,6 +207,8 @@ pub struct Results {
     pub sim: Option<Vec<sim::SimCase>>,
     /// Cost as journals grow, streaming and suspending.
     pub journals: Vec<journals::JournalCase>,
+    /// The replay check's time.
+    pub replay: Option<replay::ReplayFigures>,
 }
 
 fn main() -> ExitCode {
@@ -453,6 +468,13 @@ fn run(options: &Options) -> Result<Results, Box<dyn std::error::Error>> {
             options.sim_tests
         );
         results.sim = Some(sim::run(options.sim_tests)?);
+    }
+    if options.replay {
+        eprintln!(
+            "replay check: {} waiting workflows recorded and replayed...",
+            options.replay_invocations
+        );
+        results.replay = Some(replay::run(options.replay_invocations)?);
     }
     if options.codegen {
         eprintln!(

@@ -100,6 +100,18 @@ pub fn print(options: &Options, results: &Results) {
             });
         }
     }
+    if let Some(replay) = &results.replay {
+        crate::replay::print(replay);
+        targets.push(Target {
+            what: format!(
+                "replay check s, {} journals of {} entries",
+                replay.invocations, replay.entries_per_journal
+            ),
+            ratio: replay.check.as_secs_f64(),
+            bound: 2.0,
+            at_most: true,
+        });
+    }
     if !targets.is_empty() {
         println!();
         println!("Targets (ratio = ours / theirs, or the figure itself)");
