@@ -33,6 +33,8 @@ pub enum Version {
     /// Starts waiting for the confirmation, then runs a step before it awaits it: that step is
     /// past the recorded journal of a waiting signup.
     RunsBeforeAwaiting,
+    /// The verifier gives up with a terminal error once the code is mailed.
+    RejectsAfterMail,
 }
 
 /// The services of one version, counting every `run` closure they execute.
@@ -153,6 +155,11 @@ impl Verifier for Build {
                 text: format!("Your code is {code:06}; confirm at {awakeable}"),
             })
             .await?;
+        if self.version == Version::RejectsAfterMail {
+            return Err(
+                restate_runtime::TerminalError::new(409, "codes are no longer sent").into(),
+            );
+        }
         confirmed.await?;
         Ok(SignupResult {
             user: request.email,

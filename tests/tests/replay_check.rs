@@ -263,6 +263,16 @@ async fn awakeable_ids_and_random_values_replay_without_false_mismatches() {
         mismatch.entry_index,
         Some(entry_index(&recorded, "Command: Call"))
     );
+
+    // A terminal error past the journal's end is not a compatible completion.
+    let (rejected, _) = verdict(Version::RejectsAfterMail, &recorded).await;
+    let Verdict::Failed { reason } = rejected else {
+        panic!("a terminal error replays as compatible: {rejected:?}");
+    };
+    assert!(
+        reason.contains("terminal error 409: codes are no longer sent"),
+        "{reason}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -94,6 +94,35 @@ async fn the_binary_checks_the_approvals_a_real_server_has_in_flight() {
     );
     assert!(table.contains("1 compatible, 1 mismatched"), "{table}");
 
+    // The selection narrows a file too; a journal the check cannot replay fails only --strict.
+    let first = recorded[0].id.clone();
+    let checked = Command::new(REPLAY_CHECK)
+        .args(["--file", file, "--invocation", &first])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&checked.stdout);
+    assert!(
+        table.contains("1 checked: 0 compatible, 1 mismatched"),
+        "{table}"
+    );
+    recorded[0].protocol_version = Some(4);
+    write_recorded(std::fs::File::create(file).unwrap(), &recorded).unwrap();
+    let lenient = Command::new(REPLAY_CHECK)
+        .args(["--file", file])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&lenient.stdout);
+    assert!(lenient.status.success(), "{table}");
+    assert!(
+        table.contains("1 compatible, 0 mismatched, 0 failed, 1 skipped"),
+        "{table}"
+    );
+    let strict = Command::new(REPLAY_CHECK)
+        .args(["--file", file, "--strict"])
+        .output()
+        .unwrap();
+    assert_eq!(strict.status.code(), Some(1));
+
     let bad = Command::new(REPLAY_CHECK)
         .args(["--file", "no-such-file.jsonl"])
         .output()

@@ -13,7 +13,6 @@ mod server;
 #[cfg(test)]
 mod tests;
 
-#[cfg(any(feature = "grpc", feature = "testing"))]
 #[cfg(feature = "grpc")]
 pub(crate) use body_guard::BodyBudget;
 #[cfg(feature = "lambda")]
@@ -327,6 +326,14 @@ impl Endpoint {
 
     pub(crate) fn limits(&self) -> Limits {
         self.inner.limits
+    }
+
+    /// The names of the services bound to this endpoint, in the order they were bound.
+    pub fn service_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.inner
+            .services
+            .iter()
+            .map(|service| service.definition().name)
     }
 
     /// The bytes of request bodies that invocation attempts in flight hold now, out of

@@ -227,6 +227,9 @@ impl Driver {
                 Ok(AwaitResponse::AnyCompleted) => {}
                 Ok(AwaitResponse::ExecuteRun(run)) => {
                     self.start_run(state, run);
+                    if state.trapped {
+                        return Poll::Pending;
+                    }
                     if single {
                         // That run is all this waits for, and it has only just started: the
                         // VM would answer "waiting" until the run completes.

@@ -58,8 +58,8 @@ pub enum Verdict {
         /// How the replay ended once past the journal.
         ended: ReplayEnd,
     },
-    /// The new code does something else than the journal recorded: Restate would fail every
-    /// attempt of this invocation.
+    /// The new code does something other than what the journal recorded: Restate would fail
+    /// every attempt of this invocation.
     Mismatch(Mismatch),
     /// The replay failed for another reason (the handler failed, the new build lacks the
     /// handler, ...).
@@ -67,7 +67,8 @@ pub enum Verdict {
         /// What happened.
         reason: String,
     },
-    /// The check cannot replay this invocation; it says nothing about compatibility.
+    /// The check cannot replay this invocation; it says nothing about compatibility (it passes
+    /// [`Report::passed`], not [`Report::all_replayed`]).
     Skipped {
         /// Why.
         reason: String,
@@ -79,9 +80,11 @@ pub enum Verdict {
 pub enum ReplayEnd {
     /// The new code waits for something the journal has no result for.
     Suspended,
-    /// The new code reached a `run` the journal has no result for; it was not executed.
+    /// The new code reached a `run` the journal has no result for (a new one, or one an
+    /// earlier attempt did not finish); it was not executed.
     BeforeRun,
-    /// The new code returned its result.
+    /// The new code returned its result (a terminal error past the journal's end is a
+    /// [`Verdict::Failed`] instead).
     Completed,
 }
 
@@ -313,7 +316,9 @@ fn replayable(recorded: &RecordedInvocation) -> Result<u32, String> {
     }
     if recorded.entries.is_empty() {
         return Err(
-            "no journal recorded (a completed invocation past its journal retention?)".to_owned(),
+            "no journal recorded (past its journal retention, or completed while it was being \
+             recorded)"
+                .to_owned(),
         );
     }
     Ok(version)
@@ -355,6 +360,22 @@ fn verdict(recorded: &RecordedInvocation, frames: &[Frame], stopped_before_run: 
             new_command,
         });
     }
+    // The state machine sends only what the replay did not find in the journal: an output here
+    // is new. A terminal error there is what a journaled value the new code cannot decode (a
+    // changed payload type) looks like, and Restate would end the invocation with it.
+    for output in frames.iter().filter(|frame| frame.ty == ty::OUTPUT) {
+        if let Ok(wire::OutputCommand {
+            result: Some(wire::OutputResult::Failure(failure)),
+        }) = output.decode()
+        {
+            return Verdict::Failed {
+                reason: format!(
+                    "the new code ends the invocation with terminal error {}: {}",
+                    failure.code, failure.message
+                ),
+            };
+        }
+    }
     let ended = if stopped_before_run {
         ReplayEnd::BeforeRun
     } else if frames.iter().any(|frame| frame.ty == ty::END) {
@@ -392,7 +413,9 @@ impl fmt::Display for Verdict {
         match self {
             Verdict::Compatible { ended } => match ended {
                 ReplayEnd::Suspended => f.write_str("compatible (then waits)"),
-                ReplayEnd::BeforeRun => f.write_str("compatible (then a new run, not executed)"),
+                ReplayEnd::BeforeRun => {
+                    f.write_str("compatible (then a run without a result, not executed)")
+                }
                 ReplayEnd::Completed => f.write_str("compatible (then completes)"),
             },
             Verdict::Mismatch(mismatch) => {
@@ -416,7 +439,15 @@ impl fmt::Display for Verdict {
 }
 
 impl Report {
-    /// Whether every invocation replayed or was skipped: no mismatch, no failure.
+    /// Whether every invocation replayed: no mismatch, no failure, and nothing skipped.
+    pub fn all_replayed(&self) -> bool {
+        self.results
+            .iter()
+            .all(|result| result.verdict.is_compatible())
+    }
+
+    /// Whether no invocation mismatched or failed; skipped ones (which the check could not
+    /// replay) pass. [`Report::all_replayed`] is the strict form.
     pub fn passed(&self) -> bool {
         self.results.iter().all(|result| {
             matches!(

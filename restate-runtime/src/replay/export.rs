@@ -1,6 +1,10 @@
 //! Recording invocations from a running restate-server through its admin SQL API
 //! (`POST /query`): `sys_invocation` for what each invocation is and is pinned to, `sys_journal`
 //! for its journal's protocol messages, `state` for the state its next attempt gets.
+//!
+//! The three queries are not one snapshot: a journal may have grown past the status recorded
+//! with it, and state is read last. Neither can make a replay mismatch: a replay takes every
+//! value it compares from the journal, and state only serves reads past the journal's end.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,7 +19,7 @@ use super::record::{FORMAT_VERSION, RecordedEntry, RecordedInvocation, RecordedS
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
     id: Option<String>,
-    service: Option<String>,
+    services: Vec<String>,
     handler: Option<String>,
     deployment: Option<String>,
     statuses: Vec<String>,
@@ -34,10 +38,15 @@ impl Selection {
         self
     }
 
-    /// Only invocations of `service`.
+    /// Only invocations of `service`; call it again to allow several.
     pub fn service(mut self, service: impl Into<String>) -> Self {
-        self.service = Some(service.into());
+        self.services.push(service.into());
         self
+    }
+
+    /// Whether only some services are selected.
+    pub fn names_services(&self) -> bool {
+        !self.services.is_empty()
     }
 
     /// Only invocations of `handler` (of any service, unless [`Selection::service`] says).
@@ -70,6 +79,22 @@ impl Selection {
         self
     }
 
+    /// Whether `recorded` is among the invocations this selects: the same conditions, applied
+    /// to invocations recorded earlier (read from a file, say).
+    pub fn matches(&self, recorded: &RecordedInvocation) -> bool {
+        let is = |wanted: &Option<String>, value: Option<&str>| {
+            wanted.as_deref().is_none_or(|wanted| Some(wanted) == value)
+        };
+        let among =
+            |wanted: &[String], value: &str| wanted.is_empty() || wanted.iter().any(|w| w == value);
+        is(&self.id, Some(&recorded.id))
+            && is(&self.handler, Some(&recorded.handler))
+            && is(&self.deployment, recorded.deployment.as_deref())
+            && among(&self.services, &recorded.service)
+            && among(&self.statuses, &recorded.status)
+            && !(self.in_flight && recorded.status == "completed")
+    }
+
     /// The SQL condition on `sys_invocation` (aliased `alias`).
     fn condition(&self, alias: &str) -> String {
         let mut conditions = vec!["TRUE".to_owned()];
@@ -79,13 +104,16 @@ impl Selection {
             }
         };
         equals("id", &self.id);
-        equals("target_service_name", &self.service);
         equals("target_handler_name", &self.handler);
         equals("pinned_deployment_id", &self.deployment);
-        if !self.statuses.is_empty() {
-            let list: Vec<String> = self.statuses.iter().map(|s| literal(s)).collect();
-            conditions.push(format!("{alias}.status IN ({})", list.join(", ")));
-        }
+        let mut one_of = |column: &str, values: &[String]| {
+            if !values.is_empty() {
+                let list: Vec<String> = values.iter().map(|v| literal(v)).collect();
+                conditions.push(format!("{alias}.{column} IN ({})", list.join(", ")));
+            }
+        };
+        one_of("target_service_name", &self.services);
+        one_of("status", &self.statuses);
         if self.in_flight {
             conditions.push(format!("{alias}.status != 'completed'"));
         }
@@ -146,40 +174,27 @@ pub async fn export(
             .or_default()
             .insert(number(row, "index"), (version, entry));
     }
-    let keyed_services: Vec<String> = {
-        let mut services: Vec<&str> = invocations
-            .iter()
-            .filter(|row| !text(row, "target_service_key").is_empty())
-            .map(|row| text(row, "target_service_name"))
-            .collect();
-        services.sort_unstable();
-        services.dedup();
-        services.into_iter().map(literal).collect()
-    };
-    let mut states: HashMap<(String, String), Vec<RecordedState>> = HashMap::new();
-    if !keyed_services.is_empty() {
-        let rows = admin
-            .query(&format!(
-                "SELECT service_name, service_key, key, value FROM state \
-                 WHERE service_name IN ({}) ORDER BY service_name, service_key, key",
-                keyed_services.join(", ")
-            ))
-            .await?;
-        for row in &rows {
-            let value = from_hex(text(row, "value")).map_err(|e| {
-                ReplayError::Admin(format!("state.value of {}: {e}", text(row, "key")))
-            })?;
-            states
-                .entry((
-                    text(row, "service_name").to_owned(),
-                    text(row, "service_key").to_owned(),
-                ))
-                .or_default()
-                .push(RecordedState {
-                    key: text(row, "key").to_owned(),
-                    value,
-                });
-        }
+    // The state each keyed invocation's next attempt gets: its object's or workflow's, in its
+    // scope.
+    let state_rows = admin
+        .query(&format!(
+            "SELECT i.id, s.key, s.value FROM state s JOIN sys_invocation i \
+             ON s.service_name = i.target_service_name AND s.service_key = i.target_service_key \
+             AND s.scope IS NOT DISTINCT FROM i.scope WHERE {} ORDER BY i.id, s.key",
+            selection.condition("i")
+        ))
+        .await?;
+    let mut states: HashMap<String, Vec<RecordedState>> = HashMap::new();
+    for row in &state_rows {
+        let value = from_hex(text(row, "value"))
+            .map_err(|e| ReplayError::Admin(format!("state.value of {}: {e}", text(row, "key"))))?;
+        states
+            .entry(text(row, "id").to_owned())
+            .or_default()
+            .push(RecordedState {
+                key: text(row, "key").to_owned(),
+                value,
+            });
     }
     invocations
         .iter()
@@ -194,10 +209,7 @@ pub async fn export(
                 .map(|bytes| super::invocation_id::random_seed(&bytes));
             Ok(RecordedInvocation {
                 format: FORMAT_VERSION,
-                state: states
-                    .get(&(service.clone(), key.clone()))
-                    .cloned()
-                    .unwrap_or_default(),
+                state: states.remove(&id).unwrap_or_default(),
                 handler: text(row, "target_handler_name").to_owned(),
                 status: text(row, "status").to_owned(),
                 deployment: Some(text(row, "pinned_deployment_id"))
@@ -291,13 +303,57 @@ mod tests {
             .status("paused");
         assert_eq!(
             selection.condition("i"),
-            "TRUE AND i.target_service_name = 'it''s.Svc' AND i.target_handler_name = 'Run' \
-             AND i.pinned_deployment_id = 'dp_1' AND i.status IN ('suspended', 'paused')"
+            "TRUE AND i.target_handler_name = 'Run' AND i.pinned_deployment_id = 'dp_1' \
+             AND i.target_service_name IN ('it''s.Svc') AND i.status IN ('suspended', 'paused')"
         );
         assert_eq!(Selection::all().condition("i"), "TRUE");
         assert_eq!(
-            Selection::in_flight().service("s").condition("j"),
-            "TRUE AND j.target_service_name = 's' AND j.status != 'completed'"
+            Selection::in_flight()
+                .service("s")
+                .service("t")
+                .condition("j"),
+            "TRUE AND j.target_service_name IN ('s', 't') AND j.status != 'completed'"
         );
+    }
+
+    #[test]
+    fn a_selection_matches_recorded_invocations_as_the_server_would() {
+        let recorded = RecordedInvocation {
+            format: FORMAT_VERSION,
+            id: "inv_1a".to_owned(),
+            service: "s.A".to_owned(),
+            handler: "Run".to_owned(),
+            key: "k".to_owned(),
+            status: "suspended".to_owned(),
+            deployment: Some("dp_1".to_owned()),
+            protocol_version: Some(6),
+            journal_version: 2,
+            random_seed: None,
+            entries: Vec::new(),
+            state: Vec::new(),
+        };
+        assert!(Selection::all().matches(&recorded));
+        assert!(
+            Selection::in_flight()
+                .service("s.B")
+                .service("s.A")
+                .matches(&recorded)
+        );
+        assert!(
+            Selection::all()
+                .deployment("dp_1")
+                .status("suspended")
+                .matches(&recorded)
+        );
+        assert!(!Selection::all().service("s.B").matches(&recorded));
+        assert!(!Selection::all().handler("Other").matches(&recorded));
+        assert!(!Selection::all().deployment("dp_2").matches(&recorded));
+        assert!(!Selection::all().invocation("inv_1b").matches(&recorded));
+        let completed = RecordedInvocation {
+            status: "completed".to_owned(),
+            ..recorded
+        };
+        assert!(!Selection::in_flight().matches(&completed));
+        assert!(Selection::all().status("completed").matches(&completed));
     }
 }

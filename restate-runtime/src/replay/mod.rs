@@ -2,8 +2,9 @@
 //!
 //! Invocations outlive deploys. Restate pins each one to the deployment it started on, but
 //! moving invocations to new code (resuming them on the latest deployment, restarting them as
-//! new) or removing an old deployment hands their journals to the new build, and code that does
-//! not replay a journal fails every attempt with a journal mismatch (VM code 570).
+//! new, replacing the code behind a deployment in place) hands their journals to the new build,
+//! and code that does not replay a journal fails every attempt with a journal mismatch (VM code
+//! 570).
 //!
 //! The check answers before the deploy:
 //!
@@ -36,7 +37,8 @@
 //! # Limits
 //!
 //! - Journals of service protocol versions 5 and 6 ([`PROTOCOL_VERSIONS`]; restate-server 1.7
-//!   pins 6) in the journal format of Restate 1.6 and later; others are skipped, not passed.
+//!   pins 6) in the journal format of Restate 1.6 and later; others are reported as skipped, not
+//!   as compatible ([`Report::all_replayed`] fails on them, [`Report::passed`] does not).
 //! - `ctx.rand` and UUIDs replay exactly when the server derives the seed from the invocation id,
 //!   its default; a server with the experimental `unique_random_seeds` stores a seed no admin
 //!   table shows, and values drawn from it then replay as mismatches.

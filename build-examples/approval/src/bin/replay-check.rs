@@ -7,41 +7,51 @@
 //! replay-check --file in-flight.jsonl
 //! ```
 //!
-//! Selects with `--service`, `--handler`, `--deployment dp_…`, `--status suspended` (repeatable),
-//! `--invocation inv_…` and `--in-flight` (leave completed invocations out). Exits with 1 when
-//! an invocation does not replay (a mismatch or a failure), 2 on bad arguments or when the
-//! recordings cannot be read. Copy it next to your own endpoint: only `endpoint()` below is
-//! about the approval example.
+//! From a server, checks the invocations of the services this endpoint binds, or of those
+//! `--service` names (repeatable: name a service the new build no longer has to see its
+//! invocations fail); from a file, all it holds. Narrows with `--handler`, `--deployment dp_…`, `--status suspended`
+//! (repeatable), `--invocation inv_…` and `--in-flight` (leave completed invocations out), from
+//! the server or from the file alike. Exits with 1 when an invocation does not replay (a
+//! mismatch or a failure; with `--strict`, also one the check had to skip), 2 on bad arguments
+//! or when the recordings cannot be read. Copy it next to your own endpoint: only `endpoint()`
+//! below is about the approval example.
 
 use std::process::ExitCode;
 
-use restate_runtime::replay::{ReplayCheck, Selection, export, read_recorded, write_recorded};
+use restate_runtime::replay::{
+    RecordedInvocation, ReplayCheck, Selection, export, read_recorded, write_recorded,
+};
 
 /// The build under check: the endpoint this crate serves.
 fn endpoint() -> restate_runtime::Endpoint {
     approval::endpoint(approval::MyApproval::default())
 }
 
-const USAGE: &str = "usage: replay-check [--admin URL] [--service NAME] [--handler NAME] \
-[--deployment ID] [--status STATUS]... [--invocation ID] [--in-flight] [--save FILE]
-       replay-check --file FILE";
+const USAGE: &str = "usage: replay-check [--admin URL | --file FILE] [--save FILE] [--strict]
+         [--service NAME]... [--handler NAME] [--deployment ID] [--status STATUS]...
+         [--invocation ID] [--in-flight]";
+
+/// What to check, and how.
+struct Options {
+    source: Source,
+    selection: Selection,
+    save: Option<String>,
+    strict: bool,
+}
 
 /// Where the recorded invocations come from.
 enum Source {
-    Server {
-        admin: String,
-        selection: Selection,
-        save: Option<String>,
-    },
+    Server(String),
     File(String),
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<Source, String> {
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut admin = "http://localhost:9070".to_owned();
     let mut selection = Selection::all();
     let mut in_flight = false;
     let mut save = None;
     let mut file = None;
+    let mut strict = false;
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -54,6 +64,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Source, String> {
             "--in-flight" => in_flight = true,
             "--save" => save = Some(value()?),
             "--file" => file = Some(value()?),
+            "--strict" => strict = true,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -61,59 +72,31 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Source, String> {
     if in_flight {
         selection = selection.in_flight_only();
     }
-    Ok(match file {
-        Some(path) => Source::File(path),
-        None => Source::Server {
-            admin,
-            selection,
-            save,
-        },
+    // From a server, the services this endpoint binds unless named: the server may host
+    // others' services too. A file was recorded on purpose: all of it.
+    if file.is_none() && !selection.names_services() {
+        selection = endpoint()
+            .service_names()
+            .fold(selection, Selection::service);
+    }
+    Ok(Options {
+        source: file.map_or(Source::Server(admin), Source::File),
+        selection,
+        save,
+        strict,
     })
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let source = match parse(std::env::args().skip(1)) {
-        Ok(source) => source,
+    let options = match parse(std::env::args().skip(1)) {
+        Ok(options) => options,
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     };
-    let recorded = match source {
-        Source::File(path) => std::fs::File::open(&path)
-            .map_err(|e| format!("{path}: {e}"))
-            .and_then(|file| {
-                read_recorded(std::io::BufReader::new(file)).map_err(|e| format!("{path}: {e}"))
-            }),
-        Source::Server {
-            admin,
-            selection,
-            save,
-        } => match export(&admin, &selection).await {
-            Ok(recorded) => match save {
-                Some(path) => std::fs::File::create(&path)
-                    .map_err(|e| format!("{path}: {e}"))
-                    .and_then(|file| {
-                        write_recorded(std::io::BufWriter::new(file), &recorded)
-                            .map_err(|e| format!("{path}: {e}"))
-                    })
-                    .map(|()| {
-                        let count = recorded.len();
-                        let noun = if count == 1 {
-                            "invocation"
-                        } else {
-                            "invocations"
-                        };
-                        eprintln!("recorded {count} {noun} to {path}");
-                        recorded
-                    }),
-                None => Ok(recorded),
-            },
-            Err(error) => Err(error.to_string()),
-        },
-    };
-    let recorded = match recorded {
+    let recorded = match record(&options).await {
         Ok(recorded) => recorded,
         Err(message) => {
             eprintln!("replay-check: {message}");
@@ -122,9 +105,43 @@ async fn main() -> ExitCode {
     };
     let report = ReplayCheck::new(endpoint()).check_all(&recorded).await;
     print!("{report}");
-    if report.passed() {
+    let passed = if options.strict {
+        report.all_replayed()
+    } else {
+        report.passed()
+    };
+    if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The selected invocations, from the server or the file, saved if asked.
+async fn record(options: &Options) -> Result<Vec<RecordedInvocation>, String> {
+    let recorded = match &options.source {
+        Source::Server(admin) => export(admin, &options.selection)
+            .await
+            .map_err(|e| e.to_string())?,
+        Source::File(path) => {
+            let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+            let mut recorded =
+                read_recorded(std::io::BufReader::new(file)).map_err(|e| format!("{path}: {e}"))?;
+            recorded.retain(|invocation| options.selection.matches(invocation));
+            recorded
+        }
+    };
+    if let Some(path) = &options.save {
+        let file = std::fs::File::create(path).map_err(|e| format!("{path}: {e}"))?;
+        write_recorded(std::io::BufWriter::new(file), &recorded)
+            .map_err(|e| format!("{path}: {e}"))?;
+        let count = recorded.len();
+        let noun = if count == 1 {
+            "invocation"
+        } else {
+            "invocations"
+        };
+        eprintln!("recorded {count} {noun} to {path}");
+    }
+    Ok(recorded)
 }
