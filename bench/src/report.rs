@@ -392,6 +392,23 @@ fn print_codegen(codegen: &crate::codegen::CodegenResult, targets: &mut Vec<Targ
         ms(tonic_gen),
         ours_gen.as_secs_f64() / tonic_gen.as_secs_f64()
     );
+    if !codegen.ours_locked_generate.is_empty() {
+        let locked = median(&codegen.ours_locked_generate);
+        let overhead = locked.as_secs_f64() / ours_gen.as_secs_f64() - 1.0;
+        println!(
+            "{:<28} {:>16.0} {:>16} {:>8}",
+            "  with the contract lock, ms",
+            ms(locked),
+            "",
+            format!("{:+.1}%", overhead * 100.0)
+        );
+        targets.push(Target {
+            what: "contract lock check, % added to generation".to_owned(),
+            ratio: overhead * 100.0,
+            bound: 5.0,
+            at_most: true,
+        });
+    }
     if !codegen.ours_build_script.is_empty() {
         let (ours, tonic) = (
             median(&codegen.ours_build_script),

@@ -5,6 +5,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use crate::contract::{Contract, Level, LockCheck, Rule};
 use crate::error::Error;
 use crate::generator::{Failures, RestateServiceGenerator};
 use crate::model::{self, Codec};
@@ -35,6 +36,7 @@ pub struct Builder {
     pub(crate) grpc_gateway: bool,
     pub(crate) ignore_unknown_json_fields: bool,
     pub(crate) require_service_type: bool,
+    pub(crate) contract_lock: Option<LockCheck>,
 }
 
 impl Default for Builder {
@@ -51,6 +53,7 @@ impl Default for Builder {
             grpc_gateway: false,
             ignore_unknown_json_fields: false,
             require_service_type: false,
+            contract_lock: None,
         }
     }
 }
@@ -155,6 +158,48 @@ impl Builder {
         self
     }
 
+    /// Checks the compiled contract against the lock file at `path` (relative to the crate's
+    /// manifest directory), which is written when missing: commit it. Every build then refuses
+    /// a proto change that breaks what runs on the locked contract (see [`crate::contract`]),
+    /// with one line per change naming the file, the service or message, the handler or field,
+    /// the rule and what it breaks. Write the lock anew on purpose with
+    /// `RESTATE_CONTRACT_LOCK=update cargo build`. One lock per `compile` call.
+    pub fn contract_lock(mut self, path: impl Into<PathBuf>) -> Self {
+        self.contract_lock_mut().path = path.into();
+        self
+    }
+
+    /// Sets what a finding of `rule` does: fail the build ([`Level::Error`], every rule's
+    /// default), print a warning, or nothing. Turns the lock on (at `restate-contract.lock`)
+    /// unless [`Builder::contract_lock`] names another file.
+    pub fn contract_rule(mut self, rule: Rule, level: Level) -> Self {
+        self.contract_lock_mut().levels.insert(rule, level);
+        self
+    }
+
+    /// Accepts one change on purpose: the finding of `rule` about `subject` (as the build's
+    /// message names it, e.g. `helloworld.HelloRequest.name`).
+    pub fn accept_change(mut self, rule: Rule, subject: impl Into<String>) -> Self {
+        self.contract_lock_mut()
+            .accepted
+            .push((rule, subject.into()));
+        self
+    }
+
+    /// Writes the contract lock whatever changed, accepting every change (as
+    /// `RESTATE_CONTRACT_LOCK=update` does).
+    pub fn update_contract_lock(mut self, update: bool) -> Self {
+        self.contract_lock_mut().update = update;
+        self
+    }
+
+    fn contract_lock_mut(&mut self) -> &mut LockCheck {
+        self.contract_lock.get_or_insert_with(|| LockCheck {
+            path: PathBuf::from("restate-contract.lock"),
+            ..LockCheck::default()
+        })
+    }
+
     /// Compiles `protos`, importing from `includes`, into one `<package>.rs` file per proto
     /// package: the messages (payloads in both codecs, through the package's embedded
     /// descriptors), and for each service of `protos` its handler trait, server wrapper,
@@ -191,14 +236,21 @@ impl Builder {
         }
 
         let descriptors = protoc::run(&protos, &includes)?;
-        let services = model::from_descriptor_set(&descriptors.bytes, &descriptors.files)
+        let invalid = |e: model::Error| io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
+        let pool = model::decode_pool(&descriptors.bytes).map_err(invalid)?;
+        let services = model::from_pool(&pool, &descriptors.files)
             .and_then(|services| {
                 if self.require_service_type {
                     model::require_service_types(&services)?;
                 }
                 Ok(services)
             })
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+            .map_err(invalid)?;
+        if let Some(check) = &self.contract_lock {
+            let contract = Contract::of(&pool, &descriptors.files, &services, self.default_codec);
+            check.run(&contract, self.emit_rerun_if_changed)?;
+        }
+        drop(pool);
 
         let failures = Failures::default();
         // A package with a gateway names its descriptors, for gRPC reflection.

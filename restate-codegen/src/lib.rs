@@ -56,6 +56,7 @@
 
 mod annotations;
 mod builder;
+pub mod contract;
 pub mod emit;
 mod error;
 mod generator;

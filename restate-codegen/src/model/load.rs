@@ -29,7 +29,20 @@ const BYTES_VALUE: &str = "google.protobuf.BytesValue";
 /// annotations, handler types that do not fit the service type, a workflow without exactly one
 /// run handler, and clashing Rust names.
 pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Vec<Service>, Error> {
-    let pool = DescriptorPool::decode(bytes).map_err(|error| located(error, bytes))?;
+    from_pool(&decode_pool(bytes)?, files)
+}
+
+/// Decodes an encoded `FileDescriptorSet` into a descriptor pool.
+pub(crate) fn decode_pool(bytes: &[u8]) -> Result<DescriptorPool, Error> {
+    DescriptorPool::decode(bytes).map_err(|error| located(error, bytes))
+}
+
+/// [`from_descriptor_set`] on a pool decoded already.
+pub(crate) fn from_pool(
+    pool: &DescriptorPool,
+    files: &[impl AsRef<str>],
+) -> Result<Vec<Service>, Error> {
+    let pool = pool.clone();
     let annotations = Annotations::new(&pool);
     let configs = ConfigExtensions::new(&pool);
     let key_fields = KeyFieldExtensions::new(&pool);

@@ -17,6 +17,7 @@ mod validate;
 
 pub use config::{Config, OnMaxAttempts, RetryPolicy};
 pub use error::{Diagnostic, Error};
+pub(crate) use load::{decode_pool, from_pool};
 pub use load::{from_descriptor_set, require_service_types};
 
 /// The encoding of a service's payloads on the wire.
