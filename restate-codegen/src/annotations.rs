@@ -17,11 +17,11 @@ struct ProtoFile {
 const FILES: [ProtoFile; 2] = [
     ProtoFile {
         path: "restate/options.proto",
-        contents: include_str!("../../proto/restate/options.proto"),
+        contents: include_str!("../proto/restate/options.proto"),
     },
     ProtoFile {
         path: "dev/restate/sdk/go.proto",
-        contents: include_str!("../../proto/dev/restate/sdk/go.proto"),
+        contents: include_str!("../proto/dev/restate/sdk/go.proto"),
     },
 ];
 

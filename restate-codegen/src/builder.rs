@@ -37,6 +37,7 @@ pub struct Builder {
     pub(crate) ignore_unknown_json_fields: bool,
     pub(crate) require_service_type: bool,
     pub(crate) contract_lock: Option<LockCheck>,
+    pub(crate) update_contract_lock: bool,
 }
 
 impl Default for Builder {
@@ -54,6 +55,7 @@ impl Default for Builder {
             ignore_unknown_json_fields: false,
             require_service_type: false,
             contract_lock: None,
+            update_contract_lock: false,
         }
     }
 }
@@ -189,7 +191,7 @@ impl Builder {
     /// Writes the contract lock whatever changed, accepting every change (as
     /// `RESTATE_CONTRACT_LOCK=update` does).
     pub fn update_contract_lock(mut self, update: bool) -> Self {
-        self.contract_lock_mut().update = update;
+        self.update_contract_lock = update;
         self
     }
 
@@ -210,9 +212,10 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// An error of kind [`io::ErrorKind::InvalidInput`] when protoc rejects the files or a
+    /// An error of kind [`io::ErrorKind::InvalidInput`] when protoc rejects the files, a
     /// service breaks Restate's rules (every problem, one per line, naming file, service and
-    /// rpc), and of other kinds when protoc cannot run or the output cannot be written.
+    /// rpc) or the protos break the [contract lock](Builder::contract_lock) (every change, one
+    /// per line), and of other kinds when protoc cannot run or the output cannot be written.
     pub fn compile(
         &self,
         protos: &[impl AsRef<Path>],
@@ -248,6 +251,10 @@ impl Builder {
             .map_err(invalid)?;
         if let Some(check) = &self.contract_lock {
             let contract = Contract::of(&pool, &descriptors.files, &services, self.default_codec);
+            let check = LockCheck {
+                update: check.update || self.update_contract_lock,
+                ..check.clone()
+            };
             check.run(&contract, self.emit_rerun_if_changed)?;
         }
         drop(pool);

@@ -28,6 +28,7 @@ struct Case {
 const HEADER: &str = r#"syntax = "proto3";
 package corpus;
 import "google/protobuf/empty.proto";
+import "google/protobuf/wrappers.proto";
 import "restate/options.proto";
 "#;
 
@@ -99,6 +100,18 @@ const CASES: &[Case] = &[
         ours: &["FIELD_WIRE_JSON_COMPATIBLE_TYPE"],
     },
     Case {
+        name: "a map's key type changed",
+        before: "message M { map<string, int32> counts = 1; }",
+        after: "message M { map<int64, int32> counts = 1; }",
+        ours: &["FIELD_WIRE_JSON_COMPATIBLE_TYPE"],
+    },
+    Case {
+        name: "near miss: a map's values from int32 to uint32",
+        before: "message M { map<string, int32> counts = 1; }",
+        after: "message M { map<string, uint32> counts = 1; }",
+        ours: &[],
+    },
+    Case {
         name: "a singular field made repeated",
         before: "message M { string tag = 1; }",
         after: "message M { repeated string tag = 1; }",
@@ -164,6 +177,12 @@ const CASES: &[Case] = &[
         before: "enum E { E_UNSPECIFIED = 0; E_RED = 1; }",
         after: "enum E { E_UNSPECIFIED = 0; E_CRIMSON = 1; }",
         ours: &["ENUM_VALUE_SAME_NAME"],
+    },
+    Case {
+        name: "near miss: an alias added to an enum value",
+        before: "enum E { E_UNSPECIFIED = 0; E_RED = 1; }",
+        after: "enum E { option allow_alias = true; E_UNSPECIFIED = 0; E_RED = 1; E_CRIMSON = 1; }",
+        ours: &[],
     },
     Case {
         name: "near miss: an enum value added",
@@ -291,6 +310,21 @@ const CASES: &[Case] = &[
         ours: &[],
     },
     Case {
+        name: "a handler made raw",
+        before: "service S { rpc Do(google.protobuf.BytesValue) returns (google.protobuf.Empty); }",
+        after: "service S { rpc Do(google.protobuf.BytesValue) returns (google.protobuf.Empty) { \
+                option (restate.raw) = true; } }",
+        ours: &["RESTATE_HANDLER_SAME_RAW"],
+    },
+    Case {
+        name: "near miss: a raw handler's comment changed",
+        before: "service S { rpc Do(google.protobuf.BytesValue) returns (google.protobuf.Empty) { \
+                 option (restate.raw) = true; } }",
+        after: "service S {\n  // Takes bytes.\n  rpc Do(google.protobuf.BytesValue) returns \
+                (google.protobuf.Empty) { option (restate.raw) = true; } }",
+        ours: &[],
+    },
+    Case {
         name: "a codec changed",
         before: "service S { rpc Do(google.protobuf.Empty) returns (google.protobuf.Empty); }",
         after: "service S { option (restate.codec) = PROTOBUF; \
@@ -366,7 +400,7 @@ fn buf() -> &'static Path {
 
 /// Writes a module holding `proto` (and the annotation protos) under `dir`.
 fn module(dir: &Path, proto: &str) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto/restate/options.proto");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto/restate/options.proto");
     fs::create_dir_all(dir.join("restate")).unwrap();
     fs::copy(root, dir.join("restate/options.proto")).unwrap();
     fs::write(dir.join("case.proto"), proto).unwrap();

@@ -69,19 +69,28 @@ fn a_renamed_field_fails_with_what_it_breaks() {
 }
 
 #[test]
-fn a_change_accepted_or_lowered_passes() {
+fn a_change_accepted_or_lowered_passes_and_is_then_locked() {
     let dir = workspace(rename_field);
     compile(dir.path(), |b| {
         b.accept_change(Rule::FieldSameName, "helloworld.HelloRequest.name")
             .accept_change(Rule::FieldSameJsonName, "helloworld.HelloRequest.name")
     })
     .unwrap();
+    let lock = fs::read_to_string(dir.path().join("restate-contract.lock")).unwrap();
+    assert!(
+        lock.contains("\"full_name\""),
+        "what passed is locked: {lock}"
+    );
+
+    let dir = workspace(rename_field);
     compile(dir.path(), |b| {
         b.contract_rule(Rule::FieldSameName, Level::Warning)
             .contract_rule(Rule::FieldSameJsonName, Level::Off)
     })
     .unwrap();
+
     // Accepting one of the two is not enough.
+    let dir = workspace(rename_field);
     let error = compile(dir.path(), |b| {
         b.accept_change(Rule::FieldSameName, "helloworld.HelloRequest.name")
     })
@@ -96,6 +105,8 @@ fn a_change_accepted_or_lowered_passes() {
         })
         .is_err()
     );
+    let lock = fs::read_to_string(dir.path().join("restate-contract.lock")).unwrap();
+    assert!(!lock.contains("full_name"), "a failed build locks nothing");
 }
 
 #[test]
@@ -127,4 +138,65 @@ fn a_missing_lock_is_written_and_a_broken_one_refused() {
     fs::write(&lock, "{ not json").unwrap();
     let error = compile(dir.path(), |b| b).unwrap_err().to_string();
     assert!(error.contains("not a contract lock"), "{error}");
+}
+
+#[test]
+fn additions_are_locked_so_removing_them_later_fails() {
+    let dir = workspace(|proto| {
+        proto.replace(
+            "  string name = 1;",
+            "  string name = 1;\n  string email = 2;",
+        )
+    });
+    compile(dir.path(), |b| b).unwrap();
+    let lock = fs::read_to_string(dir.path().join("restate-contract.lock")).unwrap();
+    assert!(
+        lock.contains("\"email\""),
+        "the addition is recorded: {lock}"
+    );
+    // The next change removes the field again, without `reserved`.
+    fs::write(
+        dir.path().join("greeter.proto"),
+        fs::read_to_string(example().join("proto/greeter.proto")).unwrap(),
+    )
+    .unwrap();
+    let error = compile(dir.path(), |b| b).unwrap_err().to_string();
+    assert!(
+        error.contains("helloworld.HelloRequest.email: field 2 removed"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unreadable_lock_is_written_anew_on_request() {
+    let dir = workspace(|proto| proto);
+    let lock = dir.path().join("restate-contract.lock");
+    fs::write(&lock, "<<<<<<< HEAD\n{}\n=======\n>>>>>>> branch\n").unwrap();
+    compile(dir.path(), |b| b.update_contract_lock(true)).unwrap();
+    assert_eq!(
+        fs::read_to_string(&lock).unwrap(),
+        fs::read_to_string(example().join("restate-contract.lock")).unwrap()
+    );
+}
+
+#[test]
+fn a_lock_of_other_files_is_refused() {
+    let dir = workspace(|proto| proto);
+    let other = dir.path().join("other.proto");
+    fs::write(
+        &other,
+        "syntax = \"proto3\";\npackage other;\nmessage O { string o = 1; }\n",
+    )
+    .unwrap();
+    let error = restate_codegen::configure()
+        .out_dir(dir.path().join("out"))
+        .emit_rerun_if_changed(false)
+        .contract_lock(dir.path().join("restate-contract.lock"))
+        .compile(&[other], &[dir.path()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("locks other files (greeter.proto)"),
+        "{error}"
+    );
 }

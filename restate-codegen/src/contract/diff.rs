@@ -155,6 +155,18 @@ pub fn breaking_changes(old: &Contract, new: &Contract) -> Vec<Finding> {
                     ),
                 );
             }
+            if new_handler.raw != old_handler.raw {
+                add(
+                    Rule::RestateHandlerSameRaw,
+                    file,
+                    subject.clone(),
+                    if new_handler.raw {
+                        "payloads now pass through raw".to_owned()
+                    } else {
+                        "payloads no longer pass through raw".to_owned()
+                    },
+                );
+            }
             if new_handler.idempotency_level != old_handler.idempotency_level {
                 add(
                     Rule::RpcSameIdempotencyLevel,
@@ -296,8 +308,13 @@ fn compare_fields(
             ),
         );
     }
-    // Messages and enums must stay the same type: buf flags a renamed one too.
-    if type_group(&old.ty) != type_group(&new.ty) || old.type_name != new.type_name {
+    // Messages and enums must stay the same type: buf flags a renamed one too. A map's key
+    // follows the same groups as its value.
+    let key_changed = match (&old.key, &new.key) {
+        (Some(old_key), Some(new_key)) => type_group(old_key) != type_group(new_key),
+        _ => false,
+    };
+    if type_group(&old.ty) != type_group(&new.ty) || old.type_name != new.type_name || key_changed {
         add(
             Rule::FieldWireJsonCompatibleType,
             file,
@@ -363,15 +380,19 @@ fn type_group(ty: &str) -> &str {
 /// groups of their own (repeated and map differ in ProtoJSON).
 fn cardinality_group(cardinality: &str) -> &str {
     match cardinality {
-        "optional" | "explicit" => "singular",
+        "implicit" | "explicit" => "singular",
         other => other,
     }
 }
 
 fn describe_type(field: &FieldEntry) -> String {
-    match &field.type_name {
+    let value = match &field.type_name {
         Some(name) => format!("{} {name}", field.ty),
         None => field.ty.clone(),
+    };
+    match &field.key {
+        Some(key) => format!("map<{key}, {value}>"),
+        None => value,
     }
 }
 
@@ -387,7 +408,10 @@ fn compare_enums(
 ) {
     let file = new.file.as_str();
     for (number, old_names) in &old.values {
-        let subject = format!("{name}.{}", old_names[0]);
+        let Some(first) = old_names.first() else {
+            continue;
+        };
+        let subject = format!("{name}.{first}");
         match new.values.get(number) {
             None => {
                 let number_reserved = new
@@ -410,14 +434,12 @@ fn compare_enums(
                         Rule::EnumValueNoDeleteUnlessNameReserved,
                         file,
                         subject,
-                        format!(
-                            "enum value {number} removed without `reserved \"{}\";`",
-                            old_names[0]
-                        ),
+                        format!("enum value {number} removed without `reserved \"{first}\";`"),
                     );
                 }
             }
-            Some(new_names) if new_names != old_names => add(
+            // Aliases may be added; every old name must stay.
+            Some(new_names) if !old_names.iter().all(|n| new_names.contains(n)) => add(
                 Rule::EnumValueSameName,
                 file,
                 subject,

@@ -52,32 +52,34 @@ impl LockCheck {
 
     /// Compares `contract` with the lock: an error listing every change a rule at level
     /// `Error` finds; changes at level `Warning` become `cargo:warning` lines. Writes the lock
-    /// when it is missing or on request.
-    pub(crate) fn run(&self, contract: &Contract, emit_cargo_lines: bool) -> io::Result<()> {
+    /// when it is missing, when the contract changed compatibly (so additions are locked too,
+    /// as `Cargo.lock` records new dependencies), or on request (accepting every change).
+    pub(crate) fn run(&self, contract: &Contract, emit_rerun_lines: bool) -> io::Result<()> {
         let path = self.resolved_path();
-        let update = self.update || env::var(UPDATE_ENV).is_ok_and(|value| value == "update");
-        if emit_cargo_lines {
+        let requested = env::var(UPDATE_ENV).ok();
+        if let Some(value) = requested.as_deref().filter(|value| *value != "update") {
+            warn(&format!(
+                "{UPDATE_ENV}={value} is not understood (only `update` is); the lock is checked"
+            ));
+        }
+        let update = self.update || requested.as_deref() == Some("update");
+        if emit_rerun_lines {
             println!("cargo:rerun-if-changed={}", path.display());
             println!("cargo:rerun-if-env-changed={UPDATE_ENV}");
         }
-        let locked = match fs::read_to_string(&path) {
-            Ok(text) => Contract::from_lock_text(&text).map_err(|error| {
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!(
-                        "{}: not a contract lock ({error}); write it anew with \
-                         {UPDATE_ENV}=update",
-                        path.display()
-                    ),
-                )
-            })?,
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
-                write(&path, contract)?;
-                if emit_cargo_lines {
-                    println!(
-                        "cargo:warning=wrote the contract lock {}; commit it",
+                // A crate built from a registry or a read-only vendor directory may not write
+                // into its sources: the build goes on without a lock.
+                match write(&path, contract) {
+                    Ok(()) => warn(&format!(
+                        "wrote the contract lock {}; commit it",
                         path.display()
-                    );
+                    )),
+                    Err(error) => warn(&format!(
+                        "no contract lock, and none could be written: {error}"
+                    )),
                 }
                 return Ok(());
             }
@@ -88,29 +90,68 @@ impl LockCheck {
                 ));
             }
         };
-        let findings = breaking_changes(&locked, contract);
         if update {
-            if locked != *contract {
-                write(&path, contract)?;
+            // Whatever the lock holds (even merge conflict markers), it is written anew.
+            let findings = Contract::from_lock_text(&text)
+                .map(|locked| breaking_changes(&locked, contract))
+                .unwrap_or_default();
+            for finding in &findings {
+                warn(&format!("accepted ({UPDATE_ENV}=update): {finding}"));
             }
-            if emit_cargo_lines {
-                for finding in &findings {
-                    println!("cargo:warning=accepted ({UPDATE_ENV}=update): {finding}");
-                }
+            if Contract::from_lock_text(&text).ok().as_ref() != Some(contract) {
+                write(&path, contract)?;
             }
             return Ok(());
         }
+        let locked = Contract::from_lock_text(&text).map_err(|error| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{}: not a contract lock ({error}); write it anew with {UPDATE_ENV}=update",
+                    path.display()
+                ),
+            )
+        })?;
+        if !locked.files.is_empty()
+            && !contract.files.is_empty()
+            && locked
+                .files
+                .keys()
+                .all(|file| !contract.files.contains_key(file))
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} locks other files ({}) than this compile call compiles ({}): give each \
+                     compile call a lock of its own",
+                    path.display(),
+                    locked.files.keys().cloned().collect::<Vec<_>>().join(", "),
+                    contract
+                        .files
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let findings = breaking_changes(&locked, contract);
         let mut errors = Vec::new();
         for finding in &findings {
             match self.level(finding) {
                 Level::Error => errors.push(finding),
-                Level::Warning if emit_cargo_lines => {
-                    println!("cargo:warning=contract change: {finding}");
-                }
-                Level::Warning | Level::Off => {}
+                Level::Warning => warn(&format!("contract change: {finding}")),
+                Level::Off => {}
             }
         }
         if errors.is_empty() {
+            if locked != *contract {
+                write(&path, contract)?;
+                warn(&format!(
+                    "recorded the contract's compatible changes in {}; commit it",
+                    path.display()
+                ));
+            }
             return Ok(());
         }
         let mut message = format!(
@@ -135,7 +176,22 @@ impl LockCheck {
     }
 }
 
+/// A line Cargo shows as a warning of the build script.
+fn warn(message: &str) {
+    println!("cargo:warning={message}");
+}
+
+/// Writes the lock through a temporary file renamed into place, so that a reader never sees
+/// half of it.
 fn write(path: &Path, contract: &Contract) -> io::Result<()> {
-    fs::write(path, contract.to_lock_text())
-        .map_err(|error| io::Error::new(error.kind(), format!("{}: {error}", path.display())))
+    let located =
+        |error: io::Error| io::Error::new(error.kind(), format!("{}: {error}", path.display()));
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut staged = tempfile::NamedTempFile::new_in(dir).map_err(located)?;
+    io::Write::write_all(&mut staged, contract.to_lock_text().as_bytes()).map_err(located)?;
+    staged.persist(path).map_err(|error| located(error.error))?;
+    Ok(())
 }

@@ -21,6 +21,8 @@ pub enum Rule {
     RestateHandlerSameType,
     /// The input field holding a handler's key for gRPC callers changes.
     RestateHandlerSameKeyField,
+    /// A handler's payloads start or stop passing through untouched (`(restate.raw)`).
+    RestateHandlerSameRaw,
     /// A handler's input type changes.
     RpcSameRequestType,
     /// A handler's output type changes.
@@ -67,13 +69,14 @@ callers in other languages";
 
 impl Rule {
     /// Every rule.
-    pub const ALL: [Rule; 24] = [
+    pub const ALL: &'static [Rule] = &[
         Rule::RestateServiceNoDelete,
         Rule::RestateServiceSameType,
         Rule::RestateServiceSameCodec,
         Rule::RestateHandlerNoDelete,
         Rule::RestateHandlerSameType,
         Rule::RestateHandlerSameKeyField,
+        Rule::RestateHandlerSameRaw,
         Rule::RpcSameRequestType,
         Rule::RpcSameResponseType,
         Rule::RpcSameIdempotencyLevel,
@@ -103,6 +106,7 @@ impl Rule {
             Rule::RestateHandlerNoDelete => "RESTATE_HANDLER_NO_DELETE",
             Rule::RestateHandlerSameType => "RESTATE_HANDLER_SAME_TYPE",
             Rule::RestateHandlerSameKeyField => "RESTATE_HANDLER_SAME_KEY_FIELD",
+            Rule::RestateHandlerSameRaw => "RESTATE_HANDLER_SAME_RAW",
             Rule::RpcSameRequestType => "RPC_SAME_REQUEST_TYPE",
             Rule::RpcSameResponseType => "RPC_SAME_RESPONSE_TYPE",
             Rule::RpcSameIdempotencyLevel => "RPC_SAME_IDEMPOTENCY_LEVEL",
@@ -139,7 +143,7 @@ impl Rule {
                 "stored state, how every caller addresses the service (keys), in-flight and \
                  queued invocations"
             }
-            Rule::RestateServiceSameCodec => {
+            Rule::RestateServiceSameCodec | Rule::RestateHandlerSameRaw => {
                 "every payload in flight: journaled call parameters and results, queued sends, \
                  stored state, callers in other languages"
             }
@@ -180,7 +184,8 @@ impl FromStr for Rule {
 
     fn from_str(id: &str) -> Result<Self, Self::Err> {
         Rule::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|rule| rule.id() == id)
             .ok_or_else(|| format!("no contract rule `{id}`"))
     }

@@ -48,6 +48,9 @@ pub(crate) struct HandlerEntry {
     pub(crate) key_field: Option<String>,
     #[serde(default, skip_serializing_if = "is_default_idempotency")]
     pub(crate) idempotency_level: String,
+    /// Whether the input or output passes through untouched (`(restate.raw)`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) raw: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +73,10 @@ pub(crate) struct FieldEntry {
     /// The message or enum a `message` or `enum` field holds (a map's value type for maps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) type_name: Option<String>,
-    /// `optional` (implicit presence), `explicit` (explicit presence), `required`,
+    /// A map's key kind (`ty` is then the value's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) key: Option<String>,
+    /// `implicit` (singular, implicit presence), `explicit` (explicit presence), `required`,
     /// `repeated` or `map`.
     pub(crate) cardinality: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +94,11 @@ pub(crate) struct EnumEntry {
     pub(crate) reserved_numbers: Vec<(i32, i32)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) reserved_names: Vec<String>,
+}
+
+/// Files that come with protoc or this crate rather than from the user.
+fn is_foreign(name: &str) -> bool {
+    name.starts_with("google/protobuf/") || crate::annotations::is_annotation_file(name)
 }
 
 fn is_default_idempotency(level: &str) -> bool {
@@ -110,10 +121,14 @@ impl Contract {
             messages: BTreeMap::new(),
             enums: BTreeMap::new(),
         };
-        for name in files {
-            let Some(file) = pool.get_file_by_name(name) else {
-                continue;
-            };
+        // The listed files, and the user's files they import: messages and enums there are as
+        // much the contract (handler inputs, state). Well-known types and the annotation protos
+        // are not the user's.
+        let locked = pool.files().filter(|file| {
+            files.iter().any(|name| name == file.name()) || !is_foreign(file.name())
+        });
+        for file in locked {
+            let name = file.name().to_owned();
             contract.files.insert(
                 name.clone(),
                 FileEntry {
@@ -121,10 +136,10 @@ impl Contract {
                 },
             );
             for message in file.messages() {
-                add_message(&mut contract, name, &message);
+                add_message(&mut contract, &name, &message);
             }
             for enumeration in file.enums() {
-                add_enum(&mut contract, name, &enumeration);
+                add_enum(&mut contract, &name, &enumeration);
             }
         }
         for service in services {
@@ -155,6 +170,7 @@ impl Contract {
                         output: method.output_type.clone(),
                         key_field: method.key_field.as_ref().map(|field| field.name.clone()),
                         idempotency_level: idempotency,
+                        raw: method.input_is_raw || method.output_is_raw,
                     };
                     (method.name.clone(), entry)
                 })
@@ -181,14 +197,14 @@ impl Contract {
 
     /// Reads a lock file's text.
     pub fn from_lock_text(text: &str) -> Result<Self, String> {
-        let contract: Contract = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if contract.format > FORMAT_VERSION {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let format = value["format"].as_u64().unwrap_or_default();
+        if format > u64::from(FORMAT_VERSION) {
             return Err(format!(
-                "format {} is newer than this restate-codegen reads ({FORMAT_VERSION})",
-                contract.format
+                "format {format} is newer than this restate-codegen reads ({FORMAT_VERSION})"
             ));
         }
-        Ok(contract)
+        serde_json::from_value(value).map_err(|e| e.to_string())
     }
 }
 
@@ -253,15 +269,17 @@ fn add_enum(contract: &mut Contract, file: &str, enumeration: &EnumDescriptor) {
 }
 
 fn field_entry(field: &FieldDescriptor) -> FieldEntry {
-    let (ty, type_name) = if field.is_map() {
-        let value = match field.kind() {
-            Kind::Message(entry) => entry.map_entry_value_field().kind(),
-            other => other,
-        };
-        (format!("map<{}>", kind_name(&value)), type_name(&value))
-    } else {
-        let kind = field.kind();
-        (kind_name(&kind).to_owned(), type_name(&kind))
+    let (ty, type_name, key) = match field.kind() {
+        Kind::Message(entry) if field.is_map() => {
+            let value = entry.map_entry_value_field().kind();
+            let key = entry.map_entry_key_field().kind();
+            (
+                kind_name(&value).to_owned(),
+                type_name(&value),
+                Some(kind_name(&key).to_owned()),
+            )
+        }
+        kind => (kind_name(&kind).to_owned(), type_name(&kind), None),
     };
     let cardinality = if field.is_list() {
         "repeated"
@@ -272,7 +290,7 @@ fn field_entry(field: &FieldDescriptor) -> FieldEntry {
     } else if field.supports_presence() {
         "explicit"
     } else {
-        "optional"
+        "implicit"
     };
     let proto = field.field_descriptor_proto();
     FieldEntry {
@@ -280,6 +298,7 @@ fn field_entry(field: &FieldDescriptor) -> FieldEntry {
         json_name: field.json_name().to_owned(),
         ty,
         type_name,
+        key,
         cardinality: cardinality.to_owned(),
         oneof: field
             .containing_oneof()

@@ -382,7 +382,7 @@ fn conflicting_handler_types_are_rejected() {
 fn unknown_annotation_values_are_rejected() {
     // A newer options.proto, found first on the include path, with a value this crate does not
     // know.
-    let newer = include_str!("../../../proto/restate/options.proto")
+    let newer = include_str!("../../proto/restate/options.proto")
         .replace("WORKFLOW = 2;", "WORKFLOW = 2;\n  ACTOR = 9;");
     let descriptors = descriptors(
         &[
