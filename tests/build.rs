@@ -52,7 +52,7 @@ fn grpc_clients() -> std::io::Result<()> {
                 PathBuf::from("../build-examples/greeter/proto"),
                 PathBuf::from("../build-examples/counter/proto"),
                 PathBuf::from("../build-examples/approval/proto"),
-                PathBuf::from("../proto"),
+                PathBuf::from("../restate-codegen/proto"),
                 well_known,
             ],
         )

@@ -239,6 +239,18 @@ impl Builder {
         }
 
         let descriptors = protoc::run(&protos, &includes)?;
+        let files = self.generate_files(&descriptors, true)?;
+        messages::write(&out_dir, &files)
+    }
+
+    /// The Rust files of the `descriptors` (protoc's output, or a plugin request's files):
+    /// the model, the contract check (from a build script only: `lock`), messages and
+    /// services.
+    pub(crate) fn generate_files(
+        &self,
+        descriptors: &protoc::Descriptors,
+        lock: bool,
+    ) -> io::Result<Vec<messages::RustFile>> {
         let invalid = |e: model::Error| io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
         let pool = model::decode_pool(&descriptors.bytes).map_err(invalid)?;
         let services = model::from_pool(&pool, &descriptors.files)
@@ -249,7 +261,7 @@ impl Builder {
                 Ok(services)
             })
             .map_err(invalid)?;
-        if let Some(check) = &self.contract_lock {
+        if let Some(check) = self.contract_lock.as_ref().filter(|_| lock) {
             let contract = Contract::of(&pool, &descriptors.files, &services, self.default_codec);
             let check = LockCheck {
                 update: check.update || self.update_contract_lock,
@@ -284,7 +296,7 @@ impl Builder {
                 "cannot generate service code: {failure}"
             )));
         }
-        messages::write(&out_dir, &files)
+        Ok(files)
     }
 
     fn resolve_out_dir(&self) -> io::Result<PathBuf> {

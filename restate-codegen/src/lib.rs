@@ -63,6 +63,7 @@ mod generator;
 mod messages;
 pub mod model;
 mod naming;
+pub mod plugin;
 mod protoc;
 pub mod schema;
 #[cfg(test)]

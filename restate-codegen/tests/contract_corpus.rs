@@ -6,15 +6,14 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
+
+mod common;
+use common::buf;
 
 use restate_codegen::Codec;
 use restate_codegen::contract::{Rule, breaking_changes, contract_of};
-
-/// The buf release the corpus is checked against.
-const BUF_VERSION: &str = "1.75.0";
 
 /// One change: the proto before and after, and the rules ours must report (exactly).
 struct Case {
@@ -369,34 +368,6 @@ const PROTO2_CASES: &[Case] = &[
 ];
 
 const PROTO2_HEADER: &str = "syntax = \"proto2\";\n";
-
-/// The buf binary: `BUF_BIN`, else the pinned npm package under the target directory.
-fn buf() -> &'static Path {
-    static BUF: OnceLock<PathBuf> = OnceLock::new();
-    BUF.get_or_init(|| {
-        if let Some(path) = std::env::var_os("BUF_BIN") {
-            return PathBuf::from(path);
-        }
-        let prefix = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("buf-{BUF_VERSION}"));
-        let binary = prefix.join("node_modules/.bin/buf");
-        if !binary.exists() {
-            let status = Command::new("npm")
-                .args([
-                    "install",
-                    "--no-save",
-                    "--no-audit",
-                    "--no-fund",
-                    "--prefix",
-                ])
-                .arg(&prefix)
-                .arg(format!("@bufbuild/buf@{BUF_VERSION}"))
-                .status()
-                .expect("npm runs (Node.js is needed, as for restate-server)");
-            assert!(status.success(), "npm install @bufbuild/buf failed");
-        }
-        binary
-    })
-}
 
 /// Writes a module holding `proto` (and the annotation protos) under `dir`.
 fn module(dir: &Path, proto: &str) {
