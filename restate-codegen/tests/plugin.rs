@@ -178,3 +178,139 @@ fn buf_generate_writes_the_checked_in_example_and_what_compile_writes() {
         "buf generate and build.rs write different code"
     );
 }
+
+/// Runs `buf generate` (strategy all, `parameter`) on a module of these files and returns what it
+/// wrote to `out`.
+fn buf_generate(module: &[(&str, String)], parameter: &str) -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, contents) in module {
+        let path = dir.path().join("proto").join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+    fs::write(
+        dir.path().join("buf.yaml"),
+        "version: v2\nmodules:\n  - path: proto\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("buf.gen.yaml"),
+        format!(
+            "version: v2\nplugins:\n  - local: {PLUGIN}\n    out: out\n    strategy: all\n    \
+             opt: [{parameter}]\n"
+        ),
+    )
+    .unwrap();
+    let output = Command::new(common::buf())
+        .current_dir(dir.path())
+        .arg("generate")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "buf generate failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    files(&dir.path().join("out"))
+}
+
+#[test]
+fn buf_on_a_module_holding_the_annotation_protos_writes_what_compile_writes() {
+    let options =
+        fs::read_to_string(root().join("restate-codegen/proto/restate/options.proto")).unwrap();
+    let counter =
+        fs::read_to_string(root().join("build-examples/counter/proto/counter.proto")).unwrap();
+    let generated = buf_generate(
+        &[
+            ("counter.proto", counter),
+            ("restate/options.proto", options),
+        ],
+        "grpc_gateway",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let include = root().join("build-examples/counter/proto");
+    restate_codegen::configure()
+        .grpc_gateway(true)
+        .out_dir(dir.path())
+        .emit_rerun_if_changed(false)
+        .compile(&[include.join("counter.proto")], &[&include])
+        .unwrap();
+    let compiled = files(dir.path());
+    assert_eq!(
+        generated.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+        ["counter.rs"],
+        "no code for the annotation protos"
+    );
+    assert!(
+        generated == compiled,
+        "buf and build.rs write different code"
+    );
+}
+
+#[test]
+fn imported_source_only_custom_options_are_left_out_as_compile_leaves_them() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("dep.proto"),
+        "syntax = \"proto3\";\npackage dep;\nimport \"google/protobuf/descriptor.proto\";\n\
+         extend google.protobuf.MessageOptions {\n  \
+           string doc_only = 50777 [retention = RETENTION_SOURCE];\n  \
+           string kept = 50778;\n}\n\
+         message Note { option (doc_only) = \"for people\"; option (kept) = \"for code\"; \
+         string text = 1; }\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("main.proto"),
+        "syntax = \"proto3\";\npackage main;\nimport \"dep.proto\";\n\
+         service Notes { rpc Add(dep.Note) returns (dep.Note); }\n",
+    )
+    .unwrap();
+    let (plugin_out, compile_out) = (dir.path().join("plugin"), dir.path().join("compile"));
+    protoc_with_plugin(
+        &dir.path().join("main.proto"),
+        dir.path(),
+        "grpc_gateway",
+        &plugin_out,
+    )
+    .unwrap();
+    fs::create_dir_all(&compile_out).unwrap();
+    restate_codegen::configure()
+        .grpc_gateway(true)
+        .out_dir(&compile_out)
+        .emit_rerun_if_changed(false)
+        .compile(&[dir.path().join("main.proto")], &[dir.path()])
+        .unwrap();
+    let (plugin, compiled) = (files(&plugin_out), files(&compile_out));
+    assert_eq!(plugin.len(), 2, "main.rs and dep.rs");
+    assert!(plugin == compiled, "the plugin and compile differ");
+}
+
+#[test]
+fn files_of_protobuf_editions_are_refused_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("ed.proto"),
+        "edition = \"2023\";\npackage ed;\nmessage M { string m = 1; }\n\
+         service S { rpc Do(M) returns (M); }\n",
+    )
+    .unwrap();
+    let error = protoc_with_plugin(
+        &dir.path().join("ed.proto"),
+        dir.path(),
+        "",
+        &dir.path().join("out"),
+    );
+    if let Err(error) = &error {
+        assert!(
+            !error.contains("status code 101"),
+            "the plugin crashed: {error}"
+        );
+    }
+    let compiled = restate_codegen::configure()
+        .out_dir(dir.path())
+        .emit_rerun_if_changed(false)
+        .compile(&[dir.path().join("ed.proto")], &[dir.path()]);
+    // Either both read it or both refuse it, neither by crashing.
+    assert_eq!(error.is_ok(), compiled.is_ok(), "{error:?} / {compiled:?}");
+}

@@ -11,7 +11,8 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let response = restate_codegen::plugin::respond(&request);
-    match std::io::stdout().write_all(&response) {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(&response).and_then(|()| stdout.flush()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("protoc-gen-restate-rust: cannot write the response: {error}");

@@ -74,6 +74,9 @@ pub enum Error {
     /// The services break Restate's rules; every problem found is listed.
     #[error("{}", display_all(.0))]
     Invalid(Vec<Diagnostic>),
+    /// The descriptors use what restate-codegen cannot read.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl Error {

@@ -34,7 +34,16 @@ pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Ve
 
 /// Decodes an encoded `FileDescriptorSet` into a descriptor pool.
 pub(crate) fn decode_pool(bytes: &[u8]) -> Result<DescriptorPool, Error> {
-    DescriptorPool::decode(bytes).map_err(|error| located(error, bytes))
+    // prost-reflect 0.16 panics on some files of protobuf editions rather than refusing them.
+    std::panic::catch_unwind(|| DescriptorPool::decode(bytes))
+        .map_err(|_| {
+            Error::Unsupported(
+                "the descriptors could not be read; a file of protobuf editions \
+                 (`edition = ...`)? restate-codegen reads `syntax = \"proto3\"` and `\"proto2\"`"
+                    .to_owned(),
+            )
+        })?
+        .map_err(|error| located(error, bytes))
 }
 
 /// [`from_descriptor_set`] on a pool decoded already.
