@@ -73,9 +73,9 @@ pub use context::{
 };
 pub use endpoint::{
     DEFAULT_BODY_STALL_TIMEOUT, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_BUFFERED_BODIES, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_REQUEST_BODY, Endpoint,
-    EndpointBuilder, HandlerOptions, IdentityKeyError, ResponseBody, ServiceOptions,
-    shutdown_signal,
+    DEFAULT_MAX_BUFFERED_BODIES, DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_REQUEST_BODY, Endpoint, EndpointBuilder, HandlerOptions, IdentityKeyError,
+    ResponseBody, ServiceOptions, shutdown_signal,
 };
 #[cfg(feature = "lambda")]
 pub use endpoint::{LambdaRequest, LambdaResponse};

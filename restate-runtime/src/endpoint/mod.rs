@@ -104,6 +104,8 @@ pub(crate) struct Limits {
     pub(crate) max_buffered_bodies: usize,
     /// How long a request body may stop in the middle of a message.
     pub(crate) body_stall_timeout: Duration,
+    /// The most requests (HTTP/2 streams) one connection may have open at once.
+    pub(crate) max_concurrent_streams: u32,
 }
 
 impl Default for Limits {
@@ -114,6 +116,7 @@ impl Default for Limits {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_buffered_bodies: DEFAULT_MAX_BUFFERED_BODIES,
+            max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
             body_stall_timeout: DEFAULT_BODY_STALL_TIMEOUT,
         }
     }
@@ -123,6 +126,8 @@ impl Default for Limits {
 pub const DEFAULT_MAX_REQUEST_BODY: usize = 64 * 1024 * 1024;
 /// The default of [`EndpointBuilder::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// The default of [`EndpointBuilder::max_concurrent_streams`] (and of the gRPC gateway's).
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 200;
 /// The default of [`EndpointBuilder::header_read_timeout`].
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default of [`EndpointBuilder::idle_timeout`]: 5 minutes.
@@ -243,6 +248,16 @@ impl EndpointBuilder {
     /// [`DEFAULT_MAX_CONNECTIONS`] by default.
     pub fn max_connections(mut self, connections: usize) -> Self {
         self.limits.max_connections = connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+        self
+    }
+
+    /// The most requests (HTTP/2 streams: invocation attempts) one connection may have open at
+    /// once; [`DEFAULT_MAX_CONCURRENT_STREAMS`] (200) by default. Restate multiplexes many
+    /// invocations on few connections, so keep it well above the invocations one connection
+    /// carries; the bytes they hold are bounded by [`EndpointBuilder::max_buffered_bodies`]
+    /// whatever the count.
+    pub fn max_concurrent_streams(mut self, streams: u32) -> Self {
+        self.limits.max_concurrent_streams = streams.max(1);
         self
     }
 

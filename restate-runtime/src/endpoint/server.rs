@@ -115,7 +115,8 @@ where
         .http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(KEEP_ALIVE)
-        .keep_alive_timeout(KEEP_ALIVE);
+        .keep_alive_timeout(KEEP_ALIVE)
+        .max_concurrent_streams(limits.max_concurrent_streams);
     let (stop, stopping) = watch::channel(false);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();

@@ -280,6 +280,82 @@ async fn a_response_still_streaming_keeps_its_connection_in_use() {
 }
 
 #[tokio::test]
+async fn a_connection_has_no_more_requests_in_flight_than_its_stream_cap() {
+    let (listener, address) = loopback_listener().await;
+    let limits = super::Limits {
+        max_concurrent_streams: 2,
+        ..super::Limits::default()
+    };
+    // Each request is held until released; the service counts those it holds.
+    let (held, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    let service = {
+        let (held, most, release) = (Arc::clone(&held), Arc::clone(&most), Arc::clone(&release));
+        hyper::service::service_fn(move |_: Request<hyper::body::Incoming>| {
+            let (held, most, release) =
+                (Arc::clone(&held), Arc::clone(&most), Arc::clone(&release));
+            async move {
+                let now = held.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                release.acquire().await.expect("open").forget();
+                held.fetch_sub(1, Ordering::SeqCst);
+                Ok::<_, Infallible>(hyper::Response::new(http_body_util::Empty::<Bytes>::new()))
+            }
+        })
+    };
+    let serving = tokio::spawn(super::serve_http(
+        listener,
+        std::future::pending(),
+        Duration::ZERO,
+        limits,
+        service,
+    ));
+
+    let (sender, _connection) = http2_client(address).await;
+    let requests: Vec<_> = (0..5)
+        .map(|_| {
+            let mut sender = sender.clone();
+            tokio::spawn(async move {
+                let request = Request::get("/")
+                    .body(http_body_util::Empty::<Bytes>::new())
+                    .expect("a request");
+                sender.send_request(request).await.map(|r| r.status())
+            })
+        })
+        .collect();
+    eventually("two requests in flight", || {
+        held.load(Ordering::SeqCst) == 2
+    })
+    .await;
+    // The others wait for a stream or are refused: none reaches the service while two are
+    // held.
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(held.load(Ordering::SeqCst), 2);
+    release.add_permits(5);
+    // A stream over the cap is refused (a client that has not read the settings yet opens
+    // it anyway) or waits for one to end; none is served beside the two.
+    let mut answered = 0;
+    for request in requests {
+        match request.await.unwrap() {
+            Ok(status) => {
+                assert_eq!(status, StatusCode::OK);
+                answered += 1;
+            }
+            Err(error) => assert!(format!("{error:?}").contains("REFUSED_STREAM"), "{error:?}"),
+        }
+    }
+    assert!(answered >= 2, "{answered} answered");
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        2,
+        "never more than the cap at once"
+    );
+    serving.abort();
+}
+
+#[tokio::test]
 async fn shutdown_does_not_wait_for_clients_that_send_nothing() {
     let (listener, address) = loopback_listener().await;
     // Timeouts far longer than the test's patience: only the shutdown may end the connection.

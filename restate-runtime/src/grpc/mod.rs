@@ -145,6 +145,7 @@ pub struct GatewayBuilder {
     services: Vec<AddService>,
     grpc_web: bool,
     bodies: BodyLimits,
+    max_concurrent_streams: u32,
 }
 
 /// What the request bodies of all calls may hold, and how long one may stall.
@@ -233,6 +234,15 @@ impl GatewayBuilder {
         self
     }
 
+    /// The most calls (HTTP/2 streams) one connection may have open at once;
+    /// [`DEFAULT_MAX_CONCURRENT_STREAMS`](crate::DEFAULT_MAX_CONCURRENT_STREAMS) (200) by
+    /// default. The bytes they hold are bounded by [`GatewayBuilder::max_buffered_bodies`]
+    /// whatever the count.
+    pub fn max_concurrent_streams(mut self, streams: u32) -> Self {
+        self.max_concurrent_streams = streams.max(1);
+        self
+    }
+
     /// How long a call's request body may stop before its end (reflection's streams: in the
     /// middle of a message) before the call is ended with `DEADLINE_EXCEEDED`;
     /// [`DEFAULT_BODY_STALL_TIMEOUT`] (30 s) by default.
@@ -293,6 +303,7 @@ impl GatewayBuilder {
             health,
             grpc_web: self.grpc_web,
             bodies: self.bodies,
+            max_concurrent_streams: self.max_concurrent_streams,
         }
     }
 }
@@ -305,6 +316,7 @@ pub struct Gateway {
     health: HealthReporter,
     grpc_web: bool,
     bodies: BodyLimits,
+    max_concurrent_streams: u32,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -333,6 +345,7 @@ impl Gateway {
             services: Vec::new(),
             grpc_web: false,
             bodies: BodyLimits::default(),
+            max_concurrent_streams: crate::DEFAULT_MAX_CONCURRENT_STREAMS,
         }
     }
 
@@ -412,7 +425,10 @@ impl Gateway {
             listener,
             shutdown,
             SHUTDOWN_GRACE,
-            Limits::default(),
+            Limits {
+                max_concurrent_streams: self.max_concurrent_streams,
+                ..Limits::default()
+            },
             service,
         )
         .await
@@ -436,14 +452,19 @@ async fn set_status(reporter: &HealthReporter, names: &[&'static str], status: S
 }
 
 /// Keeps the health service in step with the ingress: `SERVING` for the gateway (the empty
-/// service name) and each of its services while the ingress answers its health check within a
-/// second, `NOT_SERVING` while it does not.
+/// service name) and each of its services while the ingress answers its health check and a
+/// call (a lookup in the partition that would hold an invocation) within a second each,
+/// `NOT_SERVING` while it does not: after a restart, the health check passes before the
+/// partitions serve.
 async fn report_health(reporter: HealthReporter, ingress: Ingress, names: Vec<&'static str>) {
     let mut last = None;
     loop {
         let healthy = tokio::time::timeout(HEALTH_CHECK_TIMEOUT, ingress.is_healthy())
             .await
-            .unwrap_or(false);
+            .unwrap_or(false)
+            && tokio::time::timeout(HEALTH_CHECK_TIMEOUT, ingress.answers_calls())
+                .await
+                .unwrap_or(false);
         let status = if healthy {
             ServingStatus::Serving
         } else {

@@ -153,6 +153,25 @@ impl Ingress {
             .is_ok_and(|response| response.status.is_success())
     }
 
+    /// Whether the ingress answers calls, not only its health check: the output of an
+    /// invocation that does not exist is looked up where the invocation would live (a
+    /// partition of the cluster) and answers 404 `invocation not found` once that partition
+    /// serves. For the gRPC gateway's health.
+    #[cfg(feature = "grpc")]
+    pub(crate) async fn answers_calls(&self) -> bool {
+        /// An invocation id no invocation has (partition key 1, UUID 1).
+        const NO_INVOCATION: &str = "inv_1000000000100000000000000000000001";
+        let request = HttpRequest {
+            method: Method::GET,
+            url: self.url(&format!("restate/invocation/{NO_INVOCATION}/output")),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        };
+        self.send(request).await.is_ok_and(|response| {
+            response.status == http::StatusCode::NOT_FOUND || response.status.is_success()
+        })
+    }
+
     /// The ingress at the `http://` URL `base_url`, reached with hyper's pooled HTTP/1.1
     /// client: less work per request than reqwest, no TLS.
     #[cfg(feature = "grpc")]
