@@ -458,6 +458,7 @@ pub(crate) fn entry_type_name(ty: u16) -> String {
 }
 
 /// The message type of entries `sys_journal` names `name` (see [`entry_type_name`]).
+#[cfg_attr(not(feature = "replay-check"), allow(dead_code))]
 pub(crate) fn entry_type_code(name: &str) -> Option<u16> {
     let (kind, name) = name.split_once(": ")?;
     let command = match name {

@@ -163,18 +163,67 @@ impl RestateServer {
     /// Kills the server process (SIGKILL), if it runs, and starts it again on the same ports
     /// and data directory, as a crash and recovery would.
     pub fn restart(&mut self) -> Result<(), TestError> {
+        let probes = self.call_probes();
         self.stop();
-        self.spawn()
+        self.spawn()?;
+        self.wait_services_known(&probes)
     }
 
     /// Stops the server process gracefully (SIGTERM, then waits for it to exit) and starts it
     /// again on the same ports and data directory.
     pub fn restart_gracefully(&mut self) -> Result<(), TestError> {
+        let probes = self.call_probes();
         if let Some(mut child) = self.child.take() {
             terminate(&child);
             let _ = child.wait();
         }
-        self.spawn()
+        self.spawn()?;
+        self.wait_services_known(&probes)
+    }
+
+    /// For each registered service, a read-only ingress path that names it: the output of an
+    /// invocation by an idempotency key no call uses. A restarted server answers its health
+    /// checks before its ingress knows the services again; these tell when it does.
+    fn call_probes(&self) -> Vec<String> {
+        let Some((200, body)) = http_get(self.ports.admin, "/services") else {
+            return Vec::new();
+        };
+        let Ok(services) = serde_json::from_str::<serde_json::Value>(&body) else {
+            return Vec::new();
+        };
+        let Some(services) = services["services"].as_array() else {
+            return Vec::new();
+        };
+        services
+            .iter()
+            .filter_map(|service| {
+                let name = service["name"].as_str()?;
+                let handler = service["handlers"].as_array()?.first()?["name"].as_str()?;
+                Some(match service["ty"].as_str() {
+                    Some("Service") | None => format!(
+                        "/restate/invocation/{name}/{handler}/restate-test-probe/output"
+                    ),
+                    Some(_) => format!(
+                        "/restate/invocation/{name}/restate-test-probe/{handler}/restate-test-probe/output"
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    /// Waits until the ingress no longer answers any of `probes` with "service not found".
+    fn wait_services_known(&mut self, probes: &[String]) -> Result<(), TestError> {
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        for probe in probes {
+            loop {
+                match http_get(self.ports.ingress, probe) {
+                    Some((_, body)) if !body.contains("make sure to register") => break,
+                    _ if Instant::now() > deadline => return Err(self.not_healthy()),
+                    _ => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Registers the endpoint at `endpoint_url` (e.g. `http://127.0.0.1:9080`), replacing any
@@ -835,6 +884,23 @@ fn free_port() -> io::Result<u16> {
 }
 
 /// A plain `GET` over HTTP/1.0; true on a 2xx answer.
+/// `GET path` on the loopback `port`: the status and the body, if it answered.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
 fn http_get_ok(port: u16, path: &str) -> bool {
     use std::io::{Read, Write};
     let address = SocketAddr::from(([127, 0, 0, 1], port));
