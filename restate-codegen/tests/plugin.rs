@@ -59,6 +59,21 @@ fn protoc_with_plugin(
     }
 }
 
+/// What `compile` writes for `proto` (importing from `include`), configured by `configure`.
+fn compiled(
+    proto: &Path,
+    include: &Path,
+    configure: impl FnOnce(restate_codegen::Builder) -> restate_codegen::Builder,
+) -> Vec<(String, String)> {
+    let out = tempfile::tempdir().unwrap();
+    configure(restate_codegen::configure())
+        .out_dir(out.path())
+        .emit_rerun_if_changed(false)
+        .compile(&[proto], &[include])
+        .unwrap();
+    files(out.path())
+}
+
 fn same_as_compile(
     example: &str,
     parameter: &str,
@@ -67,15 +82,9 @@ fn same_as_compile(
     let include = root().join(format!("build-examples/{example}/proto"));
     let proto = include.join(format!("{example}.proto"));
     let dir = tempfile::tempdir().unwrap();
-    let (plugin_out, compile_out) = (dir.path().join("plugin"), dir.path().join("compile"));
+    let plugin_out = dir.path().join("plugin");
     protoc_with_plugin(&proto, &include, parameter, &plugin_out).unwrap();
-    fs::create_dir_all(&compile_out).unwrap();
-    configure(restate_codegen::configure())
-        .out_dir(&compile_out)
-        .emit_rerun_if_changed(false)
-        .compile(&[&proto], &[&include])
-        .unwrap();
-    let (plugin, compiled) = (files(&plugin_out), files(&compile_out));
+    let (plugin, compiled) = (files(&plugin_out), compiled(&proto, &include, configure));
     assert!(!compiled.is_empty());
     assert_eq!(
         plugin.iter().map(|(name, _)| name).collect::<Vec<_>>(),
@@ -164,17 +173,12 @@ fn buf_generate_writes_the_checked_in_example_and_what_compile_writes() {
         "build-examples/greeter-buf/src/gen is stale: run `buf generate` there"
     );
 
-    let compiled = dir.path().join("compiled");
-    fs::create_dir_all(&compiled).unwrap();
     let include = root().join("build-examples/greeter/proto");
-    restate_codegen::configure()
-        .grpc_gateway(true)
-        .out_dir(&compiled)
-        .emit_rerun_if_changed(false)
-        .compile(&[include.join("greeter.proto")], &[&include])
-        .unwrap();
+    let compiled = compiled(&include.join("greeter.proto"), &include, |b| {
+        b.grpc_gateway(true)
+    });
     assert!(
-        fs::read_to_string(compiled.join("helloworld.rs")).unwrap() == generated,
+        compiled == [("helloworld.rs".to_owned(), generated)],
         "buf generate and build.rs write different code"
     );
 }
@@ -227,15 +231,10 @@ fn buf_on_a_module_holding_the_annotation_protos_writes_what_compile_writes() {
         ],
         "grpc_gateway",
     );
-    let dir = tempfile::tempdir().unwrap();
     let include = root().join("build-examples/counter/proto");
-    restate_codegen::configure()
-        .grpc_gateway(true)
-        .out_dir(dir.path())
-        .emit_rerun_if_changed(false)
-        .compile(&[include.join("counter.proto")], &[&include])
-        .unwrap();
-    let compiled = files(dir.path());
+    let compiled = compiled(&include.join("counter.proto"), &include, |b| {
+        b.grpc_gateway(true)
+    });
     assert_eq!(
         generated.iter().map(|(name, _)| name).collect::<Vec<_>>(),
         ["counter.rs"],
@@ -266,22 +265,12 @@ fn imported_source_only_custom_options_are_left_out_as_compile_leaves_them() {
          service Notes { rpc Add(dep.Note) returns (dep.Note); }\n",
     )
     .unwrap();
-    let (plugin_out, compile_out) = (dir.path().join("plugin"), dir.path().join("compile"));
-    protoc_with_plugin(
-        &dir.path().join("main.proto"),
-        dir.path(),
-        "grpc_gateway",
-        &plugin_out,
-    )
-    .unwrap();
-    fs::create_dir_all(&compile_out).unwrap();
-    restate_codegen::configure()
-        .grpc_gateway(true)
-        .out_dir(&compile_out)
-        .emit_rerun_if_changed(false)
-        .compile(&[dir.path().join("main.proto")], &[dir.path()])
-        .unwrap();
-    let (plugin, compiled) = (files(&plugin_out), files(&compile_out));
+    let (main, plugin_out) = (dir.path().join("main.proto"), dir.path().join("plugin"));
+    protoc_with_plugin(&main, dir.path(), "grpc_gateway", &plugin_out).unwrap();
+    let (plugin, compiled) = (
+        files(&plugin_out),
+        compiled(&main, dir.path(), |b| b.grpc_gateway(true)),
+    );
     assert_eq!(plugin.len(), 2, "main.rs and dep.rs");
     assert!(plugin == compiled, "the plugin and compile differ");
 }

@@ -92,13 +92,14 @@ impl LockCheck {
         };
         if update {
             // Whatever the lock holds (even merge conflict markers), it is written anew.
-            let findings = Contract::from_lock_text(&text)
-                .map(|locked| breaking_changes(&locked, contract))
-                .unwrap_or_default();
-            for finding in &findings {
+            let locked = Contract::from_lock_text(&text).ok();
+            for finding in locked
+                .iter()
+                .flat_map(|locked| breaking_changes(locked, contract))
+            {
                 warn(&format!("accepted ({UPDATE_ENV}=update): {finding}"));
             }
-            if Contract::from_lock_text(&text).ok().as_ref() != Some(contract) {
+            if locked.as_ref() != Some(contract) {
                 write(&path, contract)?;
             }
             return Ok(());
