@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use restate_runtime::testing::RestateServer;
+use restate_test::RestateServer;
 
 use crate::endpoint::{EndpointProcess, Logging, Sdk};
 use crate::gateway::{self, GatewayProcess};

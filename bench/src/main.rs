@@ -24,7 +24,7 @@ use std::time::Duration;
 use endpoint::{EndpointProcess, Logging, Sdk};
 use load::{Handler, Measurement, Scenario};
 use restate_proto_bench::names;
-use restate_runtime::testing::{RESTATE_SERVER_VERSION, RestateServer};
+use restate_test::{RESTATE_SERVER_VERSION, RestateServer};
 
 const USAGE: &str = "\
 usage: bench [OPTIONS]

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use restate_runtime::replay::{ReplayCheck, Selection, export};
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 
 /// `steps` runs, then the three-day sleep: 1 + 2 × 9 + 1 = 20 journal entries.
 const STEPS: u32 = 9;
@@ -88,7 +88,7 @@ pub fn print(figures: &ReplayFigures) {
     println!(
         "Replay check: {} reminder workflows waiting on restate-server {}, {} journal entries each",
         figures.invocations,
-        restate_runtime::testing::RESTATE_SERVER_VERSION,
+        restate_test::RESTATE_SERVER_VERSION,
         figures.entries_per_journal
     );
     println!(

@@ -58,7 +58,7 @@ pub fn print(options: &Options, results: &Results) {
     println!("machine: {cpus} CPUs (nproc), {model}{memory}");
     println!(
         "restate-server {}, one node; endpoints and load generator on the same machine",
-        restate_runtime::testing::RESTATE_SERVER_VERSION
+        restate_test::RESTATE_SERVER_VERSION
     );
     println!("==================================================================================");
 

@@ -1,10 +1,10 @@
 //! The simulator figures: the reminder workflow (steps, a three-day sleep, a call) unit-tested
-//! through `restate_runtime::testing::sim`, every step a replay. Wall time per test, and per
+//! through `restate_test::sim`, every step a replay. Wall time per test, and per
 //! journal entry replayed, as the journal grows.
 
 use std::time::{Duration, Instant};
 
-use restate_runtime::testing::sim::Simulator;
+use restate_test::sim::Simulator;
 use restate_runtime::{Codec, Target};
 
 use restate_proto_bench::proto::{HelloResponse, RemindRequest};

@@ -39,7 +39,8 @@
 //! - serving: [`Endpoint`]; a gRPC front door for the same services: `grpc::Gateway` (feature
 //!   `grpc`);
 //! - payloads: [`Payload`] and [`Codec`];
-//! - tests: [`testing`] (feature `testing`) starts a real `restate-server`;
+//! - tests: the crate `restate-test` starts a real `restate-server` (or simulates one in
+//!   process) for an [`Endpoint`];
 //! - changing code under invocations in flight: `replay` (feature `replay-check`) replays
 //!   their recorded journals against a new build.
 //!
@@ -60,8 +61,9 @@ pub mod ingress;
 #[cfg(feature = "replay-check")]
 pub mod replay;
 pub mod telemetry;
-#[cfg(feature = "testing")]
-pub mod testing;
+#[cfg(feature = "test-support")]
+#[doc(hidden)]
+pub mod test_support;
 
 pub use call::{Caller, IntoCaller, Request, Target, WorkflowHandle};
 pub use codec::{Codec, CodecError, Payload};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use restate_e2e::faults::load::{Delivery, Ingresses};
 use restate_e2e::faults::{EndpointProcess, Scenario};
-use restate_runtime::testing::RestateCluster;
+use restate_test::RestateCluster;
 
 /// The fault endpoint, built by cargo with this test.
 const FAULT_ENDPOINT: &str = env!("CARGO_BIN_EXE_fault-endpoint");

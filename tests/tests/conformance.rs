@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use restate_e2e::conformance::conformance_endpoint;
 use restate_e2e::raw_ingress::{RawIngress, random_key};
 use restate_e2e::scenarios::*;
-use restate_runtime::testing::{RestateServer, TestEnvironment};
+use restate_test::{RestateServer, TestEnvironment};
 
 /// One restate-server and endpoint for every scenario that does not restart anything.
 static ENV: LazyLock<TestEnvironment> = LazyLock::new(|| {

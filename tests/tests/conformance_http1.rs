@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use restate_e2e::conformance::conformance_endpoint;
 use restate_e2e::raw_ingress::RawIngress;
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 
 static ENV: LazyLock<TestEnvironment> = LazyLock::new(|| {
     TestEnvironment::builder(conformance_endpoint())

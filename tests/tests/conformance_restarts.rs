@@ -4,7 +4,7 @@
 use restate_e2e::conformance::conformance_endpoint;
 use restate_e2e::raw_ingress::RawIngress;
 use restate_e2e::scenarios::runtime_restart;
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 
 /// How the server goes down.
 enum Restart {

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use restate_e2e::conformance::conformance_endpoint;
 use restate_e2e::raw_ingress::RawIngress;
 use restate_e2e::scenarios::scope_concurrency;
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 
 /// One server for the binary: the tests use scopes of their own.
 static ENV: LazyLock<TestEnvironment> = LazyLock::new(|| {

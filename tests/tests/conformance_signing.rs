@@ -12,7 +12,7 @@ use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use restate_e2e::conformance::conformance_endpoint_with_identity_key;
 use restate_e2e::raw_ingress::{RawIngress, random_key};
 use restate_runtime::rand::{RngCore, SeedableRng};
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 
 const PRIVATE_KEY_ENV: &str = "RESTATE_WORKER__INVOKER__REQUEST_IDENTITY_PRIVATE_KEY_PEM_FILE";
 

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use restate_e2e::conformance::conformance_endpoint;
 use restate_e2e::raw_ingress::RawIngress;
-use restate_runtime::testing::sim::Simulator;
+use restate_test::sim::Simulator;
 
 /// The simulator's ingress, served from a runtime of its own for the whole binary.
 static INGRESS_URL: LazyLock<String> = LazyLock::new(|| {

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use restate_e2e::conformance::conformance_endpoint;
 use restate_e2e::raw_ingress::RawIngress;
 use restate_e2e::scenarios::non_determinism;
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 
 const INACTIVITY_TIMEOUT: (&str, &str) = ("RESTATE_WORKER__INVOKER__INACTIVITY_TIMEOUT", "0s");
 

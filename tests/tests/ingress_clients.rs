@@ -8,8 +8,8 @@ use counter::counter::{AddRequest, CounterIngressClient, CounterValue};
 use greeter::helloworld::{GreeterIngressClient, HelloRequest};
 use restate_e2e::e2e::{FailRequest, MiscIngressClient};
 use restate_runtime::ingress::{Ingress, IngressError, SendStatus};
-use restate_runtime::testing::TestEnvironment;
 use restate_runtime::{Codec, Endpoint};
+use restate_test::TestEnvironment;
 
 static ENV: LazyLock<TestEnvironment> = LazyLock::new(|| {
     let endpoint = Endpoint::builder()

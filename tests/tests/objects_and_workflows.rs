@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use approval::MyApproval;
 use restate_runtime::Endpoint;
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 use serde_json::{Value, json};
 
 /// The approval service, kept so tests can count executions of its run body.

@@ -19,7 +19,7 @@ use restate_runtime::Codec;
 use restate_runtime::codegen::pbjson_types::StringValue;
 use restate_runtime::ingress::{Ingress, IngressError};
 use restate_runtime::telemetry::ReplayFilter;
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 use serde_json::json;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use restate_e2e::e2e::{EchoRequest, EchoResponse};
 use restate_runtime::codegen::prost::Message;
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 use serde_json::{Value, json};
 
 /// One restate-server and endpoint for every test in this binary.

@@ -10,7 +10,7 @@ use restate_runtime::replay::{
     RecordedInvocation, ReplayCheck, ReplayEnd, Selection, Verdict, export, read_recorded,
     write_recorded,
 };
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 use serde_json::{Value, json};
 
 /// The build the server runs, counting the `run` closures it executes.

@@ -16,8 +16,8 @@ use std::time::Duration;
 use restate_e2e::conformance::conformance_endpoint;
 use restate_e2e::raw_ingress::{RawIngress, eventually};
 use restate_e2e::scenarios;
-use restate_runtime::testing::TestEnvironment;
-use restate_runtime::testing::sim::{SharedSimulator, Simulator};
+use restate_test::TestEnvironment;
+use restate_test::sim::{SharedSimulator, Simulator};
 
 /// A journal's shape: service, handler, entry types.
 type Shape = (String, String, Vec<String>);

@@ -1,4 +1,4 @@
-//! The in-process simulator (`restate_runtime::testing::sim`) driving the e2e services: every
+//! The in-process simulator (`restate_test::sim`) driving the e2e services: every
 //! step a replay, time virtual, no restate-server.
 
 use std::time::{Duration, Instant, SystemTime};
@@ -9,8 +9,8 @@ use restate_e2e::e2e::{
     FailOnceRequest, FailOnceResponse, FailRequest, GreetRequest, GreetResponse, NapRequest,
 };
 use restate_e2e::operations::ops::{StepsRequest, StepsResponse};
-use restate_runtime::testing::sim::{SimError, Simulator};
 use restate_runtime::{Codec, Endpoint, Target};
+use restate_test::sim::{SimError, Simulator};
 
 fn endpoint() -> Endpoint {
     Endpoint::builder()

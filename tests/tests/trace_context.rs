@@ -9,7 +9,7 @@ use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, TracerProvider};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use restate_e2e::e2e::{GreetRequest, MapRequest, MiscIngressClient};
 use restate_runtime::ingress::Ingress;
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;

@@ -9,7 +9,7 @@ use approval::MyApproval;
 use approval::approval::{ApprovalIngressClient, ApprovalRequest};
 use restate_runtime::ingress::Ingress;
 use restate_runtime::replay::{Selection, export, read_recorded, write_recorded};
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 
 const REPLAY_CHECK: &str = env!("CARGO_BIN_EXE_replay-check");
 

@@ -9,8 +9,8 @@ use approval::approval::{
     ApprovalIngressClient, ApprovalOutcome, ApprovalRequest, ApprovalServer, Decision,
 };
 use approval::{DECISION_DEADLINE, MyApproval};
-use restate_runtime::testing::sim::{SharedSimulator, Simulator};
 use restate_runtime::{Codec, Endpoint, Target};
+use restate_test::sim::{SharedSimulator, Simulator};
 
 /// The workflow alone, with a stub for the notifier it calls: the notices it was sent.
 async fn simulator(approvals: &MyApproval) -> (SharedSimulator, Arc<Mutex<Vec<ApprovalOutcome>>>) {

@@ -2,7 +2,7 @@
 
 use greeter_buf::helloworld::{GreeterIngressClient, HelloRequest};
 use restate_runtime::ingress::Ingress;
-use restate_runtime::testing::TestEnvironment;
+use restate_test::TestEnvironment;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_buf_generated_greeter_answers() {

@@ -5,8 +5,8 @@
 
 use greeter::helloworld::{GreeterIngressClient, HelloRequest};
 use restate_runtime::ingress::Ingress;
-use restate_runtime::testing::{RESTATE_SERVER_VERSION, TestEnvironment};
 use restate_runtime::{Bytes, Codec, Request, Target};
+use restate_test::{RESTATE_SERVER_VERSION, TestEnvironment};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -5,8 +5,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::view::{MethodView, ServiceView};
-use super::{config, docs, runtime};
-use crate::model::{Codec, Config, HandlerType, ServiceType};
+use super::{docs, runtime, settings};
+use crate::model::{Codec, HandlerType, ServiceType};
 
 /// The static, e.g. `pub static GREETER_DEFINITION: ServiceDefinition = ...;`.
 pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
@@ -24,10 +24,10 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
     };
     let documentation = docs::option_str(view.service.docs.as_deref());
     let handlers = view.methods.iter().map(|method| handler(view, method));
-    let mut service_config = view.service.config.clone();
+    let mut service_settings = view.service.settings.clone();
     // The manifest carries a workflow's completion retention on its run handler.
-    service_config.workflow_completion_retention = None;
-    let config = config::tokens(&service_config);
+    service_settings.workflow_completion_retention = None;
+    let settings = settings::tokens(&service_settings);
     let doc = format!(
         " The discovery metadata of [`{}`]: its name, kind and handlers.",
         view.handlers
@@ -41,7 +41,7 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
                 codec: #codec,
                 documentation: #documentation,
                 handlers: &[#(#handlers),*],
-                config: #config,
+                settings: #settings,
             };
     }
 }
@@ -79,15 +79,15 @@ fn handler(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
     } else {
         quote!(.with_output_schema(#output_schema))
     });
-    let mut handler_config = method.method.config.clone();
+    let mut handler_settings = method.method.settings.clone();
     if method.method.handler_type == Some(HandlerType::WorkflowRun) {
-        handler_config.workflow_completion_retention = handler_config
+        handler_settings.workflow_completion_retention = handler_settings
             .workflow_completion_retention
-            .or(view.service.config.workflow_completion_retention);
+            .or(view.service.settings.workflow_completion_retention);
     }
-    if handler_config != Config::default() {
-        let config = config::tokens(&handler_config);
-        tokens.extend(quote!(.with_config(#config)));
+    if !handler_settings.is_none() {
+        let settings = settings::tokens(&handler_settings);
+        tokens.extend(quote!(.with_settings(#settings)));
     }
     tokens
 }

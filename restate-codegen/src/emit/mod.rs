@@ -7,7 +7,6 @@
 //! runtime's `codegen` module only.
 
 mod client;
-mod config;
 mod context;
 mod definition;
 mod docs;
@@ -15,6 +14,7 @@ mod gateway;
 mod handler_trait;
 mod package;
 mod server;
+mod settings;
 #[cfg(test)]
 mod tests;
 mod view;

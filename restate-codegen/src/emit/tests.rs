@@ -270,7 +270,7 @@ fn workflow_items() {
 }
 
 #[test]
-fn definitions_carry_schemas_and_config() {
+fn definitions_carry_schemas_and_settings() {
     let services = model(
         r#"syntax = "proto3"; package p; import "restate/options.proto";
         message Req { string name = 1; }
@@ -291,8 +291,8 @@ fn definitions_carry_schemas_and_config() {
             .to_string(),
     );
     for expected in [
-        "config : :: restate_runtime :: codegen :: Config { journal_retention : :: core :: option :: Option :: Some (:: core :: time :: Duration :: from_millis (60000u64)) , metadata : & [(\"k\" , \"v\")] , .. :: restate_runtime :: codegen :: Config :: NONE }",
-        ".with_config (:: restate_runtime :: codegen :: Config { retry_policy : :: restate_runtime :: codegen :: RetryPolicy { initial_interval : :: core :: option :: Option :: Some (:: core :: time :: Duration :: from_millis (10u64)) , max_interval : :: core :: option :: Option :: None , factor : :: core :: option :: Option :: None , max_attempts : :: core :: option :: Option :: Some (3u32) , on_max_attempts : :: core :: option :: Option :: Some (:: restate_runtime :: codegen :: OnMaxAttempts :: Pause) , } , .. :: restate_runtime :: codegen :: Config :: NONE })",
+        "settings : :: restate_runtime :: codegen :: Settings { journal_retention : :: core :: option :: Option :: Some (:: core :: time :: Duration :: from_millis (60000u64)) , metadata : :: std :: borrow :: Cow :: Borrowed (& [(:: std :: borrow :: Cow :: Borrowed (\"k\") , :: std :: borrow :: Cow :: Borrowed (\"v\"))]) , .. :: restate_runtime :: codegen :: Settings :: NONE }",
+        ".with_settings (:: restate_runtime :: codegen :: Settings { retry_policy : :: restate_runtime :: codegen :: RetryPolicy { initial_interval : :: core :: option :: Option :: Some (:: core :: time :: Duration :: from_millis (10u64)) , max_attempts : :: core :: option :: Option :: Some (3u32) , on_max_attempts : :: core :: option :: Option :: Some (:: restate_runtime :: codegen :: OnMaxAttempts :: Pause) , .. :: restate_runtime :: codegen :: RetryPolicy :: NONE } , .. :: restate_runtime :: codegen :: Settings :: NONE })",
     ] {
         assert!(
             code.contains(&tokens(expected)),

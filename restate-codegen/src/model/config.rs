@@ -2,9 +2,12 @@
 //! `(restate.handler_config)`, read from the descriptors and checked against the kind of service
 //! and handler they are on.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use prost_reflect::{DescriptorPool, DynamicMessage, ExtensionDescriptor, MapKey, Value};
+
+use restate_model::{OnMaxAttempts, Place, RetryPolicy, Settings};
 
 use super::{HandlerType, ServiceType};
 
@@ -12,55 +15,6 @@ use super::{HandlerType, ServiceType};
 const SERVICE_CONFIG: &str = "restate.service_config";
 /// The extension holding a handler's settings.
 const HANDLER_CONFIG: &str = "restate.handler_config";
-
-/// Settings of a service or handler; `None` keeps the server's default.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct Config {
-    /// How long an invocation may wait without progress before it is suspended.
-    pub inactivity_timeout: Option<Duration>,
-    /// How long a suspending invocation gets before it is aborted.
-    pub abort_timeout: Option<Duration>,
-    /// How long results of completed invocations are kept for idempotency keys.
-    pub idempotency_retention: Option<Duration>,
-    /// How long journals of completed invocations are kept.
-    pub journal_retention: Option<Duration>,
-    /// How long a completed workflow's result, state and promises are kept.
-    pub workflow_completion_retention: Option<Duration>,
-    /// Whether the ingress refuses to invoke it.
-    pub ingress_private: Option<bool>,
-    /// Whether state is fetched on demand.
-    pub enable_lazy_state: Option<bool>,
-    /// How failed attempts are retried.
-    pub retry_policy: Option<RetryPolicy>,
-    /// Custom metadata, sorted by key.
-    pub metadata: Vec<(String, String)>,
-}
-
-/// How failed attempts are retried.
-#[derive(Debug, Clone, Default, PartialEq)]
-#[non_exhaustive]
-pub struct RetryPolicy {
-    /// The wait before the first retry.
-    pub initial_interval: Option<Duration>,
-    /// The longest wait between retries.
-    pub max_interval: Option<Duration>,
-    /// What each wait is multiplied by.
-    pub factor: Option<f64>,
-    /// How many attempts to make.
-    pub max_attempts: Option<u32>,
-    /// What happens once the attempts are used up.
-    pub on_max_attempts: Option<OnMaxAttempts>,
-}
-
-/// What Restate does once the attempts are used up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnMaxAttempts {
-    /// Pause the invocation.
-    Pause,
-    /// Kill the invocation.
-    Kill,
-}
 
 /// The settings extensions the descriptor pool declares (absent when never imported).
 pub(super) struct ConfigExtensions {
@@ -81,18 +35,8 @@ impl ConfigExtensions {
         &self,
         options: &DynamicMessage,
         ty: ServiceType,
-    ) -> Result<Config, Vec<String>> {
-        let written = read(options, self.service.as_ref());
-        let mut problems = Vec::new();
-        if written.has("workflow_completion_retention") && ty != ServiceType::Workflow {
-            problems.push("workflow_completion_retention is only allowed on workflows".to_owned());
-        }
-        if written.has("enable_lazy_state") && ty == ServiceType::Service {
-            problems.push(
-                "enable_lazy_state is only allowed on virtual objects and workflows".to_owned(),
-            );
-        }
-        written.checked(problems)
+    ) -> Result<Settings, Vec<String>> {
+        read(options, self.service.as_ref()).checked(Place::Service(ty))
     }
 
     /// The settings annotated on an rpc, checked against its service and handler type.
@@ -101,58 +45,33 @@ impl ConfigExtensions {
         options: &DynamicMessage,
         service: ServiceType,
         handler: Option<HandlerType>,
-    ) -> Result<Config, Vec<String>> {
-        let written = read(options, self.handler.as_ref());
-        let is_run = handler == Some(HandlerType::WorkflowRun);
-        let mut problems = Vec::new();
-        if written.has("workflow_completion_retention") && !is_run {
-            problems.push(
-                "workflow_completion_retention is only allowed on a workflow's run handler"
-                    .to_owned(),
-            );
-        }
-        if written.has("idempotency_retention") && is_run {
-            problems.push(
-                "idempotency_retention is not allowed on a workflow's run handler; use \
-                 workflow_completion_retention"
-                    .to_owned(),
-            );
-        }
-        if written.has("enable_lazy_state") && service == ServiceType::Service {
-            problems.push(
-                "enable_lazy_state is only allowed on virtual objects and workflows".to_owned(),
-            );
-        }
-        written.checked(problems)
+    ) -> Result<Settings, Vec<String>> {
+        read(options, self.handler.as_ref()).checked(Place::Handler { service, handler })
     }
 }
 
-/// Reads the `Config` message of `extension` from `options`.
-/// Settings as written: the values that could be read, the problems of those that could not,
-/// and which fields were written at all (for the checks of where a setting may go).
+/// Settings as written: the values that could be read, and the problems of those that could
+/// not.
 #[derive(Default)]
 struct Written {
-    config: Config,
+    settings: Settings,
     problems: Vec<String>,
-    fields: Vec<String>,
 }
 
 impl Written {
-    fn has(&self, field: &str) -> bool {
-        self.fields.iter().any(|f| f == field)
-    }
-
-    /// The settings, or every problem found in them and by `placement`.
-    fn checked(mut self, placement: Vec<String>) -> Result<Config, Vec<String>> {
-        self.problems.extend(placement);
+    /// The settings, or every problem found reading them and by the rules of `place`.
+    fn checked(mut self, place: Place) -> Result<Settings, Vec<String>> {
+        let rules = self.settings.check(place);
+        self.problems.extend(rules.iter().map(ToString::to_string));
         if self.problems.is_empty() {
-            Ok(self.config)
+            Ok(self.settings)
         } else {
             Err(self.problems)
         }
     }
 }
 
+/// Reads the `Config` message of `extension` from `options`.
 fn read(options: &DynamicMessage, extension: Option<&ExtensionDescriptor>) -> Written {
     let Some(extension) = extension.filter(|e| options.has_extension(e)) else {
         return Written::default();
@@ -160,10 +79,6 @@ fn read(options: &DynamicMessage, extension: Option<&ExtensionDescriptor>) -> Wr
     let Value::Message(message) = options.get_extension(extension).into_owned() else {
         return Written::default();
     };
-    let fields = message
-        .fields()
-        .map(|(field, _)| field.name().to_owned())
-        .collect();
     let mut problems = Vec::new();
     let mut duration = |field: &str| match string(&message, field) {
         None => None,
@@ -171,11 +86,13 @@ fn read(options: &DynamicMessage, extension: Option<&ExtensionDescriptor>) -> Wr
             Ok(duration) => Some(duration),
             Err(problem) => {
                 problems.push(format!("{field}: {problem}"));
-                None
+                // Written, so still checked for where it may go; never used, as the problem
+                // fails the build.
+                Some(Duration::ZERO)
             }
         },
     };
-    let mut config = Config {
+    let mut settings = Settings {
         inactivity_timeout: duration("inactivity_timeout"),
         abort_timeout: duration("abort_timeout"),
         idempotency_retention: duration("idempotency_retention"),
@@ -183,8 +100,8 @@ fn read(options: &DynamicMessage, extension: Option<&ExtensionDescriptor>) -> Wr
         workflow_completion_retention: duration("workflow_completion_retention"),
         ingress_private: boolean(&message, "ingress_private"),
         enable_lazy_state: boolean(&message, "enable_lazy_state"),
-        retry_policy: None,
-        metadata: metadata(&message),
+        retry_policy: RetryPolicy::NONE,
+        metadata: metadata(&message).into(),
     };
     if message.has_field_by_name("retry_policy") {
         if let Some(Value::Message(policy)) = message
@@ -192,16 +109,12 @@ fn read(options: &DynamicMessage, extension: Option<&ExtensionDescriptor>) -> Wr
             .map(|v| v.into_owned())
         {
             match retry_policy(&policy) {
-                Ok(policy) => config.retry_policy = Some(policy),
+                Ok(policy) => settings.retry_policy = policy,
                 Err(mut more) => problems.append(&mut more),
             }
         }
     }
-    Written {
-        config,
-        problems,
-        fields,
-    }
+    Written { settings, problems }
 }
 
 fn retry_policy(message: &DynamicMessage) -> Result<RetryPolicy, Vec<String>> {
@@ -222,19 +135,6 @@ fn retry_policy(message: &DynamicMessage) -> Result<RetryPolicy, Vec<String>> {
         .has_field_by_name("factor")
         .then(|| message.get_field_by_name("factor").and_then(|v| v.as_f64()))
         .flatten();
-    if let Some(factor) = factor.filter(|f| !(f.is_finite() && *f >= 1.0)) {
-        problems.push(format!(
-            "retry_policy.factor: {factor} is not a number of at least 1"
-        ));
-    }
-    if let (Some(initial), Some(max)) = (initial_interval, max_interval) {
-        if max < initial {
-            problems.push(
-                "retry_policy.max_interval is shorter than retry_policy.initial_interval"
-                    .to_owned(),
-            );
-        }
-    }
     let max_attempts = message
         .has_field_by_name("max_attempts")
         .then(|| {
@@ -243,9 +143,6 @@ fn retry_policy(message: &DynamicMessage) -> Result<RetryPolicy, Vec<String>> {
                 .and_then(|v| v.as_u32())
         })
         .flatten();
-    if max_attempts == Some(0) {
-        problems.push("retry_policy.max_attempts: at least one attempt is needed".to_owned());
-    }
     let on_max_attempts = match message
         .get_field_by_name("on_max_attempts")
         .and_then(|v| v.as_enum_number())
@@ -290,17 +187,19 @@ fn boolean(message: &DynamicMessage, field: &str) -> Option<bool> {
 }
 
 /// The `metadata` map, sorted by key.
-fn metadata(message: &DynamicMessage) -> Vec<(String, String)> {
+fn metadata(message: &DynamicMessage) -> Vec<(Cow<'static, str>, Cow<'static, str>)> {
     let Some(value) = message.get_field_by_name("metadata") else {
         return Vec::new();
     };
     let Some(map) = value.as_map() else {
         return Vec::new();
     };
-    let mut entries: Vec<(String, String)> = map
+    let mut entries: Vec<(Cow<'static, str>, Cow<'static, str>)> = map
         .iter()
         .filter_map(|(key, value)| match (key, value.as_str()) {
-            (MapKey::String(key), Some(value)) => Some((key.clone(), value.to_owned())),
+            (MapKey::String(key), Some(value)) => {
+                Some((key.clone().into(), value.to_owned().into()))
+            }
             _ => None,
         })
         .collect();

@@ -211,13 +211,13 @@ fn read_service(
     resolve_handler_types(ty, &mut methods, &annotated, &mut violations);
     violations.extend(validate::method_names(ty, &methods));
 
-    let config = configs.service(&options, ty).unwrap_or_else(|problems| {
+    let settings = configs.service(&options, ty).unwrap_or_else(|problems| {
         violations.extend(problems.into_iter().map(|problem| (None, problem)));
         Default::default()
     });
     for (method, descriptor) in methods.iter_mut().zip(descriptor.methods()) {
         match configs.handler(&descriptor.options(), ty, method.handler_type) {
-            Ok(config) => method.config = config,
+            Ok(settings) => method.settings = settings,
             Err(problems) => violations.extend(
                 problems
                     .into_iter()
@@ -242,7 +242,7 @@ fn read_service(
         ty_annotated: annotated_ty.is_some(),
         codec,
         docs: docs::leading_comment(file, descriptor.path()),
-        config,
+        settings,
         methods,
     };
     let diagnostics = violations
@@ -278,7 +278,7 @@ fn read_method(
         output_type,
         handler_type: None,
         docs: docs::leading_comment(file, method.path()),
-        config: Default::default(),
+        settings: Default::default(),
         input_schema: schemas.json_schema_string(&method.input()),
         output_schema: schemas.json_schema_string(&method.output()),
         key_field: None,

@@ -15,49 +15,10 @@ mod options;
 mod tests;
 mod validate;
 
-pub use config::{Config, OnMaxAttempts, RetryPolicy};
 pub use error::{Diagnostic, Error};
 pub(crate) use load::{decode_pool, from_pool};
 pub use load::{from_descriptor_set, require_service_types};
-
-/// The encoding of a service's payloads on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Codec {
-    /// The proto3 JSON mapping (`application/json`), the wire shape sdk-go's generated code uses.
-    #[default]
-    Json,
-    /// Binary Protobuf (`application/proto`).
-    Protobuf,
-}
-
-/// Restate's kind of service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ServiceType {
-    /// A stateless service.
-    Service,
-    /// A keyed service with state; one exclusive handler runs per key at a time.
-    VirtualObject,
-    /// A keyed service whose run handler executes exactly once per workflow id.
-    Workflow,
-}
-
-impl ServiceType {
-    /// Whether the service is addressed by a key (virtual objects and workflows).
-    pub fn is_keyed(self) -> bool {
-        !matches!(self, ServiceType::Service)
-    }
-}
-
-/// The concurrency kind of a handler of a virtual object or workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HandlerType {
-    /// Runs alone per key and may write state.
-    Exclusive,
-    /// Runs concurrently with other handlers of the same key.
-    Shared,
-    /// The run handler of a workflow.
-    WorkflowRun,
-}
+pub use restate_model::{Codec, HandlerType, OnMaxAttempts, RetryPolicy, ServiceType, Settings};
 
 /// One Restate service, read from a proto `service`.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +43,7 @@ pub struct Service {
     /// The leading proto comment of the service.
     pub docs: Option<String>,
     /// The `(restate.service_config)` settings.
-    pub config: Config,
+    pub settings: Settings,
     /// The handlers, in proto order.
     pub methods: Vec<Method>,
 }
@@ -113,7 +74,7 @@ pub struct Method {
     /// The leading proto comment of the rpc.
     pub docs: Option<String>,
     /// The `(restate.handler_config)` settings.
-    pub config: Config,
+    pub settings: Settings,
     /// The JSON Schema of the input's proto3 JSON form.
     pub input_schema: String,
     /// The JSON Schema of the output's proto3 JSON form.

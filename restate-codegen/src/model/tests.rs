@@ -499,7 +499,7 @@ fn reads_service_and_handler_config() {
     )
     .unwrap();
     let service = &services[0];
-    let config = &service.config;
+    let config = &service.settings;
     assert_eq!(config.inactivity_timeout, Some(Duration::from_secs(30)));
     assert_eq!(
         config.workflow_completion_retention,
@@ -507,28 +507,24 @@ fn reads_service_and_handler_config() {
     );
     assert_eq!(config.enable_lazy_state, Some(true));
     assert_eq!(config.ingress_private, None);
-    let policy = config.retry_policy.as_ref().unwrap();
+    let policy = &config.retry_policy;
     assert_eq!(policy.initial_interval, Some(Duration::from_millis(100)));
     assert_eq!(policy.max_interval, Some(Duration::from_secs(10)));
     assert_eq!(policy.factor, Some(1.5));
     assert_eq!(policy.max_attempts, Some(7));
     assert_eq!(policy.on_max_attempts, Some(OnMaxAttempts::Kill));
+    assert_eq!(config.metadata("area"), Some("accounts"));
+    assert_eq!(config.metadata("team"), Some("growth"));
+    assert_eq!(config.metadata[0].0, "area", "sorted by key");
     assert_eq!(
-        config.metadata,
-        vec![
-            ("area".to_owned(), "accounts".to_owned()),
-            ("team".to_owned(), "growth".to_owned())
-        ]
-    );
-    assert_eq!(
-        service.methods[0].config.abort_timeout,
+        service.methods[0].settings.abort_timeout,
         Some(Duration::from_secs(60))
     );
     assert_eq!(
-        service.methods[1].config.idempotency_retention,
+        service.methods[1].settings.idempotency_retention,
         Some(Duration::from_secs(3600))
     );
-    assert_eq!(service.methods[1].config.ingress_private, Some(false));
+    assert_eq!(service.methods[1].settings.ingress_private, Some(false));
 }
 
 #[test]

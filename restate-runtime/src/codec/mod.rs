@@ -19,29 +19,8 @@ use bytes::Bytes;
 
 pub use reflect::{Descriptors, MessageName, decode_message, encode_message};
 
-/// The wire encoding of a service's payloads.
-///
-/// The same name and values as the `(restate.codec)` proto option and the code generator's
-/// `Codec`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Codec {
-    /// The proto3 JSON mapping (`application/json`), as sdk-go's generated code and curl users
-    /// send it.
-    #[default]
-    Json,
-    /// Binary Protobuf (`application/proto`).
-    Protobuf,
-}
-
-impl Codec {
-    /// The content type of payloads in this codec.
-    pub const fn content_type(self) -> &'static str {
-        match self {
-            Codec::Json => "application/json",
-            Codec::Protobuf => "application/proto",
-        }
-    }
-}
+/// The wire encoding of a service's payloads: ProtoJSON (the default) or binary Protobuf.
+pub use restate_model::Codec;
 
 /// A payload could not be encoded or decoded.
 #[derive(Debug, thiserror::Error)]

@@ -1,32 +1,8 @@
 //! The discovery metadata of a service, as generated code declares it: names, kinds, codec,
-//! documentation, JSON Schemas and Restate settings. The same names as the code generator's
-//! model (`ServiceType`, `HandlerType`, `Codec`, `Config`, `RetryPolicy`, `OnMaxAttempts`).
+//! documentation, JSON Schemas and Restate settings. The kinds, the codec and the settings are
+//! `restate-model`'s, the types the code generator reads from the proto.
 
-use std::time::Duration;
-
-use crate::codec::Codec;
-
-/// Restate's kind of service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ServiceType {
-    /// A stateless service.
-    Service,
-    /// A keyed service with state; one exclusive handler runs per key at a time.
-    VirtualObject,
-    /// A keyed service whose run handler executes exactly once per workflow id.
-    Workflow,
-}
-
-/// The concurrency kind of a handler of a virtual object or workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HandlerType {
-    /// Runs alone per key and may write state.
-    Exclusive,
-    /// Runs concurrently with others on the same key and only reads state.
-    Shared,
-    /// The run handler of a workflow.
-    WorkflowRun,
-}
+use restate_model::{Codec, HandlerType, ServiceType, Settings};
 
 /// The shape of a handler's input or output, as the discovery manifest describes it; the
 /// content type follows the service's [`Codec`].
@@ -51,83 +27,8 @@ impl PayloadDefinition {
     };
 }
 
-/// What Restate does once a retry policy's attempts are used up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OnMaxAttempts {
-    /// Pause the invocation; an operator resumes or cancels it.
-    Pause,
-    /// Kill the invocation.
-    Kill,
-}
-
-/// How Restate retries failed attempts of an invocation; `None` keeps the server's default.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// The wait before the first retry.
-    pub initial_interval: Option<Duration>,
-    /// The longest wait between retries.
-    pub max_interval: Option<Duration>,
-    /// What each wait is multiplied by.
-    pub factor: Option<f64>,
-    /// How many attempts to make, the first one included.
-    pub max_attempts: Option<u32>,
-    /// What happens once the attempts are used up.
-    pub on_max_attempts: Option<OnMaxAttempts>,
-}
-
-impl RetryPolicy {
-    /// Nothing set.
-    pub const NONE: Self = Self {
-        initial_interval: None,
-        max_interval: None,
-        factor: None,
-        max_attempts: None,
-        on_max_attempts: None,
-    };
-}
-
-/// Restate settings of a service or handler, carried in the discovery manifest; `None` keeps
-/// the server's default. Generated from `(restate.service_config)` and
-/// `(restate.handler_config)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Config {
-    /// How long an invocation may wait without progress before it is suspended.
-    pub inactivity_timeout: Option<Duration>,
-    /// How long a suspending invocation gets before it is aborted.
-    pub abort_timeout: Option<Duration>,
-    /// How long results of completed invocations are kept for idempotency keys.
-    pub idempotency_retention: Option<Duration>,
-    /// How long journals of completed invocations are kept.
-    pub journal_retention: Option<Duration>,
-    /// How long a completed workflow's result, state and promises are kept (run handlers).
-    pub workflow_completion_retention: Option<Duration>,
-    /// Whether the ingress refuses to invoke it.
-    pub ingress_private: Option<bool>,
-    /// Whether state is fetched on demand instead of sent with each invocation.
-    pub enable_lazy_state: Option<bool>,
-    /// How failed attempts are retried.
-    pub retry_policy: RetryPolicy,
-    /// Custom metadata, shown by the admin API.
-    pub metadata: &'static [(&'static str, &'static str)],
-}
-
-impl Config {
-    /// Nothing set.
-    pub const NONE: Self = Self {
-        inactivity_timeout: None,
-        abort_timeout: None,
-        idempotency_retention: None,
-        journal_retention: None,
-        workflow_completion_retention: None,
-        ingress_private: None,
-        enable_lazy_state: None,
-        retry_policy: RetryPolicy::NONE,
-        metadata: &[],
-    };
-}
-
 /// Discovery metadata of one handler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HandlerDefinition {
     /// The handler name: the rpc name as written in the proto.
     pub name: &'static str,
@@ -140,7 +41,7 @@ pub struct HandlerDefinition {
     /// What the handler returns.
     pub output: PayloadDefinition,
     /// Restate settings of the handler.
-    pub config: Config,
+    pub settings: Settings,
 }
 
 impl HandlerDefinition {
@@ -152,13 +53,14 @@ impl HandlerDefinition {
             documentation: None,
             input: PayloadDefinition::MESSAGE,
             output: PayloadDefinition::MESSAGE,
-            config: Config::NONE,
+            settings: Settings::NONE,
         }
     }
 
     /// Sets the Restate settings.
-    pub const fn with_config(mut self, config: Config) -> Self {
-        self.config = config;
+    pub const fn with_settings(mut self, settings: Settings) -> Self {
+        // `Settings::NONE` owns nothing; forgetting it lets this run in constants.
+        std::mem::forget(std::mem::replace(&mut self.settings, settings));
         self
     }
 
@@ -212,7 +114,7 @@ impl HandlerDefinition {
 }
 
 /// Discovery metadata of one service.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServiceDefinition {
     /// The fully qualified proto name, e.g. `helloworld.Greeter`.
     pub name: &'static str,
@@ -225,7 +127,7 @@ pub struct ServiceDefinition {
     /// The handlers, in proto order.
     pub handlers: &'static [HandlerDefinition],
     /// Restate settings of the service.
-    pub config: Config,
+    pub settings: Settings,
 }
 
 impl ServiceDefinition {

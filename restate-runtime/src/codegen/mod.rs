@@ -18,10 +18,8 @@ mod definition;
 mod service;
 
 pub use client::Client;
-pub use definition::{
-    Config, HandlerDefinition, HandlerType, OnMaxAttempts, PayloadDefinition, RetryPolicy,
-    ServiceDefinition, ServiceType,
-};
+pub use definition::{HandlerDefinition, PayloadDefinition, ServiceDefinition};
+pub use restate_model::{HandlerType, OnMaxAttempts, RetryPolicy, ServiceType, Settings};
 pub use service::{HandlerContext, HandlerFuture, Invocation, Service, not_implemented};
 
 pub use crate::call::{Caller, IntoCaller, Request, Target, WorkflowHandle};

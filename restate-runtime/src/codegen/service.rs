@@ -6,7 +6,8 @@ use std::future::Future;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 
-use super::definition::{HandlerDefinition, HandlerType, ServiceDefinition, ServiceType};
+use super::definition::{HandlerDefinition, ServiceDefinition};
+use super::{HandlerType, ServiceType};
 use crate::codec::{CodecError, Payload, check_empty_input};
 use crate::context::{
     Context, ObjectContext, ObjectSharedContext, WorkflowContext, WorkflowSharedContext,

@@ -6,11 +6,11 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::options::{ServiceOptions, Settings};
+use super::options::ServiceSettings;
 use crate::codec::Codec;
 use crate::codegen::{
-    Config, HandlerDefinition, HandlerType, OnMaxAttempts, PayloadDefinition, ServiceDefinition,
-    ServiceType,
+    HandlerDefinition, HandlerType, OnMaxAttempts, PayloadDefinition, ServiceDefinition,
+    ServiceType, Settings,
 };
 
 /// The manifest content types this endpoint can answer, newest first.
@@ -142,8 +142,8 @@ struct ConfigManifest<'a> {
     metadata: BTreeMap<&'a str, &'a str>,
 }
 
-impl From<&Config> for ConfigManifest<'_> {
-    fn from(config: &Config) -> Self {
+impl<'a> From<&'a Settings> for ConfigManifest<'a> {
+    fn from(config: &'a Settings) -> Self {
         let millis =
             |d: Option<Duration>| d.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let retry = &config.retry_policy;
@@ -160,97 +160,12 @@ impl From<&Config> for ConfigManifest<'_> {
             retry_policy_max_attempts: retry.max_attempts,
             retry_policy_exponentiation_factor: retry.factor,
             retry_policy_on_max_attempts: retry.on_max_attempts.map(on_max_attempts),
-            metadata: config.metadata.iter().copied().collect(),
-        }
-    }
-}
-
-impl<'a> ConfigManifest<'a> {
-    /// Replaces what `settings` set.
-    fn overlay(&mut self, settings: &'a Settings) {
-        let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        let replace = |slot: &mut Option<u64>, value: Option<Duration>| {
-            if let Some(value) = value {
-                *slot = Some(millis(value));
-            }
-        };
-        replace(&mut self.inactivity_timeout, settings.inactivity_timeout);
-        replace(&mut self.abort_timeout, settings.abort_timeout);
-        replace(
-            &mut self.idempotency_retention,
-            settings.idempotency_retention,
-        );
-        replace(&mut self.journal_retention, settings.journal_retention);
-        replace(
-            &mut self.workflow_completion_retention,
-            settings.workflow_completion_retention,
-        );
-        replace(
-            &mut self.retry_policy_initial_interval,
-            settings.retry_initial_interval,
-        );
-        replace(
-            &mut self.retry_policy_max_interval,
-            settings.retry_max_interval,
-        );
-        self.ingress_private = settings.ingress_private.or(self.ingress_private);
-        self.enable_lazy_state = settings.enable_lazy_state.or(self.enable_lazy_state);
-        self.retry_policy_max_attempts = settings
-            .retry_max_attempts
-            .or(self.retry_policy_max_attempts);
-        self.retry_policy_exponentiation_factor = settings
-            .retry_exponentiation_factor
-            .or(self.retry_policy_exponentiation_factor);
-        if let Some(on) = settings.retry_on_max_attempts {
-            self.retry_policy_on_max_attempts = Some(on_max_attempts(on));
-        }
-        self.metadata.extend(
-            settings
+            metadata: config
                 .metadata
                 .iter()
-                .map(|(key, value)| (key.as_str(), value.as_str())),
-        );
-    }
-}
-
-impl ConfigManifest<'_> {
-    /// Drops what `settings` (a service's run-time options) set, so that the service's value
-    /// reaches this handler over what the proto gave it.
-    fn yield_to(&mut self, settings: &Settings) {
-        fn clear<T, U>(slot: &mut Option<T>, set: &Option<U>) {
-            if set.is_some() {
-                *slot = None;
-            }
+                .map(|(key, value)| (key.as_ref(), value.as_ref()))
+                .collect(),
         }
-        clear(&mut self.inactivity_timeout, &settings.inactivity_timeout);
-        clear(&mut self.abort_timeout, &settings.abort_timeout);
-        clear(
-            &mut self.idempotency_retention,
-            &settings.idempotency_retention,
-        );
-        clear(&mut self.journal_retention, &settings.journal_retention);
-        clear(&mut self.ingress_private, &settings.ingress_private);
-        clear(&mut self.enable_lazy_state, &settings.enable_lazy_state);
-        clear(
-            &mut self.retry_policy_initial_interval,
-            &settings.retry_initial_interval,
-        );
-        clear(
-            &mut self.retry_policy_max_interval,
-            &settings.retry_max_interval,
-        );
-        clear(
-            &mut self.retry_policy_max_attempts,
-            &settings.retry_max_attempts,
-        );
-        clear(
-            &mut self.retry_policy_exponentiation_factor,
-            &settings.retry_exponentiation_factor,
-        );
-        clear(
-            &mut self.retry_policy_on_max_attempts,
-            &settings.retry_on_max_attempts,
-        );
     }
 }
 
@@ -280,10 +195,10 @@ struct OutputManifest {
 }
 
 impl<'a> Manifest<'a> {
-    /// The manifest of `services`, each with the options it was bound with, if any.
+    /// The manifest of `services`, each with the settings it was resolved to.
     pub(crate) fn new(
         mode: ProtocolMode,
-        services: impl IntoIterator<Item = (&'a ServiceDefinition, Option<&'a ServiceOptions>)>,
+        services: impl IntoIterator<Item = (&'a ServiceDefinition, &'a ServiceSettings)>,
     ) -> Self {
         use restate_sdk_shared_core::Version;
         Self {
@@ -292,20 +207,14 @@ impl<'a> Manifest<'a> {
             max_protocol_version: Version::maximum_supported_version() as u32,
             services: services
                 .into_iter()
-                .map(|(service, options)| ServiceManifest::new(service, options))
+                .map(|(service, settings)| ServiceManifest::new(service, settings))
                 .collect(),
         }
     }
 }
 
 impl<'a> ServiceManifest<'a> {
-    fn new(service: &'a ServiceDefinition, options: Option<&'a ServiceOptions>) -> Self {
-        let mut config = ConfigManifest::from(&service.config);
-        if let Some(options) = options {
-            config.overlay(&options.settings);
-            // The manifest carries a workflow's completion retention on its run handler.
-            config.workflow_completion_retention = None;
-        }
+    fn new(service: &'a ServiceDefinition, settings: &'a ServiceSettings) -> Self {
         Self {
             name: service.name,
             ty: match service.ty {
@@ -317,34 +226,16 @@ impl<'a> ServiceManifest<'a> {
             handlers: service
                 .handlers
                 .iter()
-                .map(|handler| HandlerManifest::new(handler, service.codec, options))
+                .zip(&settings.handlers)
+                .map(|(handler, settings)| HandlerManifest::new(handler, service.codec, settings))
                 .collect(),
-            config,
+            config: ConfigManifest::from(&settings.service),
         }
     }
 }
 
 impl<'a> HandlerManifest<'a> {
-    fn new(
-        handler: &'a HandlerDefinition,
-        codec: Codec,
-        options: Option<&'a ServiceOptions>,
-    ) -> Self {
-        let mut config = ConfigManifest::from(&handler.config);
-        if let Some(options) = options {
-            // Run-time settings beat the proto's: the service's over the handler's proto
-            // values, the handler's over everything.
-            config.yield_to(&options.settings);
-            if handler.ty == Some(HandlerType::WorkflowRun) {
-                if let Some(retention) = options.settings.workflow_completion_retention {
-                    config.workflow_completion_retention =
-                        Some(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
-                }
-            }
-            if let Some(handler_options) = options.handlers.get(handler.name) {
-                config.overlay(&handler_options.settings);
-            }
-        }
+    fn new(handler: &'a HandlerDefinition, codec: Codec, settings: &'a Settings) -> Self {
         Self {
             name: handler.name,
             ty: handler.ty.map(|ty| match ty {
@@ -355,7 +246,7 @@ impl<'a> HandlerManifest<'a> {
             documentation: handler.documentation,
             input: input_manifest(handler.input, codec),
             output: output_manifest(handler.output, codec),
-            config,
+            config: ConfigManifest::from(settings),
         }
     }
 }
@@ -394,6 +285,7 @@ fn schema(payload: PayloadDefinition) -> Option<Box<RawValue>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::options::{HandlerOptions, ServiceOptions};
     use super::*;
 
     static GREETER: ServiceDefinition = ServiceDefinition {
@@ -403,14 +295,17 @@ mod tests {
         documentation: Some("Greets people."),
         handlers: &[HandlerDefinition::new("SayHello")
             .with_input_schema(r#"{"type":"object"}"#)
-            .with_config(Config {
+            .with_settings(Settings {
                 inactivity_timeout: Some(Duration::from_secs(30)),
-                metadata: &[("team", "greetings")],
-                ..Config::NONE
+                metadata: std::borrow::Cow::Borrowed(&[(
+                    std::borrow::Cow::Borrowed("team"),
+                    std::borrow::Cow::Borrowed("greetings"),
+                )]),
+                ..Settings::NONE
             })],
-        config: Config {
+        settings: Settings {
             ingress_private: Some(true),
-            ..Config::NONE
+            ..Settings::NONE
         },
     };
 
@@ -431,11 +326,18 @@ mod tests {
         assert_eq!(negotiate(None), Some(MANIFEST_VERSIONS[2]));
     }
 
+    fn manifest(options: Option<&ServiceOptions>) -> serde_json::Value {
+        let settings = ServiceSettings::resolve(&GREETER, options);
+        serde_json::to_value(Manifest::new(
+            ProtocolMode::BidiStream,
+            [(&GREETER, &settings)],
+        ))
+        .unwrap()
+    }
+
     #[test]
     fn manifest_names_services_and_handlers() {
-        let json =
-            serde_json::to_value(Manifest::new(ProtocolMode::BidiStream, [(&GREETER, None)]))
-                .unwrap();
+        let json = manifest(None);
         assert_eq!(json["protocolMode"], "BIDI_STREAM");
         assert_eq!(json["services"][0]["name"], "helloworld.Greeter");
         assert_eq!(json["services"][0]["ty"], "SERVICE");
@@ -457,7 +359,6 @@ mod tests {
 
     #[test]
     fn options_replace_what_they_set_and_keep_the_rest() {
-        use super::super::options::{HandlerOptions, ServiceOptions};
         let options = ServiceOptions::new()
             .ingress_private(false)
             .journal_retention(Duration::from_secs(7200))
@@ -469,11 +370,7 @@ mod tests {
                     .metadata("region", "eu")
                     .metadata("team", "platform"),
             );
-        let json = serde_json::to_value(Manifest::new(
-            ProtocolMode::BidiStream,
-            [(&GREETER, Some(&options))],
-        ))
-        .unwrap();
+        let json = manifest(Some(&options));
         let service = &json["services"][0];
         assert_eq!(service["ingressPrivate"], false);
         assert_eq!(service["journalRetention"], 7_200_000);
@@ -483,11 +380,7 @@ mod tests {
         // The proto's handler-level metadata stays; a handler-level value the service's
         // options replace is dropped, so the service's reaches the handler.
         let yielding = ServiceOptions::new().inactivity_timeout(Duration::from_secs(5));
-        let json = serde_json::to_value(Manifest::new(
-            ProtocolMode::BidiStream,
-            [(&GREETER, Some(&yielding))],
-        ))
-        .unwrap();
+        let json = manifest(Some(&yielding));
         assert_eq!(json["services"][0]["inactivityTimeout"], 5_000);
         assert!(
             json["services"][0]["handlers"][0]

@@ -17,8 +17,9 @@ mod tests;
 pub(crate) use body_guard::BodyBudget;
 #[cfg(feature = "lambda")]
 pub use lambda::{LambdaRequest, LambdaResponse};
+use options::ServiceSettings;
 pub use options::{HandlerOptions, ServiceOptions};
-#[cfg(any(feature = "grpc", feature = "testing", test))]
+#[cfg(any(feature = "grpc", feature = "test-support", test))]
 pub(crate) use server::serve_http;
 pub use server::shutdown_signal;
 #[cfg(feature = "grpc")]
@@ -81,8 +82,9 @@ struct EndpointInner {
     /// In binding order, for the manifest.
     services: Vec<Arc<dyn Service>>,
     by_name: HashMap<&'static str, Arc<dyn Service>>,
-    /// Settings given at bind time, by service name.
-    options: HashMap<&'static str, ServiceOptions>,
+    /// The settings of each service (its proto's, with bind-time options over them), in
+    /// binding order.
+    settings: Vec<ServiceSettings>,
     identity: IdentityVerifier,
     limits: Limits,
     /// The request bytes attempts in flight hold together.
@@ -310,6 +312,14 @@ impl EndpointBuilder {
 
     /// Finishes the endpoint.
     pub fn build(self) -> Endpoint {
+        let settings = self
+            .services
+            .iter()
+            .map(|service| {
+                let definition = service.definition();
+                ServiceSettings::resolve(definition, self.options.get(definition.name))
+            })
+            .collect();
         let by_name = self
             .services
             .iter()
@@ -319,7 +329,7 @@ impl EndpointBuilder {
             inner: Arc::new(EndpointInner {
                 services: self.services,
                 by_name,
-                options: self.options,
+                settings,
                 identity: self.identity,
                 // A request of the largest size always fits an otherwise idle endpoint.
                 bodies: Arc::new(body_guard::BodyBudget::new(
@@ -349,6 +359,31 @@ impl Endpoint {
             .services
             .iter()
             .map(|service| service.definition().name)
+    }
+
+    /// Each bound service's definition, with the settings it announces at discovery: the
+    /// service's, and each handler's in the definition's order.
+    #[cfg(feature = "test-support")]
+    pub(crate) fn bound_services(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            &'static crate::codegen::ServiceDefinition,
+            &crate::codegen::Settings,
+            &[crate::codegen::Settings],
+        ),
+    > + '_ {
+        self.inner
+            .services
+            .iter()
+            .zip(&self.inner.settings)
+            .map(|(service, settings)| {
+                (
+                    service.definition(),
+                    &settings.service,
+                    settings.handlers.as_slice(),
+                )
+            })
     }
 
     /// The bytes of request bodies that invocation attempts in flight hold now, out of
@@ -410,10 +445,11 @@ impl Endpoint {
         };
         let manifest = Manifest::new(
             mode,
-            self.inner.services.iter().map(|service| {
-                let definition = service.definition();
-                (definition, self.inner.options.get(definition.name))
-            }),
+            self.inner
+                .services
+                .iter()
+                .map(|service| service.definition())
+                .zip(&self.inner.settings),
         );
         match serde_json::to_vec(&manifest) {
             Ok(json) => Response::builder()

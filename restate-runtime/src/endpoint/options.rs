@@ -4,26 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::codegen::{HandlerType, OnMaxAttempts, ServiceDefinition, ServiceType};
+use restate_model::{Place, Settings};
 
-/// Settings of one service or handler; `None` keeps what the proto says.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Settings {
-    pub(crate) inactivity_timeout: Option<Duration>,
-    pub(crate) abort_timeout: Option<Duration>,
-    pub(crate) idempotency_retention: Option<Duration>,
-    pub(crate) journal_retention: Option<Duration>,
-    pub(crate) workflow_completion_retention: Option<Duration>,
-    pub(crate) ingress_private: Option<bool>,
-    pub(crate) enable_lazy_state: Option<bool>,
-    pub(crate) retry_initial_interval: Option<Duration>,
-    pub(crate) retry_max_interval: Option<Duration>,
-    pub(crate) retry_exponentiation_factor: Option<f64>,
-    pub(crate) retry_max_attempts: Option<u32>,
-    pub(crate) retry_on_max_attempts: Option<OnMaxAttempts>,
-    /// Added to the proto's metadata; a key given in both takes this value.
-    pub(crate) metadata: BTreeMap<String, String>,
-}
+use crate::codegen::{HandlerType, OnMaxAttempts, ServiceDefinition};
 
 /// The setters both option types share, documented once.
 macro_rules! setters {
@@ -75,38 +58,38 @@ macro_rules! setters {
 
         /// The wait before the first retry of a failed attempt.
         pub fn retry_initial_interval(mut self, interval: Duration) -> Self {
-            self.settings.retry_initial_interval = Some(interval);
+            self.settings.retry_policy.initial_interval = Some(interval);
             self
         }
 
         /// The longest wait between retries.
         pub fn retry_max_interval(mut self, interval: Duration) -> Self {
-            self.settings.retry_max_interval = Some(interval);
+            self.settings.retry_policy.max_interval = Some(interval);
             self
         }
 
         /// The factor the wait grows by after each retry: a finite number of at least 1.
         pub fn retry_exponentiation_factor(mut self, factor: f64) -> Self {
-            self.settings.retry_exponentiation_factor = Some(factor);
+            self.settings.retry_policy.factor = Some(factor);
             self
         }
 
-        /// The most attempts, the first included.
+        /// The most attempts, the first included: at least one.
         pub fn retry_max_attempts(mut self, attempts: u32) -> Self {
-            self.settings.retry_max_attempts = Some(attempts);
+            self.settings.retry_policy.max_attempts = Some(attempts);
             self
         }
 
         /// What Restate does once the attempts are used up.
         pub fn retry_on_max_attempts(mut self, on_max_attempts: OnMaxAttempts) -> Self {
-            self.settings.retry_on_max_attempts = Some(on_max_attempts);
+            self.settings.retry_policy.on_max_attempts = Some(on_max_attempts);
             self
         }
 
         /// Adds a metadata entry, shown by the admin API; it replaces one of the same key
         /// from the proto.
         pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-            self.settings.metadata.insert(key.into(), value.into());
+            self.settings.set_metadata(key.into(), value.into());
             self
         }
     };
@@ -151,59 +134,82 @@ impl ServiceOptions {
         self
     }
 
-    /// Checks the settings against the service they are for, as the generator checks those of
-    /// the proto; the problems, each naming the service or handler.
+    /// Checks the settings against the service they are for, with the rules the generator
+    /// checks the proto's by; the problems, each naming the service or handler.
     pub(crate) fn problems(&self, service: &ServiceDefinition) -> Vec<String> {
-        let mut problems = Vec::new();
         let name = service.name;
-        let settings = &self.settings;
-        if settings.workflow_completion_retention.is_some() && service.ty != ServiceType::Workflow {
-            problems.push(format!(
-                "{name}: workflow_completion_retention is only allowed on workflows"
-            ));
-        }
-        if settings.enable_lazy_state.is_some() && service.ty == ServiceType::Service {
-            problems.push(format!(
-                "{name}: enable_lazy_state is only allowed on virtual objects and workflows"
-            ));
-        }
-        problems.extend(factor_problem(settings, name));
+        let mut problems: Vec<String> = self
+            .settings
+            .check(Place::Service(service.ty))
+            .iter()
+            .map(|problem| format!("{name}: {problem}"))
+            .collect();
         for (handler_name, options) in &self.handlers {
             let Some(handler) = service.handler(handler_name) else {
                 problems.push(format!("{name} has no handler {handler_name}"));
                 continue;
             };
-            let at = format!("{name}/{handler_name}");
-            let settings = &options.settings;
-            let is_run = handler.ty == Some(HandlerType::WorkflowRun);
-            if settings.workflow_completion_retention.is_some() && !is_run {
-                problems.push(format!(
-                    "{at}: workflow_completion_retention is only allowed on a workflow's run \
-                     handler"
-                ));
-            }
-            if settings.idempotency_retention.is_some() && is_run {
-                problems.push(format!(
-                    "{at}: idempotency_retention is not allowed on a workflow's run handler; \
-                     use workflow_completion_retention"
-                ));
-            }
-            if settings.enable_lazy_state.is_some() && service.ty == ServiceType::Service {
-                problems.push(format!(
-                    "{at}: enable_lazy_state is only allowed on virtual objects and workflows"
-                ));
-            }
-            problems.extend(factor_problem(settings, &at));
+            let place = Place::Handler {
+                service: service.ty,
+                handler: handler.ty,
+            };
+            problems.extend(
+                options
+                    .settings
+                    .check(place)
+                    .iter()
+                    .map(|problem| format!("{name}/{handler_name}: {problem}")),
+            );
         }
         problems
     }
 }
 
-fn factor_problem(settings: &Settings, at: &str) -> Option<String> {
-    let factor = settings.retry_exponentiation_factor?;
-    (!(factor.is_finite() && factor >= 1.0)).then(|| {
-        format!("{at}: retry_exponentiation_factor {factor} is not a number of at least 1")
-    })
+/// The settings Restate learns for a bound service and each of its handlers: the proto's, with
+/// the options given at bind time laid over them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ServiceSettings {
+    /// The service's own.
+    pub(crate) service: Settings,
+    /// Each handler's, in the definition's order.
+    pub(crate) handlers: Vec<Settings>,
+}
+
+impl ServiceSettings {
+    /// What `definition` declares, with `options` over it. A service's option replaces the
+    /// proto's value for the service and for each handler (the handler's declared value gives
+    /// way, so the service's reaches it); a handler's option wins over everything. The
+    /// manifest carries a workflow's completion retention on its run handler.
+    pub(crate) fn resolve(
+        definition: &ServiceDefinition,
+        options: Option<&ServiceOptions>,
+    ) -> Self {
+        let mut service = definition.settings.clone();
+        let handlers = definition
+            .handlers
+            .iter()
+            .map(|handler| {
+                let mut settings = handler.settings.clone();
+                if let Some(options) = options {
+                    settings.yield_to(&options.settings);
+                    if handler.ty == Some(HandlerType::WorkflowRun) {
+                        if let Some(retention) = options.settings.workflow_completion_retention {
+                            settings.workflow_completion_retention = Some(retention);
+                        }
+                    }
+                    if let Some(handler_options) = options.handlers.get(handler.name) {
+                        settings.overlay(&handler_options.settings);
+                    }
+                }
+                settings
+            })
+            .collect();
+        if let Some(options) = options {
+            service.overlay(&options.settings);
+            service.workflow_completion_retention = None;
+        }
+        Self { service, handlers }
+    }
 }
 
 /// Settings of one handler given at bind time, inside [`ServiceOptions::handler`].
@@ -225,7 +231,7 @@ impl HandlerOptions {
 mod tests {
     use super::*;
     use crate::codec::Codec;
-    use crate::codegen::{Config, HandlerDefinition};
+    use crate::codegen::{HandlerDefinition, ServiceType};
 
     static HANDLERS: [HandlerDefinition; 2] = [
         HandlerDefinition::new("Run").with_type(HandlerType::WorkflowRun),
@@ -239,7 +245,7 @@ mod tests {
             codec: Codec::Json,
             documentation: None,
             handlers: &HANDLERS,
-            config: Config::NONE,
+            settings: Settings::NONE,
         }
     }
 
@@ -283,13 +289,13 @@ mod tests {
         assert_eq!(
             options.problems(&definition(ServiceType::Service)),
             [
+                "test.Flow: retry_policy.factor: 0.5 is not a number of at least 1",
                 "test.Flow: workflow_completion_retention is only allowed on workflows",
                 "test.Flow: enable_lazy_state is only allowed on virtual objects and workflows",
-                "test.Flow: retry_exponentiation_factor 0.5 is not a number of at least 1",
                 "test.Flow/Get: workflow_completion_retention is only allowed on a workflow's run handler",
                 "test.Flow has no handler Nope",
+                "test.Flow/Run: retry_policy.factor: NaN is not a number of at least 1",
                 "test.Flow/Run: idempotency_retention is not allowed on a workflow's run handler; use workflow_completion_retention",
-                "test.Flow/Run: retry_exponentiation_factor NaN is not a number of at least 1",
             ]
         );
     }

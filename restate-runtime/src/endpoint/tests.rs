@@ -17,7 +17,7 @@ use restate_sdk_shared_core::Version;
 use super::Endpoint;
 use crate::codec::Codec;
 use crate::codegen::{
-    Config, HandlerDefinition, HandlerFuture, Invocation, Service, ServiceDefinition, ServiceType,
+    HandlerDefinition, HandlerFuture, Invocation, Service, ServiceDefinition, ServiceType, Settings,
 };
 
 /// A service whose one handler echoes its input.
@@ -29,7 +29,7 @@ static ECHO: ServiceDefinition = ServiceDefinition {
     codec: Codec::Json,
     documentation: None,
     handlers: &[HandlerDefinition::new("Echo")],
-    config: Config::NONE,
+    settings: Settings::NONE,
 };
 
 impl Service for Echo {
@@ -565,20 +565,17 @@ async fn a_body_stalled_in_the_middle_of_a_message_is_ended_after_the_timeout() 
 }
 
 /// A service whose one handler sleeps for an hour: its request body is quiet while it waits.
-#[cfg(feature = "testing")]
 struct Sleeper;
 
-#[cfg(feature = "testing")]
 static SLEEPER: ServiceDefinition = ServiceDefinition {
     name: "test.Sleeper",
     ty: ServiceType::Service,
     codec: Codec::Json,
     documentation: None,
     handlers: &[HandlerDefinition::new("Sleep")],
-    config: Config::NONE,
+    settings: Settings::NONE,
 };
 
-#[cfg(feature = "testing")]
 impl Service for Sleeper {
     fn definition(&self) -> &'static ServiceDefinition {
         &SLEEPER
@@ -592,7 +589,6 @@ impl Service for Sleeper {
     }
 }
 
-#[cfg(feature = "testing")]
 #[tokio::test(start_paused = true)]
 async fn a_body_quiet_between_messages_is_no_stall() {
     use bytes::BytesMut;

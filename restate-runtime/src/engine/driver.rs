@@ -505,16 +505,16 @@ pub(crate) fn time_after(delay: Duration) -> Option<Duration> {
     u64::try_from(at.as_millis()).is_ok().then_some(at)
 }
 
-#[cfg(feature = "testing")]
+#[cfg(feature = "test-support")]
 tokio::task_local! {
-    /// The simulator's virtual time, while it runs an attempt (`testing::sim`).
-    pub(crate) static VIRTUAL_NOW: Duration;
+    /// The simulator's virtual time, while it runs an attempt (`restate-test`'s simulator).
+    pub static VIRTUAL_NOW: Duration;
 }
 
 /// The wall-clock time since the Unix epoch, as the VM wants it for timers; the virtual time
 /// inside an attempt the simulator runs.
 pub(crate) fn now_since_unix_epoch() -> Duration {
-    #[cfg(feature = "testing")]
+    #[cfg(feature = "test-support")]
     if let Ok(now) = VIRTUAL_NOW.try_with(|now| *now) {
         return now;
     }

@@ -4,11 +4,11 @@
 
 pub(crate) mod driver;
 pub(crate) mod durable;
-#[cfg(any(feature = "testing", feature = "replay-check"))]
-pub(crate) mod wire;
+#[cfg(any(feature = "test-support", feature = "replay-check", test))]
+pub mod wire;
 
-#[cfg(feature = "testing")]
-pub(crate) use driver::VIRTUAL_NOW;
+#[cfg(feature = "test-support")]
+pub use driver::VIRTUAL_NOW;
 pub(crate) use driver::{
     Driver, DriverState, Run, execute_run, now_since_unix_epoch, panic_message, time_after,
 };

@@ -4,91 +4,96 @@
 //! (u32), then the Protobuf payload. Field numbers are the protocol's.
 
 // The replay check alone uses a few of the messages the simulator needs.
-#![cfg_attr(not(feature = "testing"), allow(dead_code))]
+#![cfg_attr(not(feature = "test-support"), allow(dead_code))]
+// Public for `restate-test` (through `test_support`); without that feature, crate-internal.
+// The messages mirror the protocol's own (`service-protocol/protocol.proto`): same names, same
+// field numbers; their meaning is documented there.
+#![allow(missing_docs)]
+#![cfg_attr(not(feature = "test-support"), allow(unreachable_pub))]
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use prost::Message;
 
 /// The content type of the protocol version the simulator speaks.
-pub(crate) const CONTENT_TYPE: &str = "application/vnd.restate.invocation.v6";
+pub const CONTENT_TYPE: &str = "application/vnd.restate.invocation.v6";
 
 /// Message types.
-pub(crate) mod ty {
-    pub(crate) const START: u16 = 0x0000;
-    pub(crate) const SUSPENSION: u16 = 0x0001;
-    pub(crate) const ERROR: u16 = 0x0002;
-    pub(crate) const END: u16 = 0x0003;
-    pub(crate) const PROPOSE_RUN_COMPLETION: u16 = 0x0005;
-    pub(crate) const INPUT: u16 = 0x0400;
-    pub(crate) const OUTPUT: u16 = 0x0401;
-    pub(crate) const SET_STATE: u16 = 0x0403;
-    pub(crate) const CLEAR_STATE: u16 = 0x0404;
-    pub(crate) const CLEAR_ALL_STATE: u16 = 0x0405;
-    pub(crate) const GET_EAGER_STATE: u16 = 0x0407;
-    pub(crate) const GET_EAGER_STATE_KEYS: u16 = 0x0408;
-    pub(crate) const GET_PROMISE: u16 = 0x0409;
-    pub(crate) const GET_PROMISE_COMPLETION: u16 = 0x8009;
-    pub(crate) const PEEK_PROMISE: u16 = 0x040A;
-    pub(crate) const PEEK_PROMISE_COMPLETION: u16 = 0x800A;
-    pub(crate) const COMPLETE_PROMISE: u16 = 0x040B;
-    pub(crate) const COMPLETE_PROMISE_COMPLETION: u16 = 0x800B;
-    pub(crate) const SLEEP: u16 = 0x040C;
-    pub(crate) const SLEEP_COMPLETION: u16 = 0x800C;
-    pub(crate) const CALL: u16 = 0x040D;
-    pub(crate) const CALL_COMPLETION: u16 = 0x800D;
-    pub(crate) const CALL_INVOCATION_ID_COMPLETION: u16 = 0x800E;
-    pub(crate) const ONE_WAY_CALL: u16 = 0x040E;
-    pub(crate) const RUN: u16 = 0x0411;
-    pub(crate) const SEND_SIGNAL: u16 = 0x0410;
-    pub(crate) const ATTACH_INVOCATION: u16 = 0x0412;
-    pub(crate) const ATTACH_INVOCATION_COMPLETION: u16 = 0x8012;
-    pub(crate) const GET_INVOCATION_OUTPUT: u16 = 0x0413;
-    pub(crate) const GET_INVOCATION_OUTPUT_COMPLETION: u16 = 0x8013;
-    pub(crate) const COMPLETE_AWAKEABLE: u16 = 0x0414;
-    pub(crate) const SIGNAL: u16 = 0xFBFF;
-    pub(crate) const RUN_COMPLETION: u16 = 0x8011;
+pub mod ty {
+    pub const START: u16 = 0x0000;
+    pub const SUSPENSION: u16 = 0x0001;
+    pub const ERROR: u16 = 0x0002;
+    pub const END: u16 = 0x0003;
+    pub const PROPOSE_RUN_COMPLETION: u16 = 0x0005;
+    pub const INPUT: u16 = 0x0400;
+    pub const OUTPUT: u16 = 0x0401;
+    pub const SET_STATE: u16 = 0x0403;
+    pub const CLEAR_STATE: u16 = 0x0404;
+    pub const CLEAR_ALL_STATE: u16 = 0x0405;
+    pub const GET_EAGER_STATE: u16 = 0x0407;
+    pub const GET_EAGER_STATE_KEYS: u16 = 0x0408;
+    pub const GET_PROMISE: u16 = 0x0409;
+    pub const GET_PROMISE_COMPLETION: u16 = 0x8009;
+    pub const PEEK_PROMISE: u16 = 0x040A;
+    pub const PEEK_PROMISE_COMPLETION: u16 = 0x800A;
+    pub const COMPLETE_PROMISE: u16 = 0x040B;
+    pub const COMPLETE_PROMISE_COMPLETION: u16 = 0x800B;
+    pub const SLEEP: u16 = 0x040C;
+    pub const SLEEP_COMPLETION: u16 = 0x800C;
+    pub const CALL: u16 = 0x040D;
+    pub const CALL_COMPLETION: u16 = 0x800D;
+    pub const CALL_INVOCATION_ID_COMPLETION: u16 = 0x800E;
+    pub const ONE_WAY_CALL: u16 = 0x040E;
+    pub const RUN: u16 = 0x0411;
+    pub const SEND_SIGNAL: u16 = 0x0410;
+    pub const ATTACH_INVOCATION: u16 = 0x0412;
+    pub const ATTACH_INVOCATION_COMPLETION: u16 = 0x8012;
+    pub const GET_INVOCATION_OUTPUT: u16 = 0x0413;
+    pub const GET_INVOCATION_OUTPUT_COMPLETION: u16 = 0x8013;
+    pub const COMPLETE_AWAKEABLE: u16 = 0x0414;
+    pub const SIGNAL: u16 = 0xFBFF;
+    pub const RUN_COMPLETION: u16 = 0x8011;
 }
 
 /// Whether a message type is a command, which the SDK sends and the journal keeps.
-pub(crate) fn is_command(ty: u16) -> bool {
+pub fn is_command(ty: u16) -> bool {
     ty & 0xFC00 == 0x0400
 }
 
 /// Whether a message type is a command (journaled, sent by the SDK) or a notification
 /// (journaled, sent by the server): both are journal entries.
-pub(crate) fn is_journal_entry(ty: u16) -> bool {
+pub fn is_journal_entry(ty: u16) -> bool {
     is_command(ty) || ty & 0x8000 != 0
 }
 
 /// One framed message.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Frame {
-    pub(crate) ty: u16,
-    pub(crate) payload: Bytes,
+pub struct Frame {
+    pub ty: u16,
+    pub payload: Bytes,
 }
 
 impl Frame {
-    pub(crate) fn new(ty: u16, message: &impl Message) -> Self {
+    pub fn new(ty: u16, message: &impl Message) -> Self {
         Self {
             ty,
             payload: Bytes::from(message.encode_to_vec()),
         }
     }
 
-    pub(crate) fn write(&self, out: &mut BytesMut) {
+    pub fn write(&self, out: &mut BytesMut) {
         out.put_u16(self.ty);
         out.put_u16(0);
         out.put_u32(u32::try_from(self.payload.len()).expect("a message under 4 GiB"));
         out.put_slice(&self.payload);
     }
 
-    pub(crate) fn decode<M: Message + Default>(&self) -> Result<M, prost::DecodeError> {
+    pub fn decode<M: Message + Default>(&self) -> Result<M, prost::DecodeError> {
         M::decode(self.payload.clone())
     }
 }
 
 /// The frames of a response body; an error names a truncated frame.
-pub(crate) fn read_frames(mut body: Bytes) -> Result<Vec<Frame>, String> {
+pub fn read_frames(mut body: Bytes) -> Result<Vec<Frame>, String> {
     let mut frames = Vec::new();
     while body.has_remaining() {
         if body.remaining() < 8 {
@@ -109,80 +114,80 @@ pub(crate) fn read_frames(mut body: Bytes) -> Result<Vec<Frame>, String> {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct StartMessage {
+pub struct StartMessage {
     #[prost(bytes = "bytes", tag = "1")]
-    pub(crate) id: Bytes,
+    pub id: Bytes,
     #[prost(string, tag = "2")]
-    pub(crate) debug_id: String,
+    pub debug_id: String,
     #[prost(uint32, tag = "3")]
-    pub(crate) known_entries: u32,
+    pub known_entries: u32,
     #[prost(message, repeated, tag = "4")]
-    pub(crate) state_map: Vec<StateEntry>,
+    pub state_map: Vec<StateEntry>,
     #[prost(bool, tag = "5")]
-    pub(crate) partial_state: bool,
+    pub partial_state: bool,
     #[prost(string, tag = "6")]
-    pub(crate) key: String,
+    pub key: String,
     #[prost(uint32, tag = "7")]
-    pub(crate) retry_count_since_last_stored_entry: u32,
+    pub retry_count_since_last_stored_entry: u32,
     #[prost(uint64, tag = "8")]
-    pub(crate) duration_since_last_stored_entry: u64,
+    pub duration_since_last_stored_entry: u64,
     #[prost(uint64, tag = "9")]
-    pub(crate) random_seed: u64,
+    pub random_seed: u64,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct StateEntry {
+pub struct StateEntry {
     #[prost(bytes = "bytes", tag = "1")]
-    pub(crate) key: Bytes,
+    pub key: Bytes,
     #[prost(bytes = "bytes", tag = "2")]
-    pub(crate) value: Bytes,
+    pub value: Bytes,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct Header {
+pub struct Header {
     #[prost(string, tag = "1")]
-    pub(crate) key: String,
+    pub key: String,
     #[prost(string, tag = "2")]
-    pub(crate) value: String,
+    pub value: String,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct Value {
+pub struct Value {
     #[prost(bytes = "bytes", tag = "1")]
-    pub(crate) content: Bytes,
+    pub content: Bytes,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct Failure {
+pub struct Failure {
     #[prost(uint32, tag = "1")]
-    pub(crate) code: u32,
+    pub code: u32,
     #[prost(string, tag = "2")]
-    pub(crate) message: String,
+    pub message: String,
     #[prost(message, repeated, tag = "3")]
-    pub(crate) metadata: Vec<FailureMetadata>,
+    pub metadata: Vec<FailureMetadata>,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct FailureMetadata {
+pub struct FailureMetadata {
     #[prost(string, tag = "1")]
-    pub(crate) key: String,
+    pub key: String,
     #[prost(string, tag = "2")]
-    pub(crate) value: String,
+    pub value: String,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct Void {}
+pub struct Void {}
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct InputCommand {
+pub struct InputCommand {
     #[prost(message, repeated, tag = "1")]
-    pub(crate) headers: Vec<Header>,
+    pub headers: Vec<Header>,
     #[prost(message, optional, tag = "14")]
-    pub(crate) value: Option<Value>,
+    pub value: Option<Value>,
 }
 
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub(crate) enum OutputResult {
+pub enum OutputResult {
     #[prost(message, tag = "14")]
     Value(Value),
     #[prost(message, tag = "15")]
@@ -190,29 +195,29 @@ pub(crate) enum OutputResult {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct OutputCommand {
+pub struct OutputCommand {
     #[prost(oneof = "OutputResult", tags = "14, 15")]
-    pub(crate) result: Option<OutputResult>,
+    pub result: Option<OutputResult>,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct ErrorMessage {
+pub struct ErrorMessage {
     #[prost(uint32, tag = "1")]
-    pub(crate) code: u32,
+    pub code: u32,
     #[prost(string, tag = "2")]
-    pub(crate) message: String,
+    pub message: String,
     #[prost(uint32, optional, tag = "4")]
-    pub(crate) related_command_index: Option<u32>,
+    pub related_command_index: Option<u32>,
     #[prost(string, optional, tag = "5")]
-    pub(crate) related_command_name: Option<String>,
+    pub related_command_name: Option<String>,
     #[prost(uint32, optional, tag = "6")]
-    pub(crate) related_command_type: Option<u32>,
+    pub related_command_type: Option<u32>,
     #[prost(uint64, optional, tag = "8")]
-    pub(crate) next_retry_delay: Option<u64>,
+    pub next_retry_delay: Option<u64>,
 }
 
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub(crate) enum ProposedResult {
+pub enum ProposedResult {
     #[prost(bytes = "bytes", tag = "14")]
     Value(Bytes),
     #[prost(message, tag = "15")]
@@ -220,78 +225,78 @@ pub(crate) enum ProposedResult {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct ProposeRunCompletion {
+pub struct ProposeRunCompletion {
     #[prost(uint32, tag = "1")]
-    pub(crate) result_completion_id: u32,
+    pub result_completion_id: u32,
     #[prost(oneof = "ProposedResult", tags = "14, 15")]
-    pub(crate) result: Option<ProposedResult>,
+    pub result: Option<ProposedResult>,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct SetStateCommand {
+pub struct SetStateCommand {
     #[prost(bytes = "bytes", tag = "1")]
-    pub(crate) key: Bytes,
+    pub key: Bytes,
     #[prost(message, optional, tag = "3")]
-    pub(crate) value: Option<Value>,
+    pub value: Option<Value>,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct ClearStateCommand {
+pub struct ClearStateCommand {
     #[prost(bytes = "bytes", tag = "1")]
-    pub(crate) key: Bytes,
+    pub key: Bytes,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct SleepCommand {
+pub struct SleepCommand {
     #[prost(uint64, tag = "1")]
-    pub(crate) wake_up_time: u64,
+    pub wake_up_time: u64,
     #[prost(uint32, tag = "11")]
-    pub(crate) result_completion_id: u32,
+    pub result_completion_id: u32,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct CallCommand {
+pub struct CallCommand {
     #[prost(string, tag = "1")]
-    pub(crate) service_name: String,
+    pub service_name: String,
     #[prost(string, tag = "2")]
-    pub(crate) handler_name: String,
+    pub handler_name: String,
     #[prost(bytes = "bytes", tag = "3")]
-    pub(crate) parameter: Bytes,
+    pub parameter: Bytes,
     #[prost(message, repeated, tag = "4")]
-    pub(crate) headers: Vec<Header>,
+    pub headers: Vec<Header>,
     #[prost(string, tag = "5")]
-    pub(crate) key: String,
+    pub key: String,
     #[prost(string, optional, tag = "6")]
-    pub(crate) idempotency_key: Option<String>,
+    pub idempotency_key: Option<String>,
     #[prost(uint32, tag = "10")]
-    pub(crate) invocation_id_notification_idx: u32,
+    pub invocation_id_notification_idx: u32,
     #[prost(uint32, tag = "11")]
-    pub(crate) result_completion_id: u32,
+    pub result_completion_id: u32,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct OneWayCallCommand {
+pub struct OneWayCallCommand {
     #[prost(string, tag = "1")]
-    pub(crate) service_name: String,
+    pub service_name: String,
     #[prost(string, tag = "2")]
-    pub(crate) handler_name: String,
+    pub handler_name: String,
     #[prost(bytes = "bytes", tag = "3")]
-    pub(crate) parameter: Bytes,
+    pub parameter: Bytes,
     #[prost(uint64, tag = "4")]
-    pub(crate) invoke_time: u64,
+    pub invoke_time: u64,
     #[prost(message, repeated, tag = "5")]
-    pub(crate) headers: Vec<Header>,
+    pub headers: Vec<Header>,
     #[prost(string, tag = "6")]
-    pub(crate) key: String,
+    pub key: String,
     #[prost(string, optional, tag = "7")]
-    pub(crate) idempotency_key: Option<String>,
+    pub idempotency_key: Option<String>,
     #[prost(uint32, tag = "10")]
-    pub(crate) invocation_id_notification_idx: u32,
+    pub invocation_id_notification_idx: u32,
 }
 
 /// The result of a notification: fields 4 to 6 and 16 of the protocol's notification template.
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub(crate) enum NotificationResult {
+pub enum NotificationResult {
     #[prost(message, tag = "4")]
     Void(Void),
     #[prost(message, tag = "5")]
@@ -304,24 +309,24 @@ pub(crate) enum NotificationResult {
 
 /// A notification completing `completion_id`.
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct Notification {
+pub struct Notification {
     #[prost(uint32, tag = "1")]
-    pub(crate) completion_id: u32,
+    pub completion_id: u32,
     #[prost(oneof = "NotificationResult", tags = "4, 5, 6, 16")]
-    pub(crate) result: Option<NotificationResult>,
+    pub result: Option<NotificationResult>,
 }
 
 /// `GetPromiseCommandMessage` and `PeekPromiseCommandMessage`.
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct PromiseCommand {
+pub struct PromiseCommand {
     #[prost(string, tag = "1")]
-    pub(crate) key: String,
+    pub key: String,
     #[prost(uint32, tag = "11")]
-    pub(crate) result_completion_id: u32,
+    pub result_completion_id: u32,
 }
 
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub(crate) enum PromiseCompletion {
+pub enum PromiseCompletion {
     #[prost(message, tag = "2")]
     Value(Value),
     #[prost(message, tag = "3")]
@@ -329,17 +334,17 @@ pub(crate) enum PromiseCompletion {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct CompletePromiseCommand {
+pub struct CompletePromiseCommand {
     #[prost(string, tag = "1")]
-    pub(crate) key: String,
+    pub key: String,
     #[prost(oneof = "PromiseCompletion", tags = "2, 3")]
-    pub(crate) completion: Option<PromiseCompletion>,
+    pub completion: Option<PromiseCompletion>,
     #[prost(uint32, tag = "11")]
-    pub(crate) result_completion_id: u32,
+    pub result_completion_id: u32,
 }
 
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub(crate) enum AwakeableResult {
+pub enum AwakeableResult {
     #[prost(message, tag = "2")]
     Value(Value),
     #[prost(message, tag = "3")]
@@ -347,16 +352,16 @@ pub(crate) enum AwakeableResult {
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct CompleteAwakeableCommand {
+pub struct CompleteAwakeableCommand {
     #[prost(string, tag = "1")]
-    pub(crate) awakeable_id: String,
+    pub awakeable_id: String,
     #[prost(oneof = "AwakeableResult", tags = "2, 3")]
-    pub(crate) result: Option<AwakeableResult>,
+    pub result: Option<AwakeableResult>,
 }
 
 /// Which signal: an index (awakeables; 1 is the built-in cancellation) or a name.
 #[derive(Clone, PartialEq, Eq, Hash, prost::Oneof)]
-pub(crate) enum SignalId {
+pub enum SignalId {
     #[prost(uint32, tag = "2")]
     Idx(u32),
     #[prost(string, tag = "3")]
@@ -365,47 +370,47 @@ pub(crate) enum SignalId {
 
 /// A signal to an invocation: an awakeable's completion, a named signal, or cancellation.
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct SignalNotification {
+pub struct SignalNotification {
     #[prost(oneof = "SignalId", tags = "2, 3")]
-    pub(crate) signal_id: Option<SignalId>,
+    pub signal_id: Option<SignalId>,
     #[prost(oneof = "NotificationResult", tags = "4, 5, 6, 16")]
-    pub(crate) result: Option<NotificationResult>,
+    pub result: Option<NotificationResult>,
 }
 
 /// `SendSignalCommandMessage`: a signal for another invocation.
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct SendSignalCommand {
+pub struct SendSignalCommand {
     #[prost(string, tag = "1")]
-    pub(crate) target_invocation_id: String,
+    pub target_invocation_id: String,
     #[prost(oneof = "SignalId", tags = "2, 3")]
-    pub(crate) signal_id: Option<SignalId>,
+    pub signal_id: Option<SignalId>,
     #[prost(oneof = "NotificationResult", tags = "4, 5, 6, 16")]
-    pub(crate) result: Option<NotificationResult>,
+    pub result: Option<NotificationResult>,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct WorkflowTarget {
+pub struct WorkflowTarget {
     #[prost(string, tag = "1")]
-    pub(crate) workflow_name: String,
+    pub workflow_name: String,
     #[prost(string, tag = "2")]
-    pub(crate) workflow_key: String,
+    pub workflow_key: String,
 }
 
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct IdempotentRequestTarget {
+pub struct IdempotentRequestTarget {
     #[prost(string, tag = "1")]
-    pub(crate) service_name: String,
+    pub service_name: String,
     #[prost(string, optional, tag = "2")]
-    pub(crate) service_key: Option<String>,
+    pub service_key: Option<String>,
     #[prost(string, tag = "3")]
-    pub(crate) handler_name: String,
+    pub handler_name: String,
     #[prost(string, tag = "4")]
-    pub(crate) idempotency_key: String,
+    pub idempotency_key: String,
 }
 
 /// Whose result an attach or output command asks for.
 #[derive(Clone, PartialEq, prost::Oneof)]
-pub(crate) enum InvocationTarget {
+pub enum InvocationTarget {
     #[prost(string, tag = "1")]
     InvocationId(String),
     #[prost(message, tag = "3")]
@@ -416,15 +421,15 @@ pub(crate) enum InvocationTarget {
 
 /// `AttachInvocationCommandMessage` and `GetInvocationOutputCommandMessage`.
 #[derive(Clone, PartialEq, Message)]
-pub(crate) struct InvocationTargetCommand {
+pub struct InvocationTargetCommand {
     #[prost(oneof = "InvocationTarget", tags = "1, 3, 4")]
-    pub(crate) target: Option<InvocationTarget>,
+    pub target: Option<InvocationTarget>,
     #[prost(uint32, tag = "11")]
-    pub(crate) result_completion_id: u32,
+    pub result_completion_id: u32,
 }
 
 /// The name restate-server's `sys_journal` gives entries of type `ty`, e.g. `Command: Run`.
-pub(crate) fn entry_type_name(ty: u16) -> String {
+pub fn entry_type_name(ty: u16) -> String {
     let name = match ty {
         0x0400 => "Input",
         0x0401 => "Output",
@@ -459,7 +464,7 @@ pub(crate) fn entry_type_name(ty: u16) -> String {
 
 /// The message type of entries `sys_journal` names `name` (see [`entry_type_name`]).
 #[cfg_attr(not(feature = "replay-check"), allow(dead_code))]
-pub(crate) fn entry_type_code(name: &str) -> Option<u16> {
+pub fn entry_type_code(name: &str) -> Option<u16> {
     let (kind, name) = name.split_once(": ")?;
     let command = match name {
         "Input" => 0x0400,

@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use restate_e2e::faults::load::{Delivery, Ingresses};
 use restate_e2e::faults::{EndpointProcess, Report, Scenario};
-use restate_runtime::testing::RestateServer;
+use restate_test::RestateServer;
 
 /// What a fault does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -48,7 +48,7 @@ pub static GREETER_DEFINITION: ::restate_runtime::codegen::ServiceDefinition = :
                 "{\"description\":\"The greeting.\",\"properties\":{\"message\":{\"description\":\"The greeting itself.\",\"type\":\"string\"}},\"title\":\"HelloResponse\",\"type\":\"object\"}",
             ),
     ],
-    config: ::restate_runtime::codegen::Config::NONE,
+    settings: ::restate_runtime::codegen::Settings::NONE,
 };
 /// Binds a [`Greeter`] implementation to a Restate endpoint.
 #[derive(Debug)]

@@ -13,7 +13,7 @@
 //! ```no_run
 //! # async fn example(endpoint: restate_runtime::Endpoint) -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use restate_runtime::testing::sim::Simulator;
+//! use restate_test::sim::Simulator;
 //! use restate_runtime::{Codec, Target};
 //!
 //! let mut sim = Simulator::new(endpoint).await?;
@@ -43,6 +43,7 @@
 //! a test must not hold [`SharedSimulator::lock`] across a request through its ingress.
 
 mod ingress;
+mod services;
 
 pub use ingress::SharedSimulator;
 
@@ -54,13 +55,12 @@ use bytes::{Bytes, BytesMut};
 use http::{Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Full};
 
-use crate::engine::wire as protocol;
 use protocol::{Frame, NotificationResult, ty};
+use restate_runtime::test_support::wire as protocol;
 
-use crate::Endpoint;
-use crate::call::Target;
-use crate::codec::Payload;
-use crate::error::TerminalError;
+use restate_runtime::codegen::{Codec, CodecError};
+use restate_runtime::{Endpoint, Payload, Target, TerminalError};
+use services::ServiceInfo;
 
 /// Why the simulation could not go on. A handler's own failure is not one: it is the
 /// invocation's result, a [`TerminalError`].
@@ -102,7 +102,7 @@ pub enum SimError {
     Paused(String),
     /// A payload could not be encoded or decoded.
     #[error(transparent)]
-    Codec(#[from] crate::codec::CodecError),
+    Codec(#[from] CodecError),
 }
 
 /// The journal of one invocation, as [`Simulator::journals`] reports it.
@@ -124,62 +124,6 @@ pub type Outcome = Result<Bytes, TerminalError>;
 /// The id of an invocation in the simulator.
 pub type InvocationId = String;
 
-/// What a bound service is, as discovery reports it.
-#[derive(Debug, Clone)]
-struct ServiceInfo {
-    keyed: bool,
-    /// Handler name → whether it is shared (runs alongside the exclusive one).
-    handlers: HashMap<String, bool>,
-    /// The run handler, for workflows.
-    workflow_run: Option<String>,
-    /// Handler name → its retry policy, the service's completed by the handler's.
-    retry: HashMap<String, RetryPolicy>,
-}
-
-/// How failed attempts are retried, as the discovery manifest says.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct RetryPolicy {
-    initial_interval: Option<u64>,
-    max_interval: Option<u64>,
-    factor: Option<f64>,
-    max_attempts: Option<u32>,
-    pause_on_max_attempts: Option<bool>,
-}
-
-impl RetryPolicy {
-    /// The policy `manifest` (a service's or handler's entry) sets, over `base`.
-    fn read(manifest: &serde_json::Value, base: &RetryPolicy) -> Self {
-        let millis = |name: &str| manifest[name].as_u64();
-        Self {
-            initial_interval: millis("retryPolicyInitialInterval").or(base.initial_interval),
-            max_interval: millis("retryPolicyMaxInterval").or(base.max_interval),
-            factor: manifest["retryPolicyExponentiationFactor"]
-                .as_f64()
-                .or(base.factor),
-            max_attempts: manifest["retryPolicyMaxAttempts"]
-                .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .or(base.max_attempts),
-            pause_on_max_attempts: manifest["retryPolicyOnMaxAttempts"]
-                .as_str()
-                .map(|on| on == "PAUSE")
-                .or(base.pause_on_max_attempts),
-        }
-    }
-
-    /// The wait before retry number `retry` (0 for the first), in milliseconds.
-    fn delay(&self, retry: u32) -> u64 {
-        let initial = self.initial_interval.unwrap_or(100) as f64;
-        let factor = self.factor.unwrap_or(2.0);
-        // Without a maximum, the waits stop growing at 10 s, or at the first wait if longer.
-        let max = self
-            .max_interval
-            .map_or(initial.max(10_000.0), |max| max as f64);
-        let delay = initial * factor.powi(i32::try_from(retry).unwrap_or(i32::MAX));
-        delay.min(max).max(0.0) as u64
-    }
-}
-
 /// One invocation and its journal.
 #[derive(Debug)]
 struct Invocation {
@@ -189,7 +133,7 @@ struct Invocation {
     key: String,
     shared: bool,
     /// The codec of the payloads, for reading the output.
-    codec: crate::Codec,
+    codec: Codec,
     /// The input command, then every command and notification, in order.
     journal: Vec<Frame>,
     attempts: u32,
@@ -306,7 +250,7 @@ impl Simulator {
     /// A simulator serving `endpoint`, whose services it learns by discovery. The virtual
     /// clock starts at the real time.
     pub async fn new(endpoint: Endpoint) -> Result<Self, SimError> {
-        let services = discover(&endpoint).await?;
+        let services = services::services(&endpoint);
         Ok(Self {
             endpoint,
             services,
@@ -635,7 +579,7 @@ impl Simulator {
             handler: handler.to_owned(),
             key,
             shared: shared || !info.keyed,
-            codec: crate::Codec::Json,
+            codec: Codec::Json,
             journal: vec![Frame::new(ty::INPUT, &input)],
             attempts: 0,
             replayed: 0,
@@ -798,7 +742,7 @@ impl Simulator {
         // exactly the virtual time it asks for.
         let endpoint = self.endpoint.clone();
         let now = Duration::from_millis(self.now);
-        let (status, body) = crate::engine::VIRTUAL_NOW
+        let (status, body) = restate_runtime::test_support::VIRTUAL_NOW
             .scope(now, async move {
                 let response = endpoint.handle(request).await;
                 let status = response.status();
@@ -1176,7 +1120,7 @@ impl Simulator {
             .cloned()
             .unwrap_or_default();
         if invocation.retry_count + 1 >= policy.max_attempts.unwrap_or(self.max_attempts) {
-            if policy.pause_on_max_attempts == Some(true) {
+            if services::pauses(&policy) {
                 invocation.status = Status::Paused;
                 return Ok(());
             }
@@ -1194,7 +1138,7 @@ impl Simulator {
         }
         let delay = error
             .next_retry_delay
-            .unwrap_or_else(|| policy.delay(invocation.retry_count));
+            .unwrap_or_else(|| services::retry_delay(&policy, invocation.retry_count));
         invocation.retry_count += 1;
         invocation.status = Status::Backoff;
         self.schedule(self.now.saturating_add(delay), Timer::Wake(index));
@@ -1379,72 +1323,6 @@ impl Simulator {
             .entry((invocation.service.clone(), invocation.key.clone()))
             .or_default()
     }
-}
-
-/// The bound services, from the endpoint's discovery manifest.
-async fn discover(endpoint: &Endpoint) -> Result<HashMap<String, ServiceInfo>, SimError> {
-    let request = Request::builder()
-        .method(Method::GET)
-        .uri("/discover")
-        .version(http::Version::HTTP_11)
-        .header(
-            header::ACCEPT,
-            "application/vnd.restate.endpointmanifest.v3+json",
-        )
-        .body(Full::new(Bytes::new()))
-        .map_err(|e| SimError::Protocol(e.to_string()))?;
-    let response = endpoint.handle(request).await;
-    let body = match response.into_body().collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(never) => match never {},
-    };
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|e| SimError::Protocol(format!("discovery: {e}")))?;
-    let mut services = HashMap::new();
-    for service in manifest["services"].as_array().into_iter().flatten() {
-        let name = service["name"].as_str().unwrap_or_default().to_owned();
-        let keyed = service["ty"] != "SERVICE";
-        let handlers = service["handlers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|handler| {
-                (
-                    handler["name"].as_str().unwrap_or_default().to_owned(),
-                    handler["ty"] == "SHARED",
-                )
-            })
-            .collect();
-        let workflow_run = service["handlers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|handler| handler["ty"] == "WORKFLOW")
-            .and_then(|handler| handler["name"].as_str())
-            .map(str::to_owned);
-        let service_policy = RetryPolicy::read(service, &RetryPolicy::default());
-        let retry = service["handlers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|handler| {
-                (
-                    handler["name"].as_str().unwrap_or_default().to_owned(),
-                    RetryPolicy::read(handler, &service_policy),
-                )
-            })
-            .collect();
-        services.insert(
-            name,
-            ServiceInfo {
-                keyed,
-                handlers,
-                workflow_run,
-                retry,
-            },
-        );
-    }
-    Ok(services)
 }
 
 /// A stored result as a notification's.

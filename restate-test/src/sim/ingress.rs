@@ -10,8 +10,8 @@ use http::{Method, StatusCode};
 use tokio::sync::Mutex;
 
 use super::{SimError, Simulator, Status, Timer};
-use crate::codec::Codec;
-use crate::ingress::{HttpRequest, HttpResponse, Ingress, Transport};
+use restate_runtime::codegen::Codec;
+use restate_runtime::ingress::{HttpRequest, HttpResponse, Ingress, Transport};
 
 /// A simulator shared by the test and the ingress clients it hands out.
 #[derive(Debug, Clone)]
@@ -78,11 +78,10 @@ impl SharedSimulator {
                     Ok::<_, std::convert::Infallible>(response)
                 }
             });
-        crate::endpoint::serve_http(
+        restate_runtime::test_support::serve_http(
             listener,
             shutdown,
             Duration::from_secs(1),
-            crate::endpoint::Limits::default(),
             service,
         )
         .await
