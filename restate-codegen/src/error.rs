@@ -4,6 +4,8 @@
 use std::fmt;
 use std::io;
 
+use crate::model::{self, Diagnostic};
+
 /// Why code generation failed: protoc rejected the files, a service breaks Restate's rules
 /// (every problem found, one per line, naming file, service and rpc), or the output could not be
 /// written.
@@ -14,6 +16,7 @@ use std::io;
 pub struct Error {
     kind: io::ErrorKind,
     message: String,
+    diagnostics: Vec<Diagnostic>,
 }
 
 impl Error {
@@ -21,6 +24,22 @@ impl Error {
     /// kinds when protoc could not run or the output could not be written.
     pub fn kind(&self) -> io::ErrorKind {
         self.kind
+    }
+
+    /// The problems of the services, each naming its file, service and rpc (or message), when
+    /// the protos break Restate's rules; empty for other failures. The message lists the same
+    /// problems, one per line.
+    ///
+    /// ```
+    /// # fn build() -> Result<(), restate_codegen::Error> { Ok(()) }
+    /// if let Err(error) = build() {
+    ///     for problem in error.diagnostics() {
+    ///         eprintln!("{}: {}: {}", problem.file, problem.service, problem.message);
+    ///     }
+    /// }
+    /// ```
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
     }
 }
 
@@ -43,6 +62,17 @@ impl From<io::Error> for Error {
         Self {
             kind: error.kind(),
             message: error.to_string(),
+            diagnostics: Vec::new(),
+        }
+    }
+}
+
+impl From<model::Error> for Error {
+    fn from(error: model::Error) -> Self {
+        Self {
+            kind: io::ErrorKind::InvalidInput,
+            message: error.to_string(),
+            diagnostics: error.diagnostics().to_vec(),
         }
     }
 }

@@ -50,22 +50,23 @@
 //! }
 //! ```
 //!
-//! The stages are public for tools and tests: [`model::from_descriptor_set`] reads and
-//! validates services from an encoded `FileDescriptorSet`, and [`emit::service`] turns one
-//! into Rust source.
+//! A proto that breaks Restate's rules fails the build with every problem found, each a
+//! [`Diagnostic`] naming the file, service and rpc ([`Error::diagnostics`]). For `buf generate`,
+//! the crate's binary `protoc-gen-restate-rust` is the same generator as a protoc plugin
+//! ([`plugin`]); [`contract`] locks the services' wire contract against breaking changes.
 
 mod annotations;
 mod builder;
 pub mod contract;
-pub mod emit;
+mod emit;
 mod error;
 mod generator;
 mod messages;
-pub mod model;
+mod model;
 mod naming;
 pub mod plugin;
 mod protoc;
-pub mod schema;
+mod schema;
 #[cfg(test)]
 mod testing;
 
@@ -73,7 +74,9 @@ use std::path::Path;
 
 pub use builder::Builder;
 pub use error::Error;
-pub use model::Codec;
+pub use model::Diagnostic;
+/// The wire encoding of a service's payloads: ProtoJSON (the default) or binary Protobuf.
+pub use restate_model::Codec;
 
 /// A [`Builder`] with the defaults: output to `OUT_DIR`, ProtoJSON payloads, and
 /// `cargo:rerun-if-changed` lines for the protos and include directories.

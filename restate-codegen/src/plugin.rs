@@ -221,7 +221,17 @@ fn builder(parameter: &str) -> Result<Builder, String> {
                 "protobuf" => Codec::Protobuf,
                 other => return Err(format!("codec `{other}`: json or protobuf")),
             }),
+            #[cfg(feature = "gateway")]
             "grpc_gateway" => builder.grpc_gateway(switch()?),
+            #[cfg(not(feature = "gateway"))]
+            "grpc_gateway" => {
+                return Err(
+                    "option `grpc_gateway`: this protoc-gen-restate-rust was built \
+                            without the `gateway` feature; install it with \
+                            `cargo install restate-codegen --features gateway`"
+                        .to_owned(),
+                );
+            }
             "serde_impls" => builder.serde_impls(switch()?),
             "require_service_type" => builder.require_service_type(switch()?),
             "ignore_unknown_json_fields" => builder.ignore_unknown_json_fields(switch()?),

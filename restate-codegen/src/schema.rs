@@ -51,26 +51,22 @@ const ROOT_REF: &str = "#";
 /// when the message has a leading comment and `$defs` only when some message is referenced.
 /// For a well-known type it is that type's special form, e.g. `{"type": "string"}` for
 /// `google.protobuf.StringValue`.
-pub fn json_schema(message: &MessageDescriptor) -> Value {
+#[cfg(test)]
+pub(crate) fn json_schema(message: &MessageDescriptor) -> Value {
     schema_of(message, &mut CommentIndex::default())
-}
-
-/// [`json_schema`] as compact JSON text.
-pub fn json_schema_string(message: &MessageDescriptor) -> String {
-    json_schema(message).to_string()
 }
 
 /// Schemas of many messages of one descriptor pool, with what they share computed once: the
 /// comment index of each file, and each message's schema text.
 #[derive(Debug, Default)]
-pub struct SchemaCache {
+pub(crate) struct SchemaCache {
     comments: CommentIndex,
     schemas: HashMap<String, String>,
 }
 
 impl SchemaCache {
-    /// [`json_schema_string`], computed once per message.
-    pub fn json_schema_string(&mut self, message: &MessageDescriptor) -> String {
+    /// A message's JSON Schema as compact JSON text, computed once per message.
+    pub(crate) fn json_schema_string(&mut self, message: &MessageDescriptor) -> String {
         if let Some(schema) = self.schemas.get(message.full_name()) {
             return schema.clone();
         }
@@ -322,7 +318,7 @@ mod tests {
     use prost_reflect::{DescriptorPool, MessageDescriptor};
     use serde_json::{Value, json};
 
-    use super::{json_schema, json_schema_string};
+    use super::json_schema;
     use crate::testing;
 
     /// The pool of a proto file `test.proto` holding `proto`.
@@ -729,7 +725,7 @@ mod tests {
             "#,
         );
         let ping = message(&pool, "test.Ping");
-        let text = json_schema_string(&ping);
+        let text = json_schema(&ping).to_string();
         assert!(!text.contains('\n') && !text.contains(": "), "{text}");
         let parsed: Value = serde_json::from_str(&text).expect("valid JSON");
         assert_eq!(parsed, json_schema(&ping));

@@ -196,6 +196,17 @@ fn invalid_services_are_input_errors() {
         "greeter.proto: service helloworld.Greeter, method Chat: streaming rpcs are not \
          supported by Restate"
     );
+    // The same problem, structured.
+    let [problem] = error.diagnostics() else {
+        panic!("one diagnostic: {:?}", error.diagnostics());
+    };
+    assert_eq!(problem.file, "greeter.proto");
+    assert_eq!(problem.service, "helloworld.Greeter");
+    assert_eq!(problem.method.as_deref(), Some("Chat"));
+    assert_eq!(
+        problem.message,
+        "streaming rpcs are not supported by Restate"
+    );
     assert!(output_files(dir.path()).is_empty(), "nothing is written");
 }
 

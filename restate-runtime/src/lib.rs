@@ -30,13 +30,13 @@
 //! }
 //! ```
 //!
-//! What is where:
+//! What is where (the names handlers use most are in [`prelude`]):
 //!
 //! - handlers: [`Context`] and the keyed contexts ([`ObjectContext`], [`WorkflowContext`], ...),
 //!   [`DurableFuture`] and its combinators, [`HandlerError`] and [`TerminalError`];
 //! - calls: generated clients build a [`Request`], journaled through a context or sent over HTTP
 //!   through an [`ingress::Ingress`];
-//! - serving: [`Endpoint`]; a gRPC front door for the same services: `grpc::Gateway` (feature
+//! - serving: [`Endpoint`], which binds generated servers (each a [`Service`]); a gRPC front door for the same services: `grpc::Gateway` (feature
 //!   `grpc`);
 //! - payloads: [`Payload`] and [`Codec`];
 //! - tests: the crate `restate-test` starts a real `restate-server` (or simulates one in
@@ -58,8 +58,10 @@ mod error;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod ingress;
+pub mod prelude;
 #[cfg(feature = "replay-check")]
 pub mod replay;
+pub mod service;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 #[doc(hidden)]
@@ -83,6 +85,7 @@ pub use endpoint::{
 pub use endpoint::{LambdaRequest, LambdaResponse};
 pub use engine::{Completions, DurableFuture, all_settled, any, join_all, race, select};
 pub use error::{HandlerError, TerminalError};
+pub use service::Service;
 
 /// Raw payloads, for [`Request::raw`].
 pub use bytes::Bytes;

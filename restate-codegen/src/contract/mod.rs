@@ -26,7 +26,6 @@ mod lock;
 mod rules;
 mod snapshot;
 
-use std::io;
 use std::path::{Path, PathBuf};
 
 pub use diff::{Finding, breaking_changes};
@@ -53,9 +52,8 @@ pub fn contract_of(
     let protos: Vec<PathBuf> = protos.iter().map(|p| p.as_ref().to_owned()).collect();
     let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_owned()).collect();
     let descriptors = protoc::run(&protos, &includes)?;
-    let invalid = |e: model::Error| io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
-    let pool = model::decode_pool(&descriptors.bytes).map_err(invalid)?;
-    let services = model::from_pool(&pool, &descriptors.files).map_err(invalid)?;
+    let pool = model::decode_pool(&descriptors.bytes)?;
+    let services = model::from_pool(&pool, &descriptors.files)?;
     Ok(Contract::of(
         &pool,
         &descriptors.files,

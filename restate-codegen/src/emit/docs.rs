@@ -4,6 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 /// The lines of a proto comment, each with the leading space rustdoc lines carry.
+#[cfg(feature = "gateway")]
 pub(super) fn lines(docs: Option<&str>) -> Vec<String> {
     docs.map(|docs| {
         docs.lines()

@@ -10,6 +10,7 @@ mod client;
 mod context;
 mod definition;
 mod docs;
+#[cfg(feature = "gateway")]
 mod gateway;
 mod handler_trait;
 mod package;
@@ -36,16 +37,16 @@ fn runtime() -> TokenStream {
 /// The Rust types prost generated for an rpc's input and output, as paths relative to the
 /// module of the service's package (e.g. `HelloRequest` or `super::common::Page`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MethodTypes {
+pub(crate) struct MethodTypes {
     /// The input type.
-    pub input: String,
+    pub(crate) input: String,
     /// The output type.
-    pub output: String,
+    pub(crate) output: String,
 }
 
 /// The emitter could not produce code for a service.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// No Rust types were given for an rpc whose input or output is a message.
     #[error("service {service}, method {method}: no Rust types were given for the rpc")]
     MissingTypes {
@@ -104,7 +105,8 @@ pub enum Error {
 /// # Errors
 ///
 /// When `types` lacks an entry that is needed, or holds text that is not a Rust type.
-pub fn service(
+#[cfg(test)]
+pub(crate) fn service(
     service: &Service,
     default_codec: Codec,
     types: &HashMap<String, MethodTypes>,
@@ -148,9 +150,16 @@ fn service_tokens(
     let definition = definition::tokens(&view);
     let server = server::tokens(&view);
     let client = client::tokens(&view);
+    #[cfg(feature = "gateway")]
     let gateway = if grpc_gateway {
         gateway::tokens(&view)?
     } else {
+        TokenStream::new()
+    };
+    #[cfg(not(feature = "gateway"))]
+    let gateway = {
+        // Only `Builder::grpc_gateway` (feature `gateway`) switches it on.
+        debug_assert!(!grpc_gateway);
         TokenStream::new()
     };
     Ok(quote! {

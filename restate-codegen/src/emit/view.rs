@@ -26,6 +26,7 @@ pub(super) struct ServiceView<'a> {
     /// The static holding the discovery definition.
     pub(super) definition: Ident,
     /// The gRPC gateway.
+    #[cfg(feature = "gateway")]
     pub(super) gateway: Ident,
     /// The handlers.
     pub(super) methods: Vec<MethodView<'a>>,
@@ -67,6 +68,7 @@ impl<'a> ServiceView<'a> {
             client: format_ident!("{}", items.client),
             ingress_client: format_ident!("{}", items.ingress_client),
             definition: format_ident!("{}", items.definition),
+            #[cfg(feature = "gateway")]
             gateway: format_ident!("{}", items.gateway),
             methods,
             codec: service.codec.unwrap_or(default_codec),

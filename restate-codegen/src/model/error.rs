@@ -64,7 +64,7 @@ impl fmt::Display for Diagnostic {
 
 /// The descriptors could not be read, or describe services Restate cannot run.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     /// The bytes are not a valid `FileDescriptorSet`.
     #[error("invalid file descriptor set: {0}")]
     Descriptors(#[from] prost_reflect::DescriptorError),
@@ -81,7 +81,7 @@ pub enum Error {
 
 impl Error {
     /// The problems found in the services, if that is what this error is about.
-    pub fn diagnostics(&self) -> &[Diagnostic] {
+    pub(crate) fn diagnostics(&self) -> &[Diagnostic] {
         match self {
             Error::Invalid(diagnostics) => diagnostics,
             _ => &[],

@@ -28,7 +28,11 @@ const BYTES_VALUE: &str = "google.protobuf.BytesValue";
 /// [`Error::Invalid`] lists every problem found: streaming rpcs, unknown or conflicting
 /// annotations, handler types that do not fit the service type, a workflow without exactly one
 /// run handler, and clashing Rust names.
-pub fn from_descriptor_set(bytes: &[u8], files: &[impl AsRef<str>]) -> Result<Vec<Service>, Error> {
+#[cfg(test)]
+pub(crate) fn from_descriptor_set(
+    bytes: &[u8],
+    files: &[impl AsRef<str>],
+) -> Result<Vec<Service>, Error> {
     from_pool(&decode_pool(bytes)?, files)
 }
 
@@ -92,7 +96,7 @@ pub(crate) fn from_pool(
 /// # Errors
 ///
 /// [`Error::Invalid`] naming each service without `(restate.service_type)`.
-pub fn require_service_types(services: &[Service]) -> Result<(), Error> {
+pub(crate) fn require_service_types(services: &[Service]) -> Result<(), Error> {
     let diagnostics: Vec<Diagnostic> = services
         .iter()
         .filter(|service| !service.ty_annotated)

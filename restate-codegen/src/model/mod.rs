@@ -15,82 +15,87 @@ mod options;
 mod tests;
 mod validate;
 
-pub use error::{Diagnostic, Error};
+pub use error::Diagnostic;
+pub(crate) use error::Error;
+#[cfg(test)]
+pub(crate) use load::from_descriptor_set;
+pub(crate) use load::require_service_types;
 pub(crate) use load::{decode_pool, from_pool};
-pub use load::{from_descriptor_set, require_service_types};
-pub use restate_model::{Codec, HandlerType, OnMaxAttempts, RetryPolicy, ServiceType, Settings};
+pub(crate) use restate_model::{
+    Codec, HandlerType, OnMaxAttempts, RetryPolicy, ServiceType, Settings,
+};
 
 /// One Restate service, read from a proto `service`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct Service {
+pub(crate) struct Service {
     /// The proto file that declares the service, as protoc names it (relative to its include
     /// directory), e.g. `greeter.proto`.
-    pub proto_file: String,
+    pub(crate) proto_file: String,
     /// The proto package, e.g. `helloworld`.
-    pub package: String,
+    pub(crate) package: String,
     /// The fully qualified proto name, which is also the Restate service name, e.g.
     /// `helloworld.Greeter`.
-    pub full_name: String,
+    pub(crate) full_name: String,
     /// The Rust name of the handler trait, e.g. `Greeter`.
-    pub rust_name: String,
+    pub(crate) rust_name: String,
     /// The kind of service.
-    pub ty: ServiceType,
+    pub(crate) ty: ServiceType,
     /// Whether the proto says the kind with an annotation; a service without one is plain.
-    pub ty_annotated: bool,
+    pub(crate) ty_annotated: bool,
     /// The codec the service's `(restate.codec)` option asks for; `None` means the default one.
-    pub codec: Option<Codec>,
+    pub(crate) codec: Option<Codec>,
     /// The leading proto comment of the service.
-    pub docs: Option<String>,
+    pub(crate) docs: Option<String>,
     /// The `(restate.service_config)` settings.
-    pub settings: Settings,
+    pub(crate) settings: Settings,
     /// The handlers, in proto order.
-    pub methods: Vec<Method>,
+    pub(crate) methods: Vec<Method>,
 }
 
 /// One handler, read from a proto `rpc`.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct Method {
+pub(crate) struct Method {
     /// The rpc name as written, which is also the Restate handler name, e.g. `SayHello`.
-    pub name: String,
+    pub(crate) name: String,
     /// The Rust method name, e.g. `say_hello` (keywords are raw identifiers: `r#type`).
-    pub rust_name: String,
+    pub(crate) rust_name: String,
     /// The fully qualified proto name of the input message, e.g. `helloworld.HelloRequest`.
-    pub input_type: String,
+    pub(crate) input_type: String,
     /// The fully qualified proto name of the output message.
-    pub output_type: String,
+    pub(crate) output_type: String,
     /// Whether the input is `google.protobuf.Empty`: the handler then takes no input.
-    pub input_is_empty: bool,
+    pub(crate) input_is_empty: bool,
     /// Whether the output is `google.protobuf.Empty`: the handler then returns `()`.
-    pub output_is_empty: bool,
+    pub(crate) output_is_empty: bool,
     /// Whether the input is a `google.protobuf.BytesValue` of a `(restate.raw)` rpc: the request
     /// body, passed through untouched as `Bytes`.
-    pub input_is_raw: bool,
+    pub(crate) input_is_raw: bool,
     /// Whether the output is a `google.protobuf.BytesValue` of a `(restate.raw)` rpc.
-    pub output_is_raw: bool,
+    pub(crate) output_is_raw: bool,
     /// The handler type with defaults applied; `None` in plain services.
-    pub handler_type: Option<HandlerType>,
+    pub(crate) handler_type: Option<HandlerType>,
     /// The leading proto comment of the rpc.
-    pub docs: Option<String>,
+    pub(crate) docs: Option<String>,
     /// The `(restate.handler_config)` settings.
-    pub settings: Settings,
+    pub(crate) settings: Settings,
     /// The JSON Schema of the input's proto3 JSON form.
-    pub input_schema: String,
+    pub(crate) input_schema: String,
     /// The JSON Schema of the output's proto3 JSON form.
-    pub output_schema: String,
+    pub(crate) output_schema: String,
     /// The input field holding the object key or workflow id for calls through the gRPC
     /// gateway (`(restate.handler_key_field)` on the rpc, else `(restate.key_field)` on the service); checked to be a
     /// singular string field.
-    pub key_field: Option<KeyField>,
+    pub(crate) key_field: Option<KeyField>,
 }
 
 /// The input field that holds an object key or workflow id, for the gRPC gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct KeyField {
+pub(crate) struct KeyField {
     /// The field name as written in the proto.
-    pub name: String,
+    pub(crate) name: String,
     /// Whether the field is a proto3 `optional` (an `Option<String>` in Rust).
-    pub optional: bool,
+    pub(crate) optional: bool,
 }

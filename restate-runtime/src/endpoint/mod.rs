@@ -46,7 +46,7 @@ use crate::engine::Driver;
 /// A set of bound services, ready to be served over HTTP (see [`Endpoint::serve`]).
 ///
 /// ```no_run
-/// # use restate_runtime::codegen::{HandlerFuture, Invocation, Service, ServiceDefinition};
+/// # use restate_runtime::service::{HandlerFuture, Invocation, Service, ServiceDefinition};
 /// # struct GreeterServer;
 /// # impl Service for GreeterServer {
 /// #     fn definition(&self) -> &'static ServiceDefinition { unimplemented!() }
@@ -188,7 +188,7 @@ impl EndpointBuilder {
     /// Restate learns the settings when the endpoint is registered (or re-registered).
     ///
     /// ```no_run
-    /// # use restate_runtime::codegen::{HandlerFuture, Invocation, Service, ServiceDefinition};
+    /// # use restate_runtime::service::{HandlerFuture, Invocation, Service, ServiceDefinition};
     /// # struct CounterServer;
     /// # impl Service for CounterServer {
     /// #     fn definition(&self) -> &'static ServiceDefinition { unimplemented!() }
