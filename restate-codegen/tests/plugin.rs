@@ -148,7 +148,7 @@ fn errors_reach_protoc_as_the_build_reports_them() {
 fn buf_generate_writes_the_checked_in_example_and_what_compile_writes() {
     let example = root().join("build-examples/greeter-buf");
     let dir = tempfile::tempdir().unwrap();
-    // buf finds the plugin on PATH, as after `cargo install restate-codegen`.
+    // buf finds the plugin on PATH, as after `cargo install restate-codegen --features gateway`.
     let plugin_dir = Path::new(PLUGIN).parent().unwrap();
     let path = std::env::join_paths(std::iter::once(plugin_dir.to_path_buf()).chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
