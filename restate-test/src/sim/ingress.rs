@@ -131,6 +131,7 @@ async fn answer(sim: &mut Simulator, request: HttpRequest) -> HttpResponse {
     }
 }
 
+/// Answers `request` by its route.
 async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpResponse, SimError> {
     let (path, query) = request
         .url
@@ -140,23 +141,13 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
         .unwrap_or_default();
     let segments: Vec<String> = path.split('/').map(percent_decode).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let header = |name: &str| {
-        request
-            .headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    };
     match (&request.method, segments.as_slice()) {
         (&Method::GET, ["restate", "invocation", id, "attach"]) => {
             let outcome = sim.run_until_done(id).await?;
             Ok(outcome_response(outcome))
         }
         (&Method::GET, ["restate", "invocation", id, "output"]) => {
-            let index = *sim
-                .by_id
-                .get(*id)
-                .ok_or_else(|| SimError::UnknownInvocation((*id).to_owned()))?;
+            let index = sim.index_of(id)?;
             Ok(output_response(sim, index))
         }
         (
@@ -178,11 +169,7 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
             let index = sim
                 .by_idempotency_key(service, key, handler, idempotency_key)
                 .ok_or_else(|| SimError::UnknownInvocation(path.to_owned()))?;
-            let id = sim.invocations[index].id.clone();
-            if *verb == "attach" {
-                return Ok(outcome_response(sim.run_until_done(&id).await?));
-            }
-            Ok(output_response(sim, index))
+            attach_or_output(sim, index, *verb == "attach").await
         }
         (
             &Method::GET,
@@ -199,33 +186,11 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
                 .get(&((*service).to_owned(), (*key).to_owned()))
                 .and_then(|object| object.run)
                 .ok_or_else(|| SimError::UnknownInvocation(format!("{service}/{key}")))?;
-            let id = sim.invocations[run].id.clone();
-            if *verb == "attach" {
-                return Ok(outcome_response(sim.run_until_done(&id).await?));
-            }
-            Ok(output_response(sim, run))
+            attach_or_output(sim, run, *verb == "attach").await
         }
-        (&Method::POST, ["restate", "awakeables", id, verb @ ("resolve" | "reject")]) => {
-            let result = if *verb == "resolve" {
-                Ok(request.body.clone())
-            } else {
-                Err(super::protocol::Failure {
-                    code: 500,
-                    message: String::from_utf8_lossy(&request.body).into_owned(),
-                    metadata: Vec::new(),
-                })
-            };
-            match sim.complete_awakeable(id, result) {
-                Ok(_) => Ok(HttpResponse {
-                    status: StatusCode::ACCEPTED,
-                    body: Bytes::new(),
-                }),
-                Err(error) => Ok(json(
-                    StatusCode::BAD_REQUEST,
-                    &serde_json::json!({ "message": error.to_string() }),
-                )),
-            }
-        }
+        (&Method::POST, ["restate", "awakeables", id, verb @ ("resolve" | "reject")]) => Ok(
+            complete_awakeable(sim, id, *verb == "resolve", &request.body),
+        ),
         (&Method::POST, [service, rest @ ..]) if !rest.is_empty() && *service != "restate" => {
             let keyed = sim.services.get(*service).is_some_and(|s| s.keyed);
             let (key, handler, send) = match (keyed, rest) {
@@ -235,65 +200,121 @@ async fn route(sim: &mut Simulator, request: &HttpRequest) -> Result<HttpRespons
                 (true, [key, handler, "send"]) => (*key, *handler, true),
                 _ => return Err(SimError::UnknownTarget(path.to_owned())),
             };
-            let codec = match header("content-type") {
-                Some(content_type) if content_type.starts_with("application/proto") => {
-                    Codec::Protobuf
-                }
-                _ => Codec::Json,
-            };
-            // Restate hands the handler the request's own headers.
-            let headers = request
-                .headers
-                .iter()
-                .filter(|(name, _)| {
-                    !["content-type", "content-length", "idempotency-key"]
-                        .iter()
-                        .any(|own| name.eq_ignore_ascii_case(own))
-                })
-                .map(|(key, value)| super::protocol::Header {
-                    key: key.clone(),
-                    value: value.clone(),
-                })
-                .collect();
-            // A workflow's run requested again, or a request with a known idempotency key,
-            // joins the first.
-            let (index, previously) = sim.invoke_idempotent(
-                service,
-                handler,
-                key,
-                request.body.clone(),
-                headers,
-                header("idempotency-key").map(str::to_owned),
-            )?;
-            sim.invocations[index].codec = codec;
-            let id = sim.invocations[index].id.clone();
-            if !send {
-                sim.start(index);
-                let outcome = sim.run_until_done(&id).await?;
-                return Ok(outcome_response(outcome));
-            }
-            match delay(query) {
-                Some(delay) if !delay.is_zero() => {
-                    let due = sim
-                        .now
-                        .saturating_add(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
-                    sim.schedule(due, Timer::Wake(index));
-                }
-                _ => sim.start(index),
-            }
-            Ok(json(
-                StatusCode::ACCEPTED,
-                &serde_json::json!({
-                    "invocationId": id,
-                    "status": if previously { "PreviouslyAccepted" } else { "Accepted" },
-                }),
-            ))
+            invoke(sim, request, (service, key, handler), send, query).await
         }
         _ => Err(SimError::Unsupported {
             invocation: path.to_owned(),
             feature: format!("the ingress route {} /{path}", request.method),
         }),
     }
+}
+
+/// Attaches to invocation `index` (runs until it has its result), or gets its output.
+async fn attach_or_output(
+    sim: &mut Simulator,
+    index: usize,
+    attach: bool,
+) -> Result<HttpResponse, SimError> {
+    let id = sim.invocations[index].id.clone();
+    if attach {
+        return Ok(outcome_response(sim.run_until_done(&id).await?));
+    }
+    Ok(output_response(sim, index))
+}
+
+/// Resolves (with `body`) or rejects (with `body` as the message) the awakeable `id`.
+fn complete_awakeable(sim: &mut Simulator, id: &str, resolve: bool, body: &Bytes) -> HttpResponse {
+    let result = if resolve {
+        Ok(body.clone())
+    } else {
+        Err(super::protocol::Failure {
+            code: 500,
+            message: String::from_utf8_lossy(body).into_owned(),
+            metadata: Vec::new(),
+        })
+    };
+    match sim.complete_awakeable(id, result) {
+        Ok(_) => HttpResponse {
+            status: StatusCode::ACCEPTED,
+            body: Bytes::new(),
+        },
+        Err(error) => json(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({ "message": error.to_string() }),
+        ),
+    }
+}
+
+/// A call (run until it has its result) or a send (`send`, delayed by the query's `delay`) of
+/// `request` to a handler, named by (service, key, handler).
+async fn invoke(
+    sim: &mut Simulator,
+    request: &HttpRequest,
+    (service, key, handler): (&str, &str, &str),
+    send: bool,
+    query: &str,
+) -> Result<HttpResponse, SimError> {
+    let codec = match header(request, "content-type") {
+        Some(content_type) if content_type.starts_with("application/proto") => Codec::Protobuf,
+        _ => Codec::Json,
+    };
+    // A workflow's run requested again, or a request with a known idempotency key, joins the
+    // first.
+    let (index, previously) = sim.invoke_idempotent(
+        service,
+        handler,
+        key,
+        request.body.clone(),
+        forwarded_headers(request),
+        header(request, "idempotency-key").map(str::to_owned),
+    )?;
+    sim.invocations[index].codec = codec;
+    let id = sim.invocations[index].id.clone();
+    if !send {
+        sim.start(index);
+        let outcome = sim.run_until_done(&id).await?;
+        return Ok(outcome_response(outcome));
+    }
+    match delay(query) {
+        Some(delay) if !delay.is_zero() => {
+            let due = sim.after(delay);
+            sim.schedule(due, Timer::Wake(index));
+        }
+        _ => sim.start(index),
+    }
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({
+            "invocationId": id,
+            "status": if previously { "PreviouslyAccepted" } else { "Accepted" },
+        }),
+    ))
+}
+
+/// The value of `request`'s header `name`.
+fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    request
+        .headers
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
+/// The headers of `request` Restate hands the handler: the request's own.
+fn forwarded_headers(request: &HttpRequest) -> Vec<super::protocol::Header> {
+    request
+        .headers
+        .iter()
+        .filter(|(name, _)| {
+            !["content-type", "content-length", "idempotency-key"]
+                .iter()
+                .any(|own| name.eq_ignore_ascii_case(own))
+        })
+        .map(|(key, value)| super::protocol::Header {
+            key: key.clone(),
+            value: value.clone(),
+        })
+        .collect()
 }
 
 /// The output of invocation `index`, or 470 while it runs.
