@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use restate_test::sim::Simulator;
 use restate_runtime::{Codec, Target};
+use restate_test::sim::Simulator;
 
 use restate_proto_bench::proto::{HelloResponse, RemindRequest};
 
