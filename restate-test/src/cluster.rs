@@ -53,7 +53,7 @@ impl RestateClusterBuilder {
     }
 
     /// Sets a configuration environment variable of every node; see
-    /// [`RestateServerBuilder::env`].
+    /// [`RestateServerBuilder::env`](crate::RestateServerBuilder::env).
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((name.into(), value.into()));
         self
