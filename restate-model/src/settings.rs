@@ -169,18 +169,16 @@ impl Settings {
         clear(&mut policy.on_max_attempts, set.on_max_attempts.is_some());
     }
 
-    /// Sets the metadata entry `key`, replacing one of the same key.
+    /// Sets the metadata entry `key`, replacing any of the same key.
     pub fn set_metadata(
         &mut self,
         key: impl Into<Cow<'static, str>>,
         value: impl Into<Cow<'static, str>>,
     ) {
-        let (key, value) = (key.into(), value.into());
+        let key = key.into();
         let entries = self.metadata.to_mut();
-        match entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(entry) => entry.1 = value,
-            None => entries.push((key, value)),
-        }
+        entries.retain(|(k, _)| *k != key);
+        entries.push((key, value.into()));
     }
 
     /// The metadata entry `key`, if set.

@@ -60,7 +60,11 @@ fn the_readme_shows_this_crate_file_for_file() {
         }
         let (name, spec) = line.split_once(" = ").expect("a dependency line");
         let ours = format!("{name} = {{ version = {spec}, path = \"../../{name}\" }}");
-        let after_section = &manifest[manifest.find(section).expect("the section")..];
+        let after_header = &manifest[manifest.find(section).expect("the section")..];
+        let section_end = after_header[1..]
+            .find("\n[")
+            .map_or(after_header.len(), |i| i + 1);
+        let after_section = &after_header[..section_end];
         assert!(
             after_section.contains(line) || after_section.contains(&ours),
             "`{line}` of {section} in Cargo.toml"

@@ -108,16 +108,17 @@ fn read(options: &DynamicMessage, extension: Option<&ExtensionDescriptor>) -> Wr
             .get_field_by_name("retry_policy")
             .map(|v| v.into_owned())
         {
-            match retry_policy(&policy) {
-                Ok(policy) => settings.retry_policy = policy,
-                Err(mut more) => problems.append(&mut more),
-            }
+            // What could be read, so that the rules still check it.
+            let (policy, mut more) = retry_policy(&policy);
+            settings.retry_policy = policy;
+            problems.append(&mut more);
         }
     }
     Written { settings, problems }
 }
 
-fn retry_policy(message: &DynamicMessage) -> Result<RetryPolicy, Vec<String>> {
+/// The retry policy's fields that could be read, and the problems of those that could not.
+fn retry_policy(message: &DynamicMessage) -> (RetryPolicy, Vec<String>) {
     let mut problems = Vec::new();
     let mut duration = |field: &str| match string(message, field) {
         None => None,
@@ -157,17 +158,14 @@ fn retry_policy(message: &DynamicMessage) -> Result<RetryPolicy, Vec<String>> {
             None
         }
     };
-    if problems.is_empty() {
-        Ok(RetryPolicy {
-            initial_interval,
-            max_interval,
-            factor,
-            max_attempts,
-            on_max_attempts,
-        })
-    } else {
-        Err(problems)
-    }
+    let policy = RetryPolicy {
+        initial_interval,
+        max_interval,
+        factor,
+        max_attempts,
+        on_max_attempts,
+    };
+    (policy, problems)
 }
 
 /// A non-empty string field.

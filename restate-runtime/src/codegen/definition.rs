@@ -57,7 +57,8 @@ impl HandlerDefinition {
         }
     }
 
-    /// Sets the Restate settings.
+    /// Sets the Restate settings; meant for the constants generated code declares, once, on
+    /// [`HandlerDefinition::new`] (settings replaced here are forgotten, not dropped).
     pub const fn with_settings(mut self, settings: Settings) -> Self {
         // `Settings::NONE` owns nothing; forgetting it lets this run in constants.
         std::mem::forget(std::mem::replace(&mut self.settings, settings));

@@ -215,7 +215,8 @@ impl EndpointBuilder {
     /// If a service with the same name is already bound, or the options name a handler the
     /// service does not have, or put a setting where the proto could not (a workflow's
     /// completion retention outside a workflow, lazy state on a plain service, a retry factor
-    /// below 1, ...): the message names the service and handler.
+    /// below 1, a longest retry wait below the first, no attempts at all, ...): the message
+    /// names the service and handler.
     pub fn bind_with_options(self, service: impl Service, options: ServiceOptions) -> Self {
         let definition = service.definition();
         let problems = options.problems(definition);
