@@ -19,6 +19,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ],
             &["proto"],
         )?;
+    // Services known to Restate by short names and by names of their own.
+    restate_codegen::configure()
+        .short_service_names(true)
+        .grpc_gateway(true)
+        .compile(&["proto/names.proto"], &["proto"])?;
     // The operations services: forward-compatible JSON, and every service says what it is.
     restate_codegen::configure()
         .ignore_unknown_json_fields(true)
@@ -43,6 +48,7 @@ fn grpc_clients() -> std::io::Result<()> {
             config,
             &[
                 PathBuf::from("proto/e2e.proto"),
+                PathBuf::from("proto/names.proto"),
                 PathBuf::from("../build-examples/greeter/proto/greeter.proto"),
                 PathBuf::from("../build-examples/counter/proto/counter.proto"),
                 PathBuf::from("../build-examples/approval/proto/approval.proto"),

@@ -34,6 +34,7 @@ pub struct Builder {
     pub(crate) emit_rerun_if_changed: bool,
     pub(crate) serde_impls: bool,
     pub(crate) grpc_gateway: bool,
+    pub(crate) short_service_names: bool,
     pub(crate) ignore_unknown_json_fields: bool,
     pub(crate) require_service_type: bool,
     pub(crate) contract_lock: Option<LockCheck>,
@@ -52,6 +53,7 @@ impl Default for Builder {
             emit_rerun_if_changed: true,
             serde_impls: false,
             grpc_gateway: false,
+            short_service_names: false,
             ignore_unknown_json_fields: false,
             require_service_type: false,
             contract_lock: None,
@@ -133,6 +135,17 @@ impl Builder {
     #[cfg(feature = "gateway")]
     pub fn grpc_gateway(mut self, enabled: bool) -> Self {
         self.grpc_gateway = enabled;
+        self
+    }
+
+    /// Whether services are known to Restate by their short names (`Greeter`, addressed as
+    /// `Greeter/SayHello`) instead of their fully qualified proto names
+    /// (`helloworld.Greeter`); off by default. A service's `(restate.service_name)` option
+    /// wins over either; two services of one name are a build error. Servers, clients, the
+    /// gRPC gateway's forwarding, discovery and the simulator all follow the name; the gateway
+    /// still serves gRPC under the proto name.
+    pub fn short_service_names(mut self, enabled: bool) -> Self {
+        self.short_service_names = enabled;
         self
     }
 
@@ -246,7 +259,8 @@ impl Builder {
         lock: bool,
     ) -> Result<Vec<messages::RustFile>, Error> {
         let pool = model::decode_pool(&descriptors.bytes)?;
-        let services = model::from_pool(&pool, &descriptors.files)?;
+        let mut services = model::from_pool(&pool, &descriptors.files)?;
+        model::resolve_names(&mut services, self.short_service_names)?;
         if self.require_service_type {
             model::require_service_types(&services)?;
         }

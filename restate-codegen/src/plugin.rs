@@ -10,6 +10,7 @@
 //! | `codec=json` or `codec=protobuf` | [`Builder::default_codec`] |
 //! | `grpc_gateway` | [`Builder::grpc_gateway`] |
 //! | `serde_impls` | [`Builder::serde_impls`] |
+//! | `short_service_names` | [`Builder::short_service_names`] |
 //! | `require_service_type` | [`Builder::require_service_type`] |
 //! | `ignore_unknown_json_fields` | [`Builder::ignore_unknown_json_fields`] |
 //! | `extern_path=.pkg=::crate::path` (repeatable) | [`Builder::extern_path`] |
@@ -224,6 +225,8 @@ fn builder(parameter: &str) -> Result<Builder, String> {
             #[cfg(feature = "gateway")]
             "grpc_gateway" => builder.grpc_gateway(switch()?),
             #[cfg(not(feature = "gateway"))]
+            "grpc_gateway" if !switch()? => builder,
+            #[cfg(not(feature = "gateway"))]
             "grpc_gateway" => {
                 return Err(
                     "option `grpc_gateway`: this protoc-gen-restate-rust was built \
@@ -233,6 +236,7 @@ fn builder(parameter: &str) -> Result<Builder, String> {
                 );
             }
             "serde_impls" => builder.serde_impls(switch()?),
+            "short_service_names" => builder.short_service_names(switch()?),
             "require_service_type" => builder.require_service_type(switch()?),
             "ignore_unknown_json_fields" => builder.ignore_unknown_json_fields(switch()?),
             "extern_path" => {
@@ -244,7 +248,8 @@ fn builder(parameter: &str) -> Result<Builder, String> {
             other => {
                 return Err(format!(
                     "unknown option `{other}` (known: codec, grpc_gateway, serde_impls, \
-                     require_service_type, ignore_unknown_json_fields, extern_path)"
+                     short_service_names, require_service_type, ignore_unknown_json_fields, \
+                     extern_path)"
                 ));
             }
         };

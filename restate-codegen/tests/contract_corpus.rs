@@ -337,6 +337,22 @@ const CASES: &[Case] = &[
                 rpc Do(google.protobuf.Empty) returns (google.protobuf.Empty); }",
         ours: &[],
     },
+    Case {
+        name: "a service and a handler given Restate names",
+        before: "service S { rpc Do(google.protobuf.Empty) returns (google.protobuf.Empty); }",
+        after: "service S { option (restate.service_name) = \"Short\"; \
+                rpc Do(google.protobuf.Empty) returns (google.protobuf.Empty) { \
+                option (restate.handler_name) = \"do\"; } }",
+        ours: &["RESTATE_SAME_NAME", "RESTATE_SAME_NAME"],
+    },
+    Case {
+        name: "near miss: the Restate names written as they were",
+        before: "service S { rpc Do(google.protobuf.Empty) returns (google.protobuf.Empty); }",
+        after: "service S { option (restate.service_name) = \"corpus.S\"; \
+                rpc Do(google.protobuf.Empty) returns (google.protobuf.Empty) { \
+                option (restate.handler_name) = \"Do\"; } }",
+        ours: &[],
+    },
 ];
 
 /// Proto2 cases: defaults and required fields.

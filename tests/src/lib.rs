@@ -23,6 +23,11 @@ pub mod grpc {
         include!(concat!(env!("OUT_DIR"), "/grpc/e2e.rs"));
     }
 
+    /// `proto/names.proto`.
+    pub mod names {
+        include!(concat!(env!("OUT_DIR"), "/grpc/names.rs"));
+    }
+
     /// The greeter example's proto.
     pub mod helloworld {
         include!(concat!(env!("OUT_DIR"), "/grpc/helloworld.rs"));
@@ -36,6 +41,47 @@ pub mod grpc {
     /// The approval example's proto.
     pub mod approval {
         include!(concat!(env!("OUT_DIR"), "/grpc/approval.rs"));
+    }
+}
+
+/// The code generated from `proto/names.proto` (short service names), and its services.
+pub mod names {
+    restate_runtime::include_proto!("names");
+
+    use restate_runtime::{Context, HandlerError, ObjectContext, TerminalError};
+
+    /// Keeps one tally per key.
+    #[derive(Debug)]
+    pub struct MyTally;
+
+    impl Tally for MyTally {
+        async fn add(&self, ctx: ObjectContext, request: Amount) -> Result<Total, HandlerError> {
+            let current = ctx.get::<i64>("tally").await?.unwrap_or(0);
+            let value = current.checked_add(request.value).ok_or_else(|| {
+                TerminalError::new(400, format!("adding {} overflows", request.value))
+            })?;
+            ctx.set("tally", &value);
+            Ok(Total { value })
+        }
+    }
+
+    /// Deposits through a journaled call to the tally.
+    #[derive(Debug)]
+    pub struct MyFrontdesk;
+
+    impl Frontdesk for MyFrontdesk {
+        async fn deposit(&self, ctx: Context, request: Amount) -> Result<Total, HandlerError> {
+            let tally = TallyClient::new(&ctx, request.key.clone());
+            Ok(tally.add(request).await?)
+        }
+    }
+
+    /// An endpoint serving both.
+    pub fn endpoint() -> restate_runtime::Endpoint {
+        restate_runtime::Endpoint::builder()
+            .bind(TallyServer::new(MyTally))
+            .bind(FrontdeskServer::new(MyFrontdesk))
+            .build()
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use super::rules::Rule;
-use super::snapshot::{Contract, EnumEntry, FieldEntry, MessageEntry};
+use super::snapshot::{Contract, EnumEntry, FieldEntry, HandlerEntry, MessageEntry, ServiceEntry};
 
 /// One breaking change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +86,20 @@ pub fn breaking_changes(old: &Contract, new: &Contract) -> Vec<Finding> {
                 ),
             );
         }
+        let restate_name =
+            |entry: &ServiceEntry| entry.restate_name.clone().unwrap_or(name.clone());
+        if restate_name(new_service) != restate_name(old_service) {
+            add(
+                Rule::RestateSameName,
+                file,
+                name.clone(),
+                format!(
+                    "Restate name changed from {} to {}",
+                    restate_name(old_service),
+                    restate_name(new_service)
+                ),
+            );
+        }
         if new_service.codec != old_service.codec {
             add(
                 Rule::RestateServiceSameCodec,
@@ -152,6 +166,20 @@ pub fn breaking_changes(old: &Contract, new: &Contract) -> Vec<Finding> {
                     format!(
                         "output type changed from {} to {}",
                         old_handler.output, new_handler.output
+                    ),
+                );
+            }
+            let handler_name =
+                |entry: &HandlerEntry| entry.restate_name.clone().unwrap_or(handler.clone());
+            if handler_name(new_handler) != handler_name(old_handler) {
+                add(
+                    Rule::RestateSameName,
+                    file,
+                    subject.clone(),
+                    format!(
+                        "Restate name changed from {} to {}",
+                        handler_name(old_handler),
+                        handler_name(new_handler)
                     ),
                 );
             }

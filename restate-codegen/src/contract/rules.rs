@@ -15,6 +15,9 @@ pub enum Rule {
     RestateServiceSameType,
     /// A service's payload codec (ProtoJSON, binary Protobuf) changes.
     RestateServiceSameCodec,
+    /// The name Restate knows a service or handler by changes (`(restate.service_name)`,
+    /// `(restate.handler_name)`, short service names).
+    RestateSameName,
     /// A handler is removed or renamed.
     RestateHandlerNoDelete,
     /// A handler's type (exclusive, shared, workflow run) changes.
@@ -73,6 +76,7 @@ impl Rule {
         Rule::RestateServiceNoDelete,
         Rule::RestateServiceSameType,
         Rule::RestateServiceSameCodec,
+        Rule::RestateSameName,
         Rule::RestateHandlerNoDelete,
         Rule::RestateHandlerSameType,
         Rule::RestateHandlerSameKeyField,
@@ -103,6 +107,7 @@ impl Rule {
             Rule::RestateServiceNoDelete => "RESTATE_SERVICE_NO_DELETE",
             Rule::RestateServiceSameType => "RESTATE_SERVICE_SAME_TYPE",
             Rule::RestateServiceSameCodec => "RESTATE_SERVICE_SAME_CODEC",
+            Rule::RestateSameName => "RESTATE_SAME_NAME",
             Rule::RestateHandlerNoDelete => "RESTATE_HANDLER_NO_DELETE",
             Rule::RestateHandlerSameType => "RESTATE_HANDLER_SAME_TYPE",
             Rule::RestateHandlerSameKeyField => "RESTATE_HANDLER_SAME_KEY_FIELD",
@@ -146,6 +151,11 @@ impl Rule {
             Rule::RestateServiceSameCodec | Rule::RestateHandlerSameRaw => {
                 "every payload in flight: journaled call parameters and results, queued sends, \
                  stored state, callers in other languages"
+            }
+            Rule::RestateSameName => {
+                "every caller of the old name: in-flight and queued invocations, journaled calls \
+                 (journal replay), callers in other languages, and the stored state of an object \
+                 or workflow (kept under the old name)"
             }
             Rule::RestateHandlerNoDelete
             | Rule::RpcSameRequestType

@@ -32,6 +32,9 @@ pub(crate) struct FileEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ServiceEntry {
     pub(crate) file: String,
+    /// The name Restate knows the service by, when it is not the proto's full name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) restate_name: Option<String>,
     #[serde(rename = "type")]
     pub(crate) ty: String,
     pub(crate) codec: String,
@@ -42,6 +45,9 @@ pub(crate) struct ServiceEntry {
 pub(crate) struct HandlerEntry {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub(crate) ty: Option<String>,
+    /// The name Restate knows the handler by, when it is not the rpc's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) restate_name: Option<String>,
     pub(crate) input: String,
     pub(crate) output: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,6 +172,8 @@ impl Contract {
                         ty: method
                             .handler_type
                             .map(|ty| handler_type_name(ty).to_owned()),
+                        restate_name: (method.restate_name != method.name)
+                            .then(|| method.restate_name.clone()),
                         input: method.input_type.clone(),
                         output: method.output_type.clone(),
                         key_field: method.key_field.as_ref().map(|field| field.name.clone()),
@@ -179,6 +187,8 @@ impl Contract {
                 service.full_name.clone(),
                 ServiceEntry {
                     file: service.proto_file.clone(),
+                    restate_name: (service.restate_name != service.full_name)
+                        .then(|| service.restate_name.clone()),
                     ty: service_type_name(service.ty).to_owned(),
                     codec: codec_name(service.codec.unwrap_or(default_codec)).to_owned(),
                     handlers,

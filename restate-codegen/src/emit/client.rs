@@ -72,10 +72,10 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
 fn request(method: &MethodView<'_>) -> TokenStream {
     let rt = runtime();
     let docs = docs::attrs(method.method.docs.as_deref(), || {
-        format!("Calls the handler `{}`.", method.name())
+        format!("Calls the handler `{}`.", method.restate_name())
     });
     let ident = &method.ident;
-    let name = method.name();
+    let name = method.restate_name();
     let input = method.input_type();
     let output = method.output_type();
     let (param, argument) = match &method.input {
@@ -98,7 +98,7 @@ fn workflow_handle(view: &ServiceView<'_>) -> TokenStream {
     let rt = runtime();
     let doc = format!(
         " The workflow instance: attach to the result of `{}`, or peek at it.",
-        run.name()
+        run.restate_name()
     );
     let output = run.output_type();
     quote! {

@@ -12,7 +12,7 @@ use crate::model::{Codec, HandlerType, ServiceType};
 pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
     let rt = runtime();
     let name = &view.definition;
-    let service_name = view.name();
+    let service_name = view.restate_name();
     let ty = match view.service.ty {
         ServiceType::Service => quote!(#rt::ServiceType::Service),
         ServiceType::VirtualObject => quote!(#rt::ServiceType::VirtualObject),
@@ -49,7 +49,7 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
 /// One `HandlerDefinition` expression.
 fn handler(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
     let rt = runtime();
-    let name = method.name();
+    let name = method.restate_name();
     let mut tokens = quote!(#rt::HandlerDefinition::new(#name));
     if let Some(ty) = method.method.handler_type {
         let ty = match ty {

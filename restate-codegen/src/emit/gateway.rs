@@ -34,7 +34,7 @@ fn gateway(view: &ServiceView<'_>, module: &Ident, trait_name: &str) -> Result<T
     let tonic = quote!(#rt::tonic);
     let name = format_ident!("{}", view.gateway);
     let definition = &view.definition;
-    let service_name = view.name();
+    let service_name = view.proto_name();
     let trait_name = format_ident!("{trait_name}");
     let server = format_ident!("{trait_name}Server");
     let doc = format!(
@@ -88,7 +88,7 @@ fn forward(
     method: &MethodView<'_>,
 ) -> Result<TokenStream, Error> {
     let ident = &method.ident;
-    let name = method.name();
+    let name = method.restate_name();
     let input = method.input_type();
     let output = method.output_type();
     let (key_fn, key) = match &method.method.key_field {
@@ -96,8 +96,8 @@ fn forward(
             let rust_name = naming::prost_field_name(&field.name);
             let field_ident =
                 syn::parse_str::<syn::Ident>(&rust_name).map_err(|source| Error::InvalidType {
-                    service: view.name().to_owned(),
-                    method: method.name().to_owned(),
+                    service: view.restate_name().to_owned(),
+                    method: method.restate_name().to_owned(),
                     path: rust_name.clone(),
                     source,
                 })?;
@@ -163,7 +163,7 @@ impl TonicService {
                 .iter()
                 .map(|method| TonicMethod {
                     rust_name: method.ident.to_string(),
-                    identifier: method.name().to_owned(),
+                    identifier: method.proto_name().to_owned(),
                     comments: docs::lines(method.method.docs.as_deref()),
                     input: from_submodule(
                         method.input_type(),

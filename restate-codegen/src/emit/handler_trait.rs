@@ -10,7 +10,10 @@ use super::{docs, runtime};
 /// The trait, e.g. `pub trait Greeter { fn say_hello(...) ... }`.
 pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
     let docs = docs::attrs(view.service.docs.as_deref(), || {
-        format!("The handlers of the Restate service `{}`.", view.name())
+        format!(
+            "The handlers of the Restate service `{}`.",
+            view.restate_name()
+        )
     });
     let name = &view.handlers;
     let methods = view.methods.iter().map(|method| handler(view, method));
@@ -26,7 +29,7 @@ pub(super) fn tokens(view: &ServiceView<'_>) -> TokenStream {
 fn handler(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
     let rt = runtime();
     let docs = docs::attrs(method.method.docs.as_deref(), || {
-        format!("The handler `{}`.", method.name())
+        format!("The handler `{}`.", method.restate_name())
     });
     let ident = &method.ident;
     let context = &method.context;
@@ -35,8 +38,8 @@ fn handler(view: &ServiceView<'_>, method: &MethodView<'_>) -> TokenStream {
         Some(input) => (quote!(, request: #input), quote!((ctx, request))),
         None => (TokenStream::new(), quote!(ctx)),
     };
-    let service_name = view.name();
-    let handler_name = method.name();
+    let service_name = view.restate_name();
+    let handler_name = method.restate_name();
     quote! {
         #docs
         fn #ident(&self, ctx: #context #request_param) -> impl ::core::future::Future<

@@ -72,7 +72,7 @@ fn invoke_body(view: &ServiceView<'_>) -> TokenStream {
 /// The match arm that runs one handler: the runtime decodes the input, makes the context and
 /// encodes the output.
 fn arm(method: &MethodView<'_>) -> TokenStream {
-    let name = method.name();
+    let name = method.restate_name();
     let ident = &method.ident;
     let context = &method.context;
     let input = method.input_type();

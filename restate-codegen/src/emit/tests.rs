@@ -345,3 +345,39 @@ fn gateways_forward_through_the_runtime_with_key_fields() {
         "tonic named directly"
     );
 }
+
+#[test]
+fn restate_names_address_the_service_and_grpc_keeps_the_proto_names() {
+    let services = model(
+        r#"syntax = "proto3"; package shop; import "restate/options.proto";
+        message Item { string sku = 1; }
+        service Cart {
+          option (restate.service_name) = "Basket";
+          rpc Add(Item) returns (Item) { option (restate.handler_name) = "put"; }
+        }"#,
+    )
+    .unwrap();
+    let service = &services[0];
+    let code = squash(
+        &super::service_tokens(service, Codec::Json, &types(service), true)
+            .unwrap()
+            .to_string(),
+    );
+    for expected in [
+        // Restate's side: discovery, dispatch, clients, gateway forwarding, messages.
+        "name : \"Basket\" ,",
+        ":: restate_runtime :: codegen :: HandlerDefinition :: new (\"put\")",
+        "\"put\" => invocation . run (",
+        "self . inner . request (\"put\" , request)",
+        "self . forwarder . unary (\"put\" , request ,",
+        ":: restate_runtime :: codegen :: not_implemented (\"Basket\" , \"put\")",
+        // gRPC's side: the proto names.
+        "const NAME : & 'static str = \"shop.Cart\" ;",
+        "\"/shop.Cart/Add\" =>",
+    ] {
+        assert!(
+            code.contains(&squash(expected)),
+            "missing `{expected}` in\n{code}"
+        );
+    }
+}

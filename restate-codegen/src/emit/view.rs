@@ -75,9 +75,15 @@ impl<'a> ServiceView<'a> {
         })
     }
 
-    /// The fully qualified service name, which Restate knows the service by.
-    pub(super) fn name(&self) -> &str {
+    /// The fully qualified proto name, which gRPC knows the service by.
+    #[cfg(feature = "gateway")]
+    pub(super) fn proto_name(&self) -> &str {
         &self.service.full_name
+    }
+
+    /// The name Restate knows the service by.
+    pub(super) fn restate_name(&self) -> &str {
+        &self.service.restate_name
     }
 
     /// The run handler, for workflows.
@@ -130,9 +136,15 @@ impl<'a> MethodView<'a> {
         })
     }
 
-    /// The rpc name, which Restate knows the handler by.
-    pub(super) fn name(&self) -> &str {
+    /// The rpc name, which gRPC knows the method by.
+    #[cfg(feature = "gateway")]
+    pub(super) fn proto_name(&self) -> &str {
         &self.method.name
+    }
+
+    /// The name Restate knows the handler by.
+    pub(super) fn restate_name(&self) -> &str {
+        &self.method.restate_name
     }
 
     /// The type a successful call returns: the output message, or `()`.

@@ -186,6 +186,7 @@ fn read_service(
             None
         });
     let ty = annotated_ty.unwrap_or(ServiceType::Service);
+    let restate_name = annotations.service_name(&options);
     let codec = annotations.codec(&options).unwrap_or_else(|message| {
         violations.push((None, message));
         None
@@ -203,6 +204,9 @@ fn read_service(
             });
         annotated.push(annotation);
         let mut read = read_method(file, &method, schemas);
+        if let Some(name) = annotations.handler_name(&method.options()) {
+            read.restate_name = name;
+        }
         if annotations.raw(&method.options()) {
             match raw_payloads(&read) {
                 Ok((input, output)) => (read.input_is_raw, read.output_is_raw) = (input, output),
@@ -241,6 +245,10 @@ fn read_service(
         proto_file: file.name().to_owned(),
         package: file.package_name().to_owned(),
         full_name: descriptor.full_name().to_owned(),
+        restate_name: restate_name
+            .clone()
+            .unwrap_or_else(|| descriptor.full_name().to_owned()),
+        restate_name_annotated: restate_name.is_some(),
         rust_name: naming::type_name(descriptor.name()),
         ty,
         ty_annotated: annotated_ty.is_some(),
@@ -273,6 +281,7 @@ fn read_method(
     let output_type = method.output().full_name().to_owned();
     Method {
         name: method.name().to_owned(),
+        restate_name: method.name().to_owned(),
         rust_name: naming::method_name(method.name()),
         input_is_empty: input_type == EMPTY,
         output_is_empty: output_type == EMPTY,

@@ -10,6 +10,7 @@ mod error;
 mod handlers;
 mod key_field;
 mod load;
+mod names;
 mod options;
 #[cfg(test)]
 mod tests;
@@ -21,6 +22,7 @@ pub(crate) use error::Error;
 pub(crate) use load::from_descriptor_set;
 pub(crate) use load::require_service_types;
 pub(crate) use load::{decode_pool, from_pool};
+pub(crate) use names::resolve_names;
 pub(crate) use restate_model::{
     Codec, HandlerType, OnMaxAttempts, RetryPolicy, ServiceType, Settings,
 };
@@ -34,9 +36,13 @@ pub(crate) struct Service {
     pub(crate) proto_file: String,
     /// The proto package, e.g. `helloworld`.
     pub(crate) package: String,
-    /// The fully qualified proto name, which is also the Restate service name, e.g.
-    /// `helloworld.Greeter`.
+    /// The fully qualified proto name, e.g. `helloworld.Greeter`.
     pub(crate) full_name: String,
+    /// The name Restate knows the service by: `(restate.service_name)`, else the short name
+    /// when the build asks for short names, else the fully qualified proto name.
+    pub(crate) restate_name: String,
+    /// Whether `(restate.service_name)` gave the Restate name.
+    pub(crate) restate_name_annotated: bool,
     /// The Rust name of the handler trait, e.g. `Greeter`.
     pub(crate) rust_name: String,
     /// The kind of service.
@@ -57,8 +63,10 @@ pub(crate) struct Service {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub(crate) struct Method {
-    /// The rpc name as written, which is also the Restate handler name, e.g. `SayHello`.
+    /// The rpc name as written, e.g. `SayHello`.
     pub(crate) name: String,
+    /// The name Restate knows the handler by: `(restate.handler_name)`, else the rpc name.
+    pub(crate) restate_name: String,
     /// The Rust method name, e.g. `say_hello` (keywords are raw identifiers: `r#type`).
     pub(crate) rust_name: String,
     /// The fully qualified proto name of the input message, e.g. `helloworld.HelloRequest`.

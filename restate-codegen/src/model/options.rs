@@ -15,6 +15,10 @@ const HANDLER_TYPE: [&str; 2] = ["restate.handler_type", "dev.restate.sdk.go.han
 const CODEC: [&str; 1] = ["restate.codec"];
 /// The extension name of the raw payload option.
 const RAW: &str = "restate.raw";
+/// The extension name of a service's Restate name.
+const SERVICE_NAME: &str = "restate.service_name";
+/// The extension name of a handler's Restate name.
+const HANDLER_NAME: &str = "restate.handler_name";
 
 /// A handler type as annotated on an rpc, before defaults apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +48,8 @@ pub(super) struct Annotations {
     handler_type: Vec<ExtensionDescriptor>,
     codec: Vec<ExtensionDescriptor>,
     raw: Option<ExtensionDescriptor>,
+    service_name: Option<ExtensionDescriptor>,
+    handler_name: Option<ExtensionDescriptor>,
 }
 
 impl Annotations {
@@ -60,6 +66,8 @@ impl Annotations {
             handler_type: find(&HANDLER_TYPE),
             codec: find(&CODEC),
             raw: pool.get_extension_by_name(RAW),
+            service_name: pool.get_extension_by_name(SERVICE_NAME),
+            handler_name: pool.get_extension_by_name(HANDLER_NAME),
         }
     }
 
@@ -95,6 +103,16 @@ impl Annotations {
         })
     }
 
+    /// The Restate name annotated on a service (`ServiceOptions`), if any.
+    pub(super) fn service_name(&self, options: &DynamicMessage) -> Option<String> {
+        string(options, self.service_name.as_ref())
+    }
+
+    /// The Restate name annotated on an rpc (`MethodOptions`), if any.
+    pub(super) fn handler_name(&self, options: &DynamicMessage) -> Option<String> {
+        string(options, self.handler_name.as_ref())
+    }
+
     /// The handler type annotated on an rpc (`MethodOptions`), if any.
     pub(super) fn handler_type(
         &self,
@@ -108,6 +126,13 @@ impl Annotations {
             _ => Meaning::Unknown,
         })
     }
+}
+
+/// The string `extension` holds in `options`, if set (an empty string counts as set: the name
+/// checks refuse it).
+fn string(options: &DynamicMessage, extension: Option<&ExtensionDescriptor>) -> Option<String> {
+    let extension = extension.filter(|e| options.has_extension(e))?;
+    options.get_extension(extension).as_str().map(str::to_owned)
 }
 
 /// Reads the value of whichever of `extensions` are set in `options`; it is an error when a

@@ -845,3 +845,107 @@ fn required_service_types_name_the_services_without_one() {
     );
     assert!(crate::model::require_service_types(&services[1..]).is_ok());
 }
+
+/// The Restate names of `proto`'s services and their handlers, or every naming problem.
+fn restate_names(proto: &str, short: bool) -> Result<Vec<(String, Vec<String>)>, Vec<String>> {
+    let mut services = model(proto).unwrap();
+    match super::resolve_names(&mut services, short) {
+        Ok(()) => Ok(services
+            .iter()
+            .map(|s| {
+                let handlers = s.methods.iter().map(|m| m.restate_name.clone()).collect();
+                (s.restate_name.clone(), handlers)
+            })
+            .collect()),
+        Err(error) => Err(error.diagnostics().iter().map(|d| d.to_string()).collect()),
+    }
+}
+
+const NAMED: &str = r#"syntax = "proto3"; package shop.v1; import "restate/options.proto";
+    message M {}
+    service Cart {
+      option (restate.service_name) = "Basket";
+      rpc Add(M) returns (M) { option (restate.handler_name) = "put"; }
+      rpc Get(M) returns (M);
+    }
+    service Orders { rpc Place(M) returns (M); }"#;
+
+#[test]
+fn restate_names_come_from_the_options_else_the_proto() {
+    assert_eq!(
+        restate_names(NAMED, false).unwrap(),
+        [
+            (
+                "Basket".to_owned(),
+                vec!["put".to_owned(), "Get".to_owned()]
+            ),
+            ("shop.v1.Orders".to_owned(), vec!["Place".to_owned()]),
+        ]
+    );
+    // Short names apply where no option names the service.
+    assert_eq!(restate_names(NAMED, true).unwrap()[1].0, "Orders");
+    assert_eq!(restate_names(NAMED, true).unwrap()[0].0, "Basket");
+}
+
+#[test]
+fn clashing_reserved_and_unusable_names_fail_the_build() {
+    let clash = r#"syntax = "proto3"; package p; import "restate/options.proto";
+        message M {}
+        service A {
+          option (restate.service_name) = "B";
+          rpc X(M) returns (M) { option (restate.handler_name) = "Y"; }
+          rpc Y(M) returns (M);
+        }
+        service B { rpc Z(M) returns (M); }
+        service C {
+          option (restate.service_name) = "restate_admin";
+          rpc Z(M) returns (M) { option (restate.handler_name) = "a/b"; }
+        }"#;
+    let problems = restate_names(clash, true).unwrap_err();
+    assert_eq!(
+        problems,
+        [
+            "greeter.proto: service p.A, method Y: the Restate handler name \"Y\" is also the \
+             name of rpc X; give one of them another (restate.handler_name)",
+            "greeter.proto: service p.B: the Restate name \"B\" is also the name of service p.A \
+             (greeter.proto); give one of them another (restate.service_name)",
+            "greeter.proto: service p.C: the Restate service name \"restate_admin\" is reserved \
+             by Restate (names starting with \"restate\", and \"openapi\")",
+            "greeter.proto: service p.C, method Z: the Restate handler name \"a/b\" has the \
+             character '/'; use letters, digits, '_', '.' and '-'",
+        ]
+    );
+    // Without short names, the full names do not clash.
+    let distinct = r#"syntax = "proto3"; package p; message M {}
+        service A { rpc X(M) returns (M); }"#;
+    assert!(restate_names(distinct, false).is_ok());
+}
+
+#[test]
+fn a_retry_policy_with_an_unreadable_field_still_has_its_other_fields_checked() {
+    let error = model(
+        r#"syntax = "proto3"; package p; import "restate/options.proto";
+        message M {}
+        service S {
+          option (restate.service_config) = {
+            retry_policy: { initial_interval: "10x" factor: 0.5 max_attempts: 0 }
+          };
+          rpc Do(M) returns (M);
+        }"#,
+    )
+    .unwrap_err();
+    let problems: Vec<&str> = error
+        .diagnostics()
+        .iter()
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems[0].starts_with("retry_policy.initial_interval: invalid duration"));
+    assert_eq!(
+        problems[1..],
+        [
+            "retry_policy.factor: 0.5 is not a number of at least 1",
+            "retry_policy.max_attempts: at least one attempt is needed",
+        ]
+    );
+}
