@@ -55,6 +55,21 @@ impl TerminalError {
         &self.metadata
     }
 
+    /// The code of [`TerminalError::timeout`], as Restate's SDKs use it for timeouts.
+    pub const TIMEOUT_CODE: u16 = 408;
+
+    /// The error a [`DurableFuture::timeout`](crate::DurableFuture::timeout) ends with when its
+    /// timer fires first: code 408.
+    pub fn timeout(after: std::time::Duration) -> Self {
+        Self::new(Self::TIMEOUT_CODE, format!("timed out after {after:?}"))
+    }
+
+    /// Whether this is a timeout: code 408, from [`TerminalError::timeout`] or from a handler
+    /// that answered so.
+    pub fn is_timeout(&self) -> bool {
+        self.code == Self::TIMEOUT_CODE
+    }
+
     /// The error a handler without an implementation answers with.
     pub fn not_implemented(service: &str, handler: &str) -> Self {
         Self::new(

@@ -90,6 +90,59 @@ pub mod e2e {
     restate_runtime::include_proto!("e2e");
 }
 
+/// Named timers, timeouts and invocation facts (`e2e.Timing`).
+#[derive(Debug, Default)]
+pub struct TimingService;
+
+impl e2e::Timing for TimingService {
+    async fn named_nap(
+        &self,
+        ctx: Context,
+        request: e2e::NamedNapRequest,
+    ) -> Result<(), HandlerError> {
+        ctx.sleep_named(request.name, Duration::from_millis(request.millis))
+            .await?;
+        Ok(())
+    }
+
+    async fn wait_or_time_out(
+        &self,
+        ctx: Context,
+        request: e2e::WaitRequest,
+    ) -> Result<e2e::WaitOutcome, HandlerError> {
+        let (id, awakeable) = ctx.awakeable::<String>();
+        if request.resolve {
+            ctx.resolve_awakeable(&id, &"answered".to_owned());
+        }
+        Ok(
+            match awakeable
+                .timeout(Duration::from_millis(request.millis))
+                .await
+            {
+                Ok(value) => e2e::WaitOutcome {
+                    value,
+                    ..Default::default()
+                },
+                Err(error) if error.is_timeout() => e2e::WaitOutcome {
+                    timed_out: true,
+                    code: u32::from(error.code()),
+                    ..Default::default()
+                },
+                Err(error) => return Err(error.into()),
+            },
+        )
+    }
+
+    async fn facts(&self, ctx: Context) -> Result<e2e::FactsResponse, HandlerError> {
+        Ok(e2e::FactsResponse {
+            idempotency_key: ctx.idempotency_key().map(str::to_owned),
+            scope: ctx.scope().map(str::to_owned),
+            limit_key: ctx.limit_key().map(str::to_owned),
+            greeting_header: ctx.header("x-greeting").unwrap_or_default().to_owned(),
+        })
+    }
+}
+
 use e2e::*;
 use greeter::helloworld::{GreeterClient, HelloRequest};
 

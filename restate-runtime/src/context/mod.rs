@@ -31,6 +31,12 @@ pub(crate) struct InvocationInfo {
     pub(crate) id: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) key: String,
+    /// The idempotency key the invocation was started with, if the protocol carries it.
+    pub(crate) idempotency_key: Option<String>,
+    /// The scope the invocation was started in, if any.
+    pub(crate) scope: Option<String>,
+    /// The limit key the invocation was started with, if any.
+    pub(crate) limit_key: Option<String>,
     /// Chosen by Restate per invocation, so every attempt draws the same numbers.
     pub(crate) random_seed: u64,
     /// Seeded from `random_seed` on first use.
@@ -94,6 +100,27 @@ impl Context {
             .map(|(_, value)| value.as_str())
     }
 
+    /// The idempotency key the invocation was started with (the caller's `idempotency-key`),
+    /// if any: from the protocol where it carries it (version 7 on), else from the request
+    /// header.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.info
+            .idempotency_key
+            .as_deref()
+            .or_else(|| self.header("idempotency-key"))
+    }
+
+    /// The scope the invocation was started in, if any (Restate versions whose protocol
+    /// carries scopes, 7 on).
+    pub fn scope(&self) -> Option<&str> {
+        self.info.scope.as_deref()
+    }
+
+    /// The limit key the invocation was started with, if any (protocol version 7 on).
+    pub fn limit_key(&self) -> Option<&str> {
+        self.info.limit_key.as_deref()
+    }
+
     /// Runs `draw` with a random number generator seeded by the invocation: every attempt of
     /// the invocation draws the same sequence, so random choices replay deterministically.
     ///
@@ -122,23 +149,13 @@ impl Context {
     /// Sleeps durably: the timer lives in Restate, so the invocation may suspend and resume on
     /// another attempt when it fires.
     pub fn sleep(&self, duration: Duration) -> DurableFuture<()> {
-        let now = engine::now_since_unix_epoch();
-        let Some(wake_up) = engine::time_after(duration) else {
-            // A wake-up time the protocol cannot carry: the caller's input, not a fault to
-            // retry.
-            return DurableFuture::ready(
-                &self.driver,
-                Err(TerminalError::new(
-                    400,
-                    format!("cannot sleep for {duration:?}: the wake-up time is out of range"),
-                )),
-            );
-        };
-        let handle = self.with_vm(|vm| vm.sys_sleep(String::new(), wake_up, Some(now)));
-        DurableFuture::new(&self.driver, handle, |value| match value {
-            Value::Failure(failure) => Err(failure.into()),
-            _ => Ok(()),
-        })
+        engine::sleep(&self.driver, String::new(), duration)
+    }
+
+    /// Sleeps durably, as [`Context::sleep`], under a name the journal shows (`restate
+    /// invocations describe`, the admin API's `sys_journal`), e.g. `"cool-down"`.
+    pub fn sleep_named(&self, name: impl Into<String>, duration: Duration) -> DurableFuture<()> {
+        engine::sleep(&self.driver, name.into(), duration)
     }
 
     /// Runs a side effect once and journals its result under `name`.
@@ -255,23 +272,6 @@ impl Context {
         &self,
         call: impl FnOnce(&mut DriverState) -> Result<T, restate_sdk_shared_core::Error>,
     ) -> Option<T> {
-        let mut state = self.driver.lock();
-        if state.is_trapped() {
-            return None;
-        }
-        // The attempt sends output when it has polled everything it can, so commands issued
-        // back to back travel together; it only needs waking when idle, i.e. when this runs
-        // in a task the handler spawned.
-        state.changed();
-        match call(&mut state) {
-            Ok(value) => {
-                state.output_ready();
-                Some(value)
-            }
-            Err(error) => {
-                self.driver.trap(&mut state, error);
-                None
-            }
-        }
+        self.driver.issue(call)
     }
 }

@@ -418,6 +418,9 @@ async fn run_handler(
             .map(|h| (h.key.into_owned(), h.value.into_owned()))
             .collect(),
         key: input.key,
+        idempotency_key: input.idempotency_key,
+        scope: input.scope,
+        limit_key: input.limit_key,
         random_seed: input.random_seed,
         rng: std::sync::OnceLock::new(),
     };

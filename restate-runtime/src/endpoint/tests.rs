@@ -631,3 +631,109 @@ async fn a_body_quiet_between_messages_is_no_stall() {
     assert!(ended.is_ok(), "the stalled attempt is ended");
     assert_eq!(endpoint.buffered_body_bytes(), 0);
 }
+
+/// A service whose one handler answers with what its invocation knows about itself.
+struct Facts;
+
+static FACTS: ServiceDefinition = ServiceDefinition {
+    name: "test.Facts",
+    ty: ServiceType::Service,
+    codec: Codec::Json,
+    documentation: None,
+    handlers: &[HandlerDefinition::new("Tell")],
+    settings: Settings::NONE,
+};
+
+impl Service for Facts {
+    fn definition(&self) -> &'static ServiceDefinition {
+        &FACTS
+    }
+
+    fn invoke(&self, invocation: Invocation) -> HandlerFuture {
+        invocation.run(|ctx: crate::Context, _: Bytes| async move {
+            let facts = [ctx.idempotency_key(), ctx.scope(), ctx.limit_key()]
+                .map(|fact| fact.unwrap_or("-"))
+                .join(" ");
+            Ok(Bytes::from(facts))
+        })
+    }
+}
+
+/// The facts handler's answer to a start message of `content_type` carrying `start`'s facts
+/// and `headers`.
+async fn facts_told(
+    content_type: &str,
+    start: crate::engine::wire::StartMessage,
+    headers: Vec<crate::engine::wire::Header>,
+) -> String {
+    use bytes::BytesMut;
+
+    use crate::engine::wire::{self as protocol, ty};
+
+    let endpoint = Endpoint::builder().bind(Facts).build();
+    let mut body = BytesMut::new();
+    protocol::Frame::new(ty::START, &start).write(&mut body);
+    let input = protocol::InputCommand {
+        headers,
+        value: Some(protocol::Value {
+            content: Bytes::new(),
+        }),
+    };
+    protocol::Frame::new(ty::INPUT, &input).write(&mut body);
+    let request = Request::post("/invoke/test.Facts/Tell")
+        .header("content-type", content_type)
+        .body(Full::new(body.freeze()))
+        .expect("a request");
+    let response = endpoint.handle(request).await;
+    let answer = response.into_body().collect().await.unwrap().to_bytes();
+    let frames = protocol::read_frames(answer).expect("protocol frames");
+    let output = frames
+        .iter()
+        .find(|frame| frame.ty == ty::OUTPUT)
+        .expect("an output");
+    match output.decode::<protocol::OutputCommand>().unwrap().result {
+        Some(protocol::OutputResult::Value(value)) => {
+            String::from_utf8(value.content.to_vec()).unwrap()
+        }
+        other => panic!("not a value: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_invocation_knows_its_idempotency_key_scope_and_limit_key() {
+    use crate::engine::wire::{self as protocol, StartMessage};
+
+    let start = StartMessage {
+        id: Bytes::from_static(b"invocation-1"),
+        debug_id: "inv_1".to_owned(),
+        known_entries: 1,
+        scope: Some("tenant-a".to_owned()),
+        limit_key: Some("user-7".to_owned()),
+        idempotency_key: Some("order-42".to_owned()),
+        ..Default::default()
+    };
+    // Protocol version 7 carries them.
+    assert_eq!(
+        facts_told(protocol::CONTENT_TYPE_V7, start.clone(), Vec::new()).await,
+        "order-42 tenant-a user-7"
+    );
+    // Version 6 does not; the idempotency key then comes from the request header, if any.
+    let start_v6 = StartMessage {
+        scope: None,
+        limit_key: None,
+        idempotency_key: None,
+        ..start
+    };
+    assert_eq!(
+        facts_told(protocol::CONTENT_TYPE, start_v6.clone(), Vec::new()).await,
+        "- - -"
+    );
+    let header = protocol::Header {
+        key: "Idempotency-Key".to_owned(),
+        value: "from-header".to_owned(),
+    };
+    assert_eq!(
+        facts_told(protocol::CONTENT_TYPE, start_v6, vec![header]).await,
+        "from-header - -"
+    );
+}

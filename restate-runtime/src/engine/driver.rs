@@ -173,6 +173,32 @@ impl Driver {
         state.finish();
     }
 
+    /// Issues a command on the VM: its result, or `None` once the invocation is trapped (an
+    /// error of the command traps it).
+    pub(crate) fn issue<T>(
+        &self,
+        call: impl FnOnce(&mut DriverState) -> Result<T, VmError>,
+    ) -> Option<T> {
+        let mut state = self.lock();
+        if state.is_trapped() {
+            return None;
+        }
+        // The attempt sends output when it has polled everything it can, so commands issued
+        // back to back travel together; it only needs waking when idle, i.e. when this runs
+        // in a task the handler spawned.
+        state.changed();
+        match call(&mut state) {
+            Ok(value) => {
+                state.output_ready();
+                Some(value)
+            }
+            Err(error) => {
+                self.trap(&mut state, error);
+                None
+            }
+        }
+    }
+
     /// Waits until the VM has read the start message and the replayed journal.
     pub(crate) async fn ready_to_execute(&self) -> Result<(), ()> {
         poll_fn(|cx| {

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
 use restate_sdk_shared_core::{NotificationHandle, UnresolvedFuture, VM, Value};
 
@@ -103,6 +104,35 @@ impl<T> DurableFuture<T> {
         }
     }
 
+    /// Waits for the result at most `duration`, measured by a durable timer (journaled under
+    /// the name `timeout`), so a replay takes the same branch. When the timer fires first, the
+    /// error is [`TerminalError::timeout`] (code 408, [`TerminalError::is_timeout`]); the
+    /// operation itself goes on (a call keeps running: cancel it through its handle if it
+    /// should not).
+    ///
+    /// ```no_run
+    /// # async fn example(ctx: restate_runtime::Context) -> Result<(), restate_runtime::HandlerError> {
+    /// use std::time::Duration;
+    /// let (_id, approval) = ctx.awakeable::<bool>();
+    /// match approval.timeout(Duration::from_secs(3600)).await {
+    ///     Ok(approved) => { /* ... */ }
+    ///     Err(error) if error.is_timeout() => { /* nobody answered within the hour */ }
+    ///     Err(error) => return Err(error.into()),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn timeout(self, duration: Duration) -> Result<T, TerminalError>
+    where
+        T: Send + 'static,
+    {
+        let timer = sleep(&self.driver, "timeout".to_owned(), duration).map(|()| None);
+        match select(vec![self.map(Some), timer]).await? {
+            (_, Ok(Some(value))) => Ok(value),
+            (_, Ok(None)) => Err(TerminalError::timeout(duration)),
+            (_, Err(error)) => Err(error),
+        }
+    }
+
     /// Takes the completion, if Restate completed the operation already. Runs under the VM
     /// lock; [`DurableFuture::resolve`] finishes it once the lock is released.
     fn take_completed(&mut self, state: &mut DriverState) -> Option<Completion<T>> {
@@ -136,6 +166,26 @@ impl<T> DurableFuture<T> {
     fn is_settled(&self, state: &DriverState) -> bool {
         self.ready.is_some() || self.handle.is_some_and(|h| state.vm.is_completed(h))
     }
+}
+
+/// A durable timer named `name` (empty for none) that fires `duration` from now.
+pub(crate) fn sleep(driver: &Arc<Driver>, name: String, duration: Duration) -> DurableFuture<()> {
+    let now = super::now_since_unix_epoch();
+    let Some(wake_up) = super::time_after(duration) else {
+        // A wake-up time the protocol cannot carry: the caller's input, not a fault to retry.
+        return DurableFuture::ready(
+            driver,
+            Err(TerminalError::new(
+                400,
+                format!("cannot sleep for {duration:?}: the wake-up time is out of range"),
+            )),
+        );
+    };
+    let handle = driver.issue(|state| state.vm.sys_sleep(name, wake_up, Some(now)));
+    DurableFuture::new(driver, handle, |value| match value {
+        Value::Failure(failure) => Err(failure.into()),
+        _ => Ok(()),
+    })
 }
 
 /// A completion taken out of the VM, before the future's mapper turned it into a result.

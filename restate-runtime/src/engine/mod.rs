@@ -12,5 +12,5 @@ pub use driver::VIRTUAL_NOW;
 pub(crate) use driver::{
     Driver, DriverState, Run, execute_run, now_since_unix_epoch, panic_message, time_after,
 };
-pub(crate) use durable::unexpected;
 pub use durable::{Completions, DurableFuture, all_settled, any, join_all, race, select};
+pub(crate) use durable::{sleep, unexpected};

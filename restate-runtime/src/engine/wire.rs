@@ -17,6 +17,10 @@ use prost::Message;
 /// The content type of the protocol version the simulator speaks.
 pub const CONTENT_TYPE: &str = "application/vnd.restate.invocation.v6";
 
+/// The content type of protocol version 7, whose start message carries the invocation's scope,
+/// limit key and idempotency key.
+pub const CONTENT_TYPE_V7: &str = "application/vnd.restate.invocation.v7";
+
 /// Message types.
 pub mod ty {
     pub const START: u16 = 0x0000;
@@ -133,6 +137,13 @@ pub struct StartMessage {
     pub duration_since_last_stored_entry: u64,
     #[prost(uint64, tag = "9")]
     pub random_seed: u64,
+    /// Since protocol version 7, as the three below.
+    #[prost(string, optional, tag = "10")]
+    pub scope: Option<String>,
+    #[prost(string, optional, tag = "11")]
+    pub limit_key: Option<String>,
+    #[prost(string, optional, tag = "12")]
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Clone, PartialEq, Message)]

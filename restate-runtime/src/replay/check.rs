@@ -217,6 +217,10 @@ impl ReplayCheck {
             random_seed: recorded
                 .random_seed
                 .unwrap_or_else(|| invocation_id::random_seed(&id)),
+            // The replay speaks protocol version 6, which carries none of these.
+            scope: None,
+            limit_key: None,
+            idempotency_key: None,
         };
         Frame::new(ty::START, &start).write(&mut body);
         for (index, entry) in recorded.entries.iter().enumerate() {

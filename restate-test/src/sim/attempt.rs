@@ -98,6 +98,10 @@ impl Simulator {
             random_seed: u64::try_from(index)
                 .unwrap_or_default()
                 .wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            // Protocol version 6, as restate-server 1.7: none of these travel.
+            scope: None,
+            limit_key: None,
+            idempotency_key: None,
         };
         let mut body = BytesMut::new();
         Frame::new(ty::START, &start).write(&mut body);
