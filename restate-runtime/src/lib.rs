@@ -58,6 +58,7 @@ mod error;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 pub mod ingress;
+pub mod intercept;
 pub mod prelude;
 #[cfg(feature = "replay-check")]
 pub mod replay;

@@ -90,6 +90,10 @@ pub mod e2e {
     restate_runtime::include_proto!("e2e");
 }
 
+/// The invocations of `e2e.Timing/InterceptedWork` whose first attempt failed already.
+static FAILED_ONCE: std::sync::LazyLock<Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
 /// Named timers, timeouts and invocation facts (`e2e.Timing`).
 #[derive(Debug, Default)]
 pub struct TimingService;
@@ -131,6 +135,21 @@ impl e2e::Timing for TimingService {
                 Err(error) => return Err(error.into()),
             },
         )
+    }
+
+    async fn intercepted_work(&self, ctx: Context) -> Result<e2e::FactsResponse, HandlerError> {
+        ctx.run("side effect", || async { Ok(()) }).await?;
+        let facts = e2e::TimingClient::new(&ctx).facts().await?;
+        let first = FAILED_ONCE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(ctx.invocation_id().to_owned());
+        if first {
+            return Err(HandlerError::retryable(
+                "fail once, to replay the run and the call",
+            ));
+        }
+        Ok(facts)
     }
 
     async fn facts(&self, ctx: Context) -> Result<e2e::FactsResponse, HandlerError> {

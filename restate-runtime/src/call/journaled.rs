@@ -20,7 +20,7 @@ impl<Req: Payload, Res: Payload> Request<Context, Req, Res> {
     pub fn call(self) -> CallFuture<Res> {
         let ctx = self.caller.clone();
         let codec = self.target.codec;
-        let call = match self.into_vm_target() {
+        let call = match self.into_vm_target(false) {
             Ok((target, input)) => {
                 ctx.with_vm(|vm| vm.sys_call(target, input, None, PayloadOptions::default()))
             }
@@ -66,7 +66,7 @@ impl<Req: Payload, Res: Payload> Request<Context, Req, Res> {
 
     fn send_at(self, at: Option<Duration>) -> Result<SendHandle, TerminalError> {
         let ctx = self.caller.clone();
-        let (target, input) = self.into_vm_target()?;
+        let (target, input) = self.into_vm_target(true)?;
         let sent =
             ctx.with_vm(|vm| vm.sys_send(target, input, at, None, PayloadOptions::default()));
         Ok(SendHandle::new(
@@ -75,8 +75,9 @@ impl<Req: Payload, Res: Payload> Request<Context, Req, Res> {
         ))
     }
 
-    /// The target as the state machine takes it, and the encoded input.
-    fn into_vm_target(self) -> Result<(VmTarget, Bytes), TerminalError> {
+    /// The target as the state machine takes it, and the encoded input, once the endpoint's
+    /// interceptors have seen the request (a send when `send`).
+    fn into_vm_target(self, send: bool) -> Result<(VmTarget, Bytes), TerminalError> {
         let input = self
             .input
             .encode_payload(self.target.codec)
@@ -98,6 +99,18 @@ impl<Req: Payload, Res: Payload> Request<Context, Req, Res> {
         }
         let mut headers = self.headers;
         crate::telemetry::pass_on_trace(&mut headers, self.caller.headers());
+        let info = &self.caller.info;
+        if !info.interceptors.is_empty() {
+            let mut request = crate::intercept::OutgoingRequest {
+                service: &self.target.service,
+                handler: &self.target.handler,
+                key: self.target.key.as_deref(),
+                send,
+                headers: &mut headers,
+                invocation: info,
+            };
+            crate::intercept::request(&info.interceptors, &mut request)?;
+        }
         let Target {
             service,
             handler,

@@ -41,6 +41,27 @@ pub(crate) struct InvocationInfo {
     pub(crate) random_seed: u64,
     /// Seeded from `random_seed` on first use.
     pub(crate) rng: OnceLock<Mutex<StdRng>>,
+    /// The endpoint's interceptors (empty when it has none).
+    pub(crate) interceptors: crate::intercept::Interceptors,
+}
+
+impl InvocationInfo {
+    /// The header `name` (case-insensitive), if present.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+impl std::fmt::Debug for InvocationInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InvocationInfo")
+            .field("id", &self.id)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The context of a handler of a plain service.
@@ -93,11 +114,7 @@ impl Context {
 
     /// The value of the request header `name` (case-insensitive), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.info
-            .headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        self.info.header(name)
     }
 
     /// The idempotency key the invocation was started with (the caller's `idempotency-key`),
@@ -208,19 +225,23 @@ impl Context {
         Fut: Future<Output = Result<T, HandlerError>> + Send + 'static,
     {
         let handle = self.with_vm_state(|state| {
+            // Kept for the interceptors only: no copy when there are none.
+            let intercepted = (!self.info.interceptors.is_empty()).then(|| name.clone());
             let run = state.vm.sys_run(name)?;
             if !run.replayed {
                 // In the invocation span, whichever task runs it.
                 let span = state.span().clone();
-                let closure = Box::pin(
-                    engine::execute_run(async move {
-                        let value = action().await?;
-                        value
-                            .encode_payload(Codec::Json)
-                            .map_err(HandlerError::from)
-                    })
-                    .instrument(span),
-                );
+                let mut work: crate::intercept::RunFuture = Box::pin(async move {
+                    let value = action().await?;
+                    value
+                        .encode_payload(Codec::Json)
+                        .map_err(HandlerError::from)
+                });
+                if let Some(name) = intercepted {
+                    let info = crate::intercept::RunInfo::new(name, Arc::clone(&self.info));
+                    work = crate::intercept::run(&self.info.interceptors, &info, work);
+                }
+                let closure = Box::pin(engine::execute_run(work).instrument(span));
                 Driver::register_run(
                     state,
                     Run {

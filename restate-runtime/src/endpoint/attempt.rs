@@ -26,6 +26,7 @@ use super::body_guard::{BodyBudget, FrameProgress};
 use crate::codegen::{HandlerDefinition, Invocation, Service};
 use crate::context::{Context, InvocationInfo};
 use crate::engine::{self, Driver, Run};
+use crate::intercept::Interceptors;
 use crate::telemetry::{AttemptMetrics, AttemptOutcome, InvokeTrace, SpanFields, StartPeek};
 
 /// The request body, its error already turned into text.
@@ -76,6 +77,7 @@ impl Attempt {
         limits: BodyLimits,
         service: Arc<dyn Service>,
         handler: &'static HandlerDefinition,
+        interceptors: Interceptors,
     ) -> Self
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -86,7 +88,15 @@ impl Attempt {
         // The invocation span is created once the handler starts, while the response body is
         // polled: it belongs in the span current now, when the request arrives.
         let parent = tracing::Span::current();
-        let handler = run_handler(Arc::clone(&driver), trace, parent, service, handler).boxed();
+        let handler = run_handler(
+            Arc::clone(&driver),
+            trace,
+            parent,
+            service,
+            handler,
+            interceptors,
+        )
+        .boxed();
         Self {
             driver,
             input: Some(input),
@@ -378,6 +388,7 @@ async fn run_handler(
     parent: tracing::Span,
     service: Arc<dyn Service>,
     handler: &'static HandlerDefinition,
+    interceptors: Interceptors,
 ) {
     let service_name = service.definition().name;
     if driver.ready_to_execute().await.is_err() {
@@ -423,14 +434,21 @@ async fn run_handler(
         limit_key: input.limit_key,
         random_seed: input.random_seed,
         rng: std::sync::OnceLock::new(),
+        interceptors,
     };
     // Before the span first starts: on the next poll of the attempt, or in the handler below.
     trace.continue_on(&span, &info.headers);
     driver.lock().start_span(span.clone(), replaying);
+    let context = Context::new(Arc::clone(&driver), info);
+    let intercepted = (!context.info.interceptors.is_empty()).then(|| {
+        let attempt =
+            crate::intercept::Attempt::new(service_name, handler.name, Arc::clone(&context.info));
+        (Arc::clone(&context.info.interceptors), attempt)
+    });
     let invocation = Invocation {
         service: service.definition(),
         handler,
-        context: Context::new(Arc::clone(&driver), info),
+        context,
         input: input.input,
     };
     span.in_scope(|| {
@@ -438,10 +456,18 @@ async fn run_handler(
     });
 
     // `invoke` itself may panic, before its future exists.
-    let outcome = AssertUnwindSafe(async move { service.invoke(invocation).await })
-        .catch_unwind()
-        .instrument(span.clone())
-        .await;
+    let outcome = AssertUnwindSafe(async move {
+        let handler = service.invoke(invocation);
+        match intercepted {
+            Some((interceptors, attempt)) => {
+                crate::intercept::attempt(&interceptors, &attempt, handler).await
+            }
+            None => handler.await,
+        }
+    })
+    .catch_unwind()
+    .instrument(span.clone())
+    .await;
     // What follows is reported inside the span, even on the poll that started the handler.
     let _entered = span.enter();
 

@@ -42,6 +42,7 @@ use discovery::{Manifest, ProtocolMode};
 
 use crate::codegen::Service;
 use crate::engine::Driver;
+use crate::intercept::{Interceptor, Interceptors};
 
 /// A set of bound services, ready to be served over HTTP (see [`Endpoint::serve`]).
 ///
@@ -87,6 +88,7 @@ struct EndpointInner {
     settings: Vec<ServiceSettings>,
     identity: IdentityVerifier,
     limits: Limits,
+    interceptors: Interceptors,
     /// The request bytes attempts in flight hold together.
     bodies: Arc<body_guard::BodyBudget>,
 }
@@ -149,6 +151,7 @@ pub struct EndpointBuilder {
     options: HashMap<&'static str, ServiceOptions>,
     identity: IdentityVerifier,
     limits: Limits,
+    interceptors: Vec<Arc<dyn Interceptor>>,
 }
 
 impl std::fmt::Debug for EndpointBuilder {
@@ -229,6 +232,14 @@ impl EndpointBuilder {
         let mut builder = self.bind(service);
         builder.options.insert(definition.name, options);
         builder
+    }
+
+    /// Adds an interceptor: hooks around every handler attempt, every `run` that executes and
+    /// every call or send (see [`intercept`](crate::intercept)). Several apply in the order
+    /// added, the first outermost.
+    pub fn interceptor(mut self, interceptor: impl Interceptor) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
+        self
     }
 
     /// Accepts only requests signed by the Restate server that holds the private half of
@@ -331,6 +342,7 @@ impl EndpointBuilder {
                 services: self.services,
                 by_name,
                 settings,
+                interceptors: self.interceptors.into(),
                 identity: self.identity,
                 // A request of the largest size always fits an otherwise idle endpoint.
                 bodies: Arc::new(body_guard::BodyBudget::new(
@@ -554,7 +566,15 @@ impl Endpoint {
             budget: Arc::clone(&self.inner.bodies),
             stall_timeout: self.inner.limits.body_stall_timeout,
         };
-        let attempt = Attempt::new(driver, trace, body, guard, Arc::clone(bound), handler);
+        let attempt = Attempt::new(
+            driver,
+            trace,
+            body,
+            guard,
+            Arc::clone(bound),
+            handler,
+            Arc::clone(&self.inner.interceptors),
+        );
 
         let mut response = Response::builder()
             .status(StatusCode::from_u16(head.status_code).unwrap_or(StatusCode::OK));
