@@ -766,3 +766,133 @@ async fn raw_handlers_take_and_return_bytes_values() {
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.bytes().await.unwrap(), "cba");
 }
+
+/// A second gateway on the same ingress with the call policy set: a token check, a default
+/// deadline, a 1 KiB message limit and CORS for one origin.
+static GUARDED: LazyLock<Served> = LazyLock::new(|| {
+    serve_gateway(SETUP.env.ingress_url(), |builder| {
+        builder
+            .add::<GreeterGateway>()
+            .add::<MiscGateway>()
+            .grpc_web(true)
+            .interceptor(
+                |request: Request<()>| match request.metadata().get("authorization") {
+                    Some(token) if token == "Bearer team-token" => Ok(request),
+                    _ => Err(tonic::Status::unauthenticated("a team token is needed")),
+                },
+            )
+            .default_deadline(std::time::Duration::from_millis(1500))
+            .max_message_size(1024)
+            .cors_allow_origin("https://app.example")
+    })
+});
+
+fn authorized<T>(message: T) -> Request<T> {
+    with(Request::new(message), "authorization", "Bearer team-token")
+}
+
+#[tokio::test]
+async fn the_gateways_interceptor_refuses_calls_without_a_token_but_not_health_checks() {
+    let channel = channel_to(GUARDED.address).await;
+    let mut greeter = GreeterClient::new(channel.clone());
+    let refused = greeter
+        .say_hello(HelloRequest {
+            name: "Eve".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+    let answered = greeter
+        .say_hello(authorized(HelloRequest {
+            name: "Ada".to_owned(),
+        }))
+        .await
+        .expect("a call with the token passes")
+        .into_inner();
+    assert_eq!(answered.message, "Hello, Ada!");
+    // A load balancer's health check needs no token.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health answers without a token");
+}
+
+#[tokio::test]
+async fn the_gateways_limits_are_settings() {
+    let channel = channel_to(GUARDED.address).await;
+    // Over the message limit: refused from the length prefix (tonic says OUT_OF_RANGE).
+    let too_big = GreeterClient::new(channel.clone())
+        .say_hello(authorized(HelloRequest {
+            name: "x".repeat(2048),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(too_big.code(), Code::OutOfRange, "{too_big:?}");
+    // A call without a deadline of its own gets the gateway's default one.
+    let mut misc = MiscClient::new(channel);
+    misc.nap(authorized(NapRequest { millis: 0 }))
+        .await
+        .expect("a short nap");
+    let slow = misc
+        .nap(authorized(NapRequest { millis: 4_000 }))
+        .await
+        .unwrap_err();
+    assert_eq!(slow.code(), Code::DeadlineExceeded, "{slow:?}");
+}
+
+#[tokio::test]
+async fn grpc_web_from_an_allowed_origin_passes_cors() {
+    let url = format!("http://{}/helloworld.Greeter/SayHello", GUARDED.address);
+    let client = reqwest::Client::new();
+    let preflight = |origin: &'static str| {
+        client
+            .request(reqwest::Method::OPTIONS, &url)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "content-type,x-grpc-web,authorization",
+            )
+            .send()
+    };
+    let allowed = preflight("https://app.example").await.unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    let message = prost::Message::encode_to_vec(&HelloRequest {
+        name: "Web".to_owned(),
+    });
+    let response = client
+        .post(&url)
+        .header("origin", "https://app.example")
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .header("authorization", "Bearer team-token")
+        .body(frame(&message))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(exposed.contains("grpc-status"), "{exposed}");
+    let bytes = response.bytes().await.unwrap();
+    let length = u32::from_be_bytes(bytes[1..5].try_into().unwrap()) as usize;
+    let reply: restate_e2e::grpc::helloworld::HelloResponse =
+        prost::Message::decode(&bytes[5..5 + length]).unwrap();
+    assert_eq!(reply.message, "Hello, Web!");
+}

@@ -74,6 +74,18 @@ fn gateway(view: &ServiceView<'_>, module: &Ident, trait_name: &str) -> Result<T
                 routes.add_service(#module::#server::new(Self::new(ingress)));
             }
 
+            fn add_with_limits(
+                ingress: &#rt::Ingress,
+                limits: &#rt::grpc::MessageLimits,
+                routes: &mut #tonic::service::RoutesBuilder,
+            ) {
+                routes.add_service(
+                    #module::#server::new(Self::new(ingress))
+                        .max_decoding_message_size(limits.max_decoding_message_size)
+                        .max_encoding_message_size(limits.max_encoding_message_size),
+                );
+            }
+
             fn descriptors() -> &'static #rt::Descriptors {
                 &DESCRIPTORS
             }

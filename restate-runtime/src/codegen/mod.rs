@@ -35,7 +35,7 @@ pub use crate::ingress::Ingress;
 /// The gateway side of generated gRPC services (feature `grpc`).
 #[cfg(feature = "grpc")]
 pub mod grpc {
-    pub use crate::grpc::{Forwarder, GatewayService};
+    pub use crate::grpc::{Forwarder, GatewayService, MessageLimits};
 }
 #[cfg(feature = "grpc")]
 pub use tonic;

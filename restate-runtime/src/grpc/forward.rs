@@ -75,8 +75,12 @@ impl Forwarder {
         request: GrpcRequest<Req>,
         key_field: Option<fn(&Req) -> &str>,
     ) -> Result<GrpcResponse<Res>, Status> {
-        let (metadata, _, input) = request.into_parts();
-        let timeout = deadline::timeout(&metadata);
+        let (metadata, extensions, input) = request.into_parts();
+        let timeout = deadline::timeout(&metadata).or_else(|| {
+            extensions
+                .get::<super::policy::DefaultDeadline>()
+                .map(|deadline| deadline.0)
+        });
         let forwarded = self.forward(handler, &metadata, input, key_field);
         let Some(timeout) = timeout else {
             return forwarded.await;

@@ -346,6 +346,18 @@ impl ::restate_runtime::codegen::grpc::GatewayService for GreeterGateway {
     ) {
         routes.add_service(greeter_server::GreeterServer::new(Self::new(ingress)));
     }
+    fn add_with_limits(
+        ingress: &::restate_runtime::codegen::Ingress,
+        limits: &::restate_runtime::codegen::grpc::MessageLimits,
+        routes: &mut ::restate_runtime::codegen::tonic::service::RoutesBuilder,
+    ) {
+        routes
+            .add_service(
+                greeter_server::GreeterServer::new(Self::new(ingress))
+                    .max_decoding_message_size(limits.max_decoding_message_size)
+                    .max_encoding_message_size(limits.max_encoding_message_size),
+            );
+    }
     fn descriptors() -> &'static ::restate_runtime::codegen::Descriptors {
         &DESCRIPTORS
     }
