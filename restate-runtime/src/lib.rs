@@ -62,6 +62,8 @@ pub mod intercept;
 pub mod prelude;
 #[cfg(feature = "replay-check")]
 pub mod replay;
+#[cfg(feature = "schedules")]
+pub mod schedule;
 pub mod service;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
