@@ -95,3 +95,40 @@ async fn the_invocation_knows_its_headers_and_what_protocol_6_leaves_out() {
         assert!(facts.get(fact).is_none(), "{fact}: {facts}");
     }
 }
+
+/// A server speaking invocation protocol version 7 (experimental in restate-server 1.7, with
+/// vqueues for scopes): the start message carries the scope, limit key and idempotency key.
+static ENV_V7: LazyLock<TestEnvironment> = LazyLock::new(|| {
+    let endpoint = Endpoint::builder()
+        .bind(TimingServer::new(TimingService))
+        .build();
+    TestEnvironment::builder(endpoint)
+        .server_env("RESTATE_EXPERIMENTAL_ENABLE_VQUEUES", "true")
+        .server_env("RESTATE_EXPERIMENTAL_ENABLE_PROTOCOL_V7", "true")
+        .start()
+        .expect("the test environment starts")
+});
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_protocol_7_the_invocation_knows_its_scope_limit_key_and_idempotency_key() {
+    use restate_runtime::ingress::Ingress;
+    use restate_runtime::{Bytes, Codec, Request, Target};
+
+    let ingress = Ingress::new(ENV_V7.ingress_url());
+    let key = restate_e2e::raw_ingress::random_key();
+    let answer = Request::raw(
+        &ingress,
+        Target::new("e2e.Timing", "Facts", Codec::Json),
+        Bytes::from_static(b"{}"),
+    )
+    .scope("tenant-a")
+    .limit_key("user-7")
+    .idempotency_key(key.clone())
+    .call()
+    .await
+    .expect("Facts answers");
+    let facts: Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(facts["idempotencyKey"], key.as_str(), "{facts}");
+    assert_eq!(facts["scope"], "tenant-a", "{facts}");
+    assert_eq!(facts["limitKey"], "user-7", "{facts}");
+}
