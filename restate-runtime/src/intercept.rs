@@ -13,7 +13,12 @@
 //!
 //! A header [`Interceptor::request`] adds becomes part of the journaled call: derive it from
 //! the invocation (its headers, its id), never from the clock or a counter, or the replay of
-//! the call fails with a journal mismatch.
+//! the call fails with a journal mismatch. The same holds for a refusal (a call journaled on
+//! one attempt and refused on the next no longer matches), and for the set and order of the
+//! interceptors across a deployment: invocations in flight replay their calls' headers.
+//!
+//! The run hook is called while the invocation's state machine is locked: it wraps the
+//! closure's future and returns at once; the work belongs in the future it returns.
 //!
 //! ```
 //! use restate_runtime::intercept::{Attempt, Interceptor, OutgoingRequest};
@@ -234,12 +239,23 @@ pub(crate) fn attempt(
         })
 }
 
-/// `action` wrapped by every interceptor, the first outermost.
+/// `action` wrapped by every interceptor, the first outermost. A hook that panics fails the
+/// run (retried, as a panicking closure would be) instead of the attempt.
 pub(crate) fn run(interceptors: &Interceptors, run: &RunInfo, action: RunFuture) -> RunFuture {
-    interceptors
-        .iter()
-        .rev()
-        .fold(action, |action, interceptor| interceptor.run(run, action))
+    let wrapped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        interceptors
+            .iter()
+            .rev()
+            .fold(action, |action, interceptor| interceptor.run(run, action))
+    }));
+    wrapped.unwrap_or_else(|panic| {
+        let message = crate::engine::panic_message(&*panic);
+        Box::pin(async move {
+            Err(HandlerError::retryable(format!(
+                "an interceptor's run hook panicked: {message}"
+            )))
+        })
+    })
 }
 
 /// Every interceptor's look at `request`, in order; the first refusal wins.

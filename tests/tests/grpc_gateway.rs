@@ -823,14 +823,14 @@ async fn the_gateways_interceptor_refuses_calls_without_a_token_but_not_health_c
 #[tokio::test]
 async fn the_gateways_limits_are_settings() {
     let channel = channel_to(GUARDED.address).await;
-    // Over the message limit: refused from the length prefix (tonic says OUT_OF_RANGE).
+    // Over the message limit: refused from the length prefix, before it is read.
     let too_big = GreeterClient::new(channel.clone())
         .say_hello(authorized(HelloRequest {
             name: "x".repeat(2048),
         }))
         .await
         .unwrap_err();
-    assert_eq!(too_big.code(), Code::OutOfRange, "{too_big:?}");
+    assert_eq!(too_big.code(), Code::ResourceExhausted, "{too_big:?}");
     // A call without a deadline of its own gets the gateway's default one.
     let mut misc = MiscClient::new(channel);
     misc.nap(authorized(NapRequest { millis: 0 }))
@@ -895,4 +895,22 @@ async fn grpc_web_from_an_allowed_origin_passes_cors() {
     let reply: restate_e2e::grpc::helloworld::HelloResponse =
         prost::Message::decode(&bytes[5..5 + length]).unwrap();
     assert_eq!(reply.message, "Hello, Web!");
+}
+
+#[tokio::test]
+async fn a_message_limit_above_tonics_default_lets_larger_messages_through() {
+    let roomy = serve_gateway(SETUP.env.ingress_url(), |builder| {
+        builder
+            .add::<GreeterGateway>()
+            .max_message_size(8 * 1024 * 1024)
+    });
+    let name = "y".repeat(5 * 1024 * 1024);
+    let answered = GreeterClient::new(channel_to(roomy.address).await)
+        .max_decoding_message_size(16 * 1024 * 1024)
+        .max_encoding_message_size(16 * 1024 * 1024)
+        .say_hello(HelloRequest { name: name.clone() })
+        .await
+        .expect("a 5 MiB message passes an 8 MiB limit")
+        .into_inner();
+    assert_eq!(answered.message.len(), name.len() + "Hello, !".len());
 }

@@ -38,7 +38,9 @@ use crate::model::{self, Codec};
 use crate::{Error, protoc};
 
 /// The contract of `protos` (with `includes` as import paths), as the build would lock it;
-/// services without a codec option use `default_codec`.
+/// services without a codec option use `default_codec`, and services without a
+/// `(restate.service_name)` their full proto names (a build with short service names locks
+/// those instead).
 ///
 /// # Errors
 ///
@@ -53,7 +55,9 @@ pub fn contract_of(
     let includes: Vec<PathBuf> = includes.iter().map(|p| p.as_ref().to_owned()).collect();
     let descriptors = protoc::run(&protos, &includes)?;
     let pool = model::decode_pool(&descriptors.bytes)?;
-    let services = model::from_pool(&pool, &descriptors.files)?;
+    let mut services = model::from_pool(&pool, &descriptors.files)?;
+    // Without short service names: a build that uses them records those in its lock.
+    model::resolve_names(&mut services, false)?;
     Ok(Contract::of(
         &pool,
         &descriptors.files,

@@ -69,6 +69,11 @@ fn unusable(name: &str, what: &str) -> Option<String> {
     if name.is_empty() {
         return Some(format!("the Restate {what} name is empty"));
     }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+        return Some(format!(
+            "the Restate {what} name \"{name}\" must start with a letter, a digit or '_'"
+        ));
+    }
     if let Some(c) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))

@@ -121,15 +121,22 @@ impl<T> DurableFuture<T> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn timeout(self, duration: Duration) -> Result<T, TerminalError>
+    pub fn timeout(
+        self,
+        duration: Duration,
+    ) -> impl Future<Output = Result<T, TerminalError>> + Send + 'static
     where
         T: Send + 'static,
     {
+        // The timer is journaled now, where `timeout` is called, not when first polled.
         let timer = sleep(&self.driver, "timeout".to_owned(), duration).map(|()| None);
-        match select(vec![self.map(Some), timer]).await? {
-            (_, Ok(Some(value))) => Ok(value),
-            (_, Ok(None)) => Err(TerminalError::timeout(duration)),
-            (_, Err(error)) => Err(error),
+        let inner = self.map(Some);
+        async move {
+            match select(vec![inner, timer]).await? {
+                (_, Ok(Some(value))) => Ok(value),
+                (_, Ok(None)) => Err(TerminalError::timeout(duration)),
+                (_, Err(error)) => Err(error),
+            }
         }
     }
 

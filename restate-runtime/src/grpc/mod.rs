@@ -313,7 +313,9 @@ impl GatewayBuilder {
 
     /// The largest message, in bytes, a call may send or receive;
     /// [`DEFAULT_MAX_MESSAGE_SIZE`] (4 MiB) by default. A larger request is refused with
-    /// `OUT_OF_RANGE` (tonic's answer) from its length prefix, before it is read.
+    /// `RESOURCE_EXHAUSTED` from its length prefix, before it is read (a gRPC-Web text body,
+    /// base64, by tonic with `OUT_OF_RANGE`). Keep it below
+    /// [`GatewayBuilder::max_buffered_bodies`].
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.messages = MessageLimits {
             max_decoding_message_size: bytes,
@@ -392,6 +394,7 @@ impl GatewayBuilder {
             bodies: self.bodies,
             max_concurrent_streams: self.max_concurrent_streams,
             cors_origins: self.cors_origins,
+            max_message: self.messages.max_decoding_message_size,
         }
     }
 }
@@ -407,6 +410,7 @@ pub struct Gateway {
     bodies: BodyLimits,
     max_concurrent_streams: u32,
     cors_origins: Vec<http::HeaderValue>,
+    max_message: usize,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -505,6 +509,7 @@ impl Gateway {
             grpc_web: self.grpc_web,
             budget: Arc::new(BodyBudget::new(self.bodies.max_buffered)),
             stall_timeout: self.bodies.stall_timeout,
+            max_message: self.max_message,
         });
         let policy = Arc::new(self.policy);
         let inner = tower::service_fn(move |request: http::Request<hyper::body::Incoming>| {
@@ -565,18 +570,8 @@ fn cors_layer(origins: Vec<http::HeaderValue>) -> tower_http::cors::CorsLayer {
     CorsLayer::new()
         .allow_origin(allow_origin)
         .allow_methods([http::Method::POST])
-        .allow_headers([
-            header("content-type"),
-            header("x-grpc-web"),
-            header("x-user-agent"),
-            header("grpc-timeout"),
-            header("authorization"),
-            header("idempotency-key"),
-            header("x-restate-key"),
-            header("x-restate-send"),
-            header("connect-protocol-version"),
-            header("connect-timeout-ms"),
-        ])
+        // Any metadata the page sends: the gateway passes custom metadata on to handlers.
+        .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
         .expose_headers([
             header("grpc-status"),
             header("grpc-message"),

@@ -5,7 +5,8 @@
 //! `application/grpc+proto` (or, with gRPC-Web switched on, `application/grpc-web…` over any
 //! HTTP version); anything else is answered 415 (or 505 for gRPC over HTTP/1.x) and never
 //! reaches Restate. The request body is then watched as it is read:
-//! - a message that announces more than [`MAX_MESSAGE`] bytes is refused before it is read
+//! - a message that announces more than the gateway's message limit (4 MiB by default) is
+//!   refused before it is read
 //!   (`RESOURCE_EXHAUSTED`);
 //! - a call that sends one message (all but reflection's streams) and carries a second is
 //!   refused (`INTERNAL`, as gRPC servers answer a client that breaks the unary protocol);
@@ -32,8 +33,8 @@ use tonic::Status;
 
 use crate::endpoint::BodyBudget;
 
-/// The largest message a call may carry: tonic's default decoding limit, which the generated
-/// services keep.
+/// The largest message a call may carry unless the gateway says otherwise: tonic's default.
+#[cfg(test)]
 pub(crate) const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 
 /// The path prefix of gRPC reflection, whose calls stream messages both ways; every other call
@@ -46,6 +47,8 @@ pub(crate) struct Strictness {
     pub(crate) grpc_web: bool,
     pub(crate) budget: Arc<BodyBudget>,
     pub(crate) stall_timeout: Duration,
+    /// The largest message a call may send.
+    pub(crate) max_message: usize,
 }
 
 impl Strictness {
@@ -151,7 +154,7 @@ enum Breach {
 
 impl MessageFrames {
     /// Follows the messages through `chunk`.
-    fn advance(&mut self, mut chunk: &[u8], unary: bool) -> Result<(), Breach> {
+    fn advance(&mut self, mut chunk: &[u8], unary: bool, max: usize) -> Result<(), Breach> {
         while !chunk.is_empty() {
             if self.remaining > 0 {
                 let skipped = self.remaining.min(chunk.len());
@@ -177,7 +180,7 @@ impl MessageFrames {
                     self.prefix[3],
                     self.prefix[4],
                 ]) as usize;
-                if length > MAX_MESSAGE {
+                if length > max {
                     return Err(Breach::TooLarge(length));
                 }
                 self.remaining = length;
@@ -292,11 +295,12 @@ where
         };
         let unary = this.unary;
         if let Some(messages) = &mut this.messages {
-            match messages.advance(data, unary) {
+            let max = this.rules.max_message;
+            match messages.advance(data, unary, max) {
                 Ok(()) => {}
                 Err(Breach::TooLarge(length)) => {
                     return this.fail(Status::resource_exhausted(format!(
-                        "a message of {length} bytes is larger than the {MAX_MESSAGE} bytes this gateway accepts"
+                        "a message of {length} bytes is larger than the {max} bytes this gateway accepts"
                     )));
                 }
                 Err(Breach::SecondMessage) => {
@@ -350,6 +354,7 @@ mod tests {
             grpc_web: false,
             budget: Arc::new(BodyBudget::new(budget)),
             stall_timeout: Duration::from_secs(5),
+            max_message: MAX_MESSAGE,
         })
     }
 
@@ -528,18 +533,18 @@ mod tests {
         for cut in [1, 3, 5, 7, 100, 305] {
             let mut frames = MessageFrames::default();
             for chunk in bytes.chunks(cut) {
-                assert!(frames.advance(chunk, true).is_ok());
+                assert!(frames.advance(chunk, true, MAX_MESSAGE).is_ok());
             }
             assert!(!frames.mid_message());
             assert!(matches!(
-                frames.advance(&message(1), true),
+                frames.advance(&message(1), true, MAX_MESSAGE),
                 Err(Breach::SecondMessage)
             ));
         }
         // A stream may carry many.
         let mut frames = MessageFrames::default();
         for _ in 0..3 {
-            assert!(frames.advance(&message(10), false).is_ok());
+            assert!(frames.advance(&message(10), false, MAX_MESSAGE).is_ok());
         }
     }
 
@@ -548,7 +553,7 @@ mod tests {
         let mut frames = MessageFrames::default();
         let prefix = [0, 0x7f, 0xff, 0xff, 0xff];
         assert!(matches!(
-            frames.advance(&prefix, true),
+            frames.advance(&prefix, true, MAX_MESSAGE),
             Err(Breach::TooLarge(length)) if length == 0x7fff_ffff
         ));
     }

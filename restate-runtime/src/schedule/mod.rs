@@ -20,8 +20,10 @@
 //!
 //! What it promises:
 //!
-//! - **One pending timer per schedule.** Each start or stop bumps the schedule's generation and
-//!   cancels the pending timer; a timer of an older generation that still fires does nothing.
+//! - **One pending timer per schedule.** Each start or stop draws the schedule a new generation
+//!   (a random number, journaled) and cancels the pending timer; a timer of another generation
+//!   that still fires does nothing. Each fire sets the next timer before it sends its request,
+//!   so a refused or failed request never ends the schedule.
 //!   Starting a schedule again with the same definition changes nothing, so a start retried by
 //!   a client (or replayed after a crash) leaves one timer. Killing the endpoint or Restate
 //!   loses nothing: the timer is a journaled delayed send.
@@ -35,6 +37,10 @@
 //!   with the schedule's payload (JSON, `{}` by default) and the headers `x-restate-schedule`
 //!   (the schedule's name) and `x-restate-schedule-due` (the due time, milliseconds since the
 //!   Unix epoch), so it can tell which run it is.
+//! - **An expression that never comes due again** ends the schedule: inactive, out of the list.
+//! - **Interceptors** of the endpoint see the schedule's own invocations too (`Schedule/Fire`
+//!   carries no caller's headers): an attempt hook that refuses calls without a token must let
+//!   the services `Schedule` and `ScheduleIndex` through.
 
 mod cron;
 mod messages;

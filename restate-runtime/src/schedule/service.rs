@@ -206,8 +206,8 @@ fn cancel_pending(ctx: &Context, state: &mut ScheduleState) {
     }
 }
 
-/// Sets the timer of the first due time after `due` and `now`, or none when the expression
-/// never comes due again.
+/// Sets the timer of the first due time after `due` and `now`. An expression that never comes
+/// due again ends the schedule: inactive, out of the index.
 async fn set_timer(
     ctx: &ObjectContext,
     state: &mut ScheduleState,
@@ -216,8 +216,11 @@ async fn set_timer(
     now: u64,
 ) -> Result<(), HandlerError> {
     let Some(next) = cron::next_due(expression, due, now) else {
+        state.active = false;
         state.next_fire_at_millis = None;
         state.pending_fire = None;
+        ctx.set(STATE, &*state);
+        index(ctx, "Remove").await?;
         return Ok(());
     };
     let fire = Fire {
@@ -230,6 +233,16 @@ async fn set_timer(
         .send_after(delay)?;
     state.pending_fire = Some(sent.invocation_id().await?);
     state.next_fire_at_millis = Some(next);
+    ctx.set(STATE, &*state);
+    Ok(())
+}
+
+/// Adds the schedule to the index (`Add`) or takes it out (`Remove`). A call, not a send, so
+/// that a list right after a start or stop shows it.
+async fn index(ctx: &ObjectContext, handler: &'static str) -> Result<(), HandlerError> {
+    Client::keyed(ctx, &SCHEDULE_INDEX_DEFINITION, INDEX_KEY.to_owned())
+        .request::<String, ()>(handler, ctx.key().to_owned())
+        .await?;
     Ok(())
 }
 
@@ -241,19 +254,20 @@ async fn start(ctx: ObjectContext, request: StartSchedule) -> Result<ScheduleInf
         );
     }
     let mut state = ctx.get::<ScheduleState>(STATE).await?.unwrap_or_default();
-    if state.active && state.definition.as_ref() == Some(&request) {
+    // Started already with this definition, its timer set: nothing to do.
+    if state.active && state.pending_fire.is_some() && state.definition.as_ref() == Some(&request) {
         return Ok(info(ctx.key(), &state));
     }
     cancel_pending(&ctx, &mut state);
-    state.generation += 1;
+    // A generation no earlier timer can carry, even one of a start that never finished.
+    state.generation = ctx.rand(rand::RngCore::next_u64);
     state.definition = Some(request);
     state.active = true;
+    state.next_fire_at_millis = None;
+    ctx.set(STATE, &state);
+    index(&ctx, "Add").await?;
     let now = now(&ctx).await?;
     set_timer(&ctx, &mut state, &expression, now, now).await?;
-    ctx.set(STATE, &state);
-    Client::keyed(&ctx, &SCHEDULE_INDEX_DEFINITION, INDEX_KEY.to_owned())
-        .request::<String, ()>("Add", ctx.key().to_owned())
-        .await?;
     Ok(info(ctx.key(), &state))
 }
 
@@ -262,12 +276,10 @@ async fn stop(ctx: ObjectContext) -> Result<ScheduleInfo, HandlerError> {
     if state.active {
         cancel_pending(&ctx, &mut state);
         state.active = false;
-        state.generation += 1;
+        state.generation = ctx.rand(rand::RngCore::next_u64);
         state.next_fire_at_millis = None;
         ctx.set(STATE, &state);
-        Client::keyed(&ctx, &SCHEDULE_INDEX_DEFINITION, INDEX_KEY.to_owned())
-            .request::<String, ()>("Remove", ctx.key().to_owned())
-            .await?;
+        index(&ctx, "Remove").await?;
     }
     Ok(info(ctx.key(), &state))
 }
@@ -281,7 +293,7 @@ async fn fire(ctx: ObjectContext, fire: Fire) -> Result<(), HandlerError> {
     let Some(mut state) = ctx.get::<ScheduleState>(STATE).await? else {
         return Ok(());
     };
-    // A timer of an older generation (the schedule was restarted or stopped since).
+    // A timer of another generation (the schedule was restarted or stopped since).
     if !state.active || fire.generation != state.generation {
         return Ok(());
     }
@@ -290,6 +302,9 @@ async fn fire(ctx: ObjectContext, fire: Fire) -> Result<(), HandlerError> {
     };
     let expression = Expression::parse(&definition.cron)?;
     let now = now(&ctx).await?;
+    // The next timer first: whatever happens to the request below, the schedule goes on.
+    state.fires += 1;
+    set_timer(&ctx, &mut state, &expression, fire.due, now).await?;
     let mut target = Target::new(
         definition.target_service.clone(),
         definition.target_handler.clone(),
@@ -301,13 +316,12 @@ async fn fire(ctx: ObjectContext, fire: Fire) -> Result<(), HandlerError> {
     let payload = definition
         .payload
         .unwrap_or_else(|| serde_json::Value::Object(Default::default()));
-    let body = Bytes::from(payload.to_string());
-    Request::raw(&ctx, target, body)
+    let sent = Request::raw(&ctx, target, Bytes::from(payload.to_string()))
         .header("x-restate-schedule", ctx.key())
         .header("x-restate-schedule-due", fire.due.to_string())
-        .send()?;
-    state.fires += 1;
-    set_timer(&ctx, &mut state, &expression, fire.due, now).await?;
-    ctx.set(STATE, &state);
+        .send();
+    if let Err(error) = sent {
+        tracing::warn!(schedule = ctx.key(), %error, "the schedule's request was refused");
+    }
     Ok(())
 }
