@@ -2,13 +2,12 @@
 
 use std::io;
 
-use crate::RESTATE_SERVER_VERSION;
-
 /// What can go wrong while setting up a test environment.
 #[derive(Debug, thiserror::Error)]
 pub enum TestError {
-    /// The restate-server binary could not be found or installed.
-    #[error("cannot install restate-server {RESTATE_SERVER_VERSION}: {0}")]
+    /// The restate-server binary (or another package from the npm registry) could not be found
+    /// or installed.
+    #[error("cannot install {0}")]
     Install(String),
     /// The server process could not be started or did not become healthy.
     #[error("restate-server did not start: {0}")]

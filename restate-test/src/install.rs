@@ -20,24 +20,32 @@ pub fn server_binary() -> Result<PathBuf, TestError> {
     if binary.exists() {
         return Ok(binary);
     }
-    install(&install_dir)?;
+    let package = format!("@restatedev/restate-server@{RESTATE_SERVER_VERSION}");
+    npm_install(&[&package], &install_dir)?;
     if binary.exists() {
         Ok(binary)
     } else {
         Err(TestError::Install(format!(
-            "npm installed the package, but {} is missing",
+            "restate-server {RESTATE_SERVER_VERSION}: npm installed the package, but {} is missing",
             binary.display()
         )))
     }
 }
 
-/// Installs the package into `dir` through a sibling temporary directory renamed into place, so
-/// concurrent test binaries never see a half-installed package.
-fn install(dir: &Path) -> Result<(), TestError> {
+/// Installs the npm `packages` (e.g. `"@bufbuild/buf@1.75.0"`) into `dir`, as `npm install
+/// --prefix` does, through a sibling temporary directory renamed into place: concurrent test
+/// binaries never see a half-installed `dir`, and one that finishes second keeps the first's.
+/// For tests that need other tools from the npm registry, as the harness needs restate-server.
+///
+/// # Errors
+///
+/// When npm cannot run (Node.js is needed) or the install fails.
+pub fn npm_install(packages: &[&str], dir: &Path) -> Result<(), TestError> {
+    let failed = |reason: String| TestError::Install(format!("{packages:?}: {reason}"));
     let parent = dir.parent().expect("the install dir has a parent");
     std::fs::create_dir_all(parent)?;
     let staging = tempfile::Builder::new()
-        .prefix(".restate-server-install-")
+        .prefix(".npm-install-")
         .tempdir_in(parent)?;
     let output = Command::new("npm")
         .args([
@@ -48,13 +56,11 @@ fn install(dir: &Path) -> Result<(), TestError> {
             "--prefix",
         ])
         .arg(staging.path())
-        .arg(format!(
-            "@restatedev/restate-server@{RESTATE_SERVER_VERSION}"
-        ))
+        .args(packages)
         .output()
-        .map_err(|e| TestError::Install(format!("cannot run npm (is Node.js installed?): {e}")))?;
+        .map_err(|e| failed(format!("cannot run npm (is Node.js installed?): {e}")))?;
     if !output.status.success() {
-        return Err(TestError::Install(format!(
+        return Err(failed(format!(
             "npm install failed: {}",
             String::from_utf8_lossy(&output.stderr)
         )));
@@ -76,7 +82,7 @@ fn package_binary_path() -> Result<PathBuf, TestError> {
         ("macos", "aarch64") => "darwin-arm64",
         (os, arch) => {
             return Err(TestError::Install(format!(
-                "no restate-server package for {os}/{arch}; set RESTATE_SERVER_BIN"
+                "restate-server: no package for {os}/{arch}; set RESTATE_SERVER_BIN"
             )));
         }
     };

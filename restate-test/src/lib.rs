@@ -31,5 +31,5 @@ pub mod sim;
 pub use cluster::{RestateCluster, RestateClusterBuilder};
 pub use environment::{TestEnvironment, TestEnvironmentBuilder};
 pub use error::TestError;
-pub use install::{RESTATE_SERVER_VERSION, server_binary};
+pub use install::{RESTATE_SERVER_VERSION, npm_install, server_binary};
 pub use server::{RestateServer, RestateServerBuilder};

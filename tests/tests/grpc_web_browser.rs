@@ -22,8 +22,7 @@ const PACKAGES: [&str; 3] = [
     "@bufbuild/protobuf@2.17.0",
 ];
 
-/// `node_modules` with the pinned packages, installed once under the target directory (into a
-/// staging directory renamed into place, so concurrent runs never see half an install).
+/// `node_modules` with the pinned packages, installed once under the target directory.
 fn node_modules() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -36,28 +35,7 @@ fn node_modules() -> &'static Path {
         {
             return modules;
         }
-        std::fs::create_dir_all(parent).unwrap();
-        let staging = tempfile::Builder::new()
-            .prefix(".connect-web-install-")
-            .tempdir_in(parent)
-            .unwrap();
-        let status = Command::new("npm")
-            .args([
-                "install",
-                "--no-save",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-            ])
-            .arg(staging.path())
-            .args(PACKAGES)
-            .status()
-            .expect("npm runs (Node.js is needed, as for restate-server)");
-        assert!(status.success(), "npm install of {PACKAGES:?} failed");
-        let staged = staging.keep();
-        if std::fs::rename(&staged, &prefix).is_err() {
-            let _ = std::fs::remove_dir_all(&staged);
-        }
+        restate_test::npm_install(&PACKAGES, &prefix).expect("the page's packages install");
         modules
     })
 }
