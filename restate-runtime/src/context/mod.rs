@@ -231,17 +231,22 @@ impl Context {
             if !run.replayed {
                 // In the invocation span, whichever task runs it.
                 let span = state.span().clone();
-                let mut work: crate::intercept::RunFuture = Box::pin(async move {
+                let work = async move {
                     let value = action().await?;
                     value
                         .encode_payload(Codec::Json)
                         .map_err(HandlerError::from)
-                });
-                if let Some(name) = intercepted {
-                    let info = crate::intercept::RunInfo::new(name, Arc::clone(&self.info));
-                    work = crate::intercept::run(&self.info.interceptors, &info, work);
-                }
-                let closure = Box::pin(engine::execute_run(work).instrument(span));
+                };
+                // Boxed once more only when interceptors wrap it.
+                let closure: engine::RunClosure = match intercepted {
+                    None => Box::pin(engine::execute_run(work).instrument(span)),
+                    Some(name) => {
+                        let info = crate::intercept::RunInfo::new(name, Arc::clone(&self.info));
+                        let work =
+                            crate::intercept::run(&self.info.interceptors, &info, Box::pin(work));
+                        Box::pin(engine::execute_run(work).instrument(span))
+                    }
+                };
                 Driver::register_run(
                     state,
                     Run {

@@ -10,7 +10,8 @@ pub mod wire;
 #[cfg(feature = "test-support")]
 pub use driver::VIRTUAL_NOW;
 pub(crate) use driver::{
-    Driver, DriverState, Run, execute_run, now_since_unix_epoch, panic_message, time_after,
+    Driver, DriverState, Run, RunClosure, execute_run, now_since_unix_epoch, panic_message,
+    time_after,
 };
 pub use durable::{Completions, DurableFuture, all_settled, any, join_all, race, select};
 pub(crate) use durable::{sleep, unexpected};
