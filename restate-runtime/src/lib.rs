@@ -36,8 +36,10 @@
 //!   [`DurableFuture`] and its combinators, [`HandlerError`] and [`TerminalError`];
 //! - calls: generated clients build a [`Request`], journaled through a context or sent over HTTP
 //!   through an [`ingress::Ingress`];
-//! - serving: [`Endpoint`], which binds generated servers (each a [`Service`]); a gRPC front door for the same services: `grpc::Gateway` (feature
-//!   `grpc`);
+//! - serving: [`Endpoint`], which binds generated servers (each a [`Service`]), with hooks
+//!   around what handlers do ([`intercept`]); a gRPC front door for the same services:
+//!   `grpc::Gateway` (feature `grpc`);
+//! - schedules: `schedule` (feature `schedules`) calls a handler on a cron expression;
 //! - payloads: [`Payload`] and [`Codec`];
 //! - tests: the crate `restate-test` starts a real `restate-server` (or simulates one in
 //!   process) for an [`Endpoint`];
