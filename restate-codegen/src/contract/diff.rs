@@ -86,8 +86,7 @@ pub fn breaking_changes(old: &Contract, new: &Contract) -> Vec<Finding> {
                 ),
             );
         }
-        let restate_name =
-            |entry: &ServiceEntry| entry.restate_name.clone().unwrap_or(name.clone());
+        let restate_name = |entry: &ServiceEntry| named(&entry.restate_name, name).to_owned();
         if restate_name(new_service) != restate_name(old_service) {
             add(
                 Rule::RestateSameName,
@@ -170,7 +169,7 @@ pub fn breaking_changes(old: &Contract, new: &Contract) -> Vec<Finding> {
                 );
             }
             let handler_name =
-                |entry: &HandlerEntry| entry.restate_name.clone().unwrap_or(handler.clone());
+                |entry: &HandlerEntry| named(&entry.restate_name, handler).to_owned();
             if handler_name(new_handler) != handler_name(old_handler) {
                 add(
                     Rule::RestateSameName,
@@ -518,6 +517,11 @@ fn covered<T: Copy + Ord + Into<i64>>(wanted: (T, T), ranges: &[(T, T)]) -> bool
         }
     }
     next > end
+}
+
+/// The name Restate knows a service or handler by: its own, or the proto's.
+fn named<'a>(restate_name: &'a Option<String>, proto_name: &'a str) -> &'a str {
+    restate_name.as_deref().unwrap_or(proto_name)
 }
 
 #[cfg(test)]

@@ -100,7 +100,7 @@ impl<Req: Payload, Res: Payload> Request<Context, Req, Res> {
         let mut headers = self.headers;
         crate::telemetry::pass_on_trace(&mut headers, self.caller.headers());
         let info = &self.caller.info;
-        if !info.interceptors.is_empty() {
+        if let Some(interceptors) = &info.interceptors {
             let mut request = crate::intercept::OutgoingRequest {
                 service: &self.target.service,
                 handler: &self.target.handler,
@@ -109,7 +109,7 @@ impl<Req: Payload, Res: Payload> Request<Context, Req, Res> {
                 headers: &mut headers,
                 invocation: info,
             };
-            crate::intercept::request(&info.interceptors, &mut request)?;
+            crate::intercept::request(interceptors, &mut request)?;
         }
         let Target {
             service,

@@ -41,8 +41,8 @@ pub(crate) struct InvocationInfo {
     pub(crate) random_seed: u64,
     /// Seeded from `random_seed` on first use.
     pub(crate) rng: OnceLock<Mutex<StdRng>>,
-    /// The endpoint's interceptors (empty when it has none).
-    pub(crate) interceptors: crate::intercept::Interceptors,
+    /// The endpoint's interceptors; `None` when it has none.
+    pub(crate) interceptors: Option<crate::intercept::Interceptors>,
 }
 
 impl InvocationInfo {
@@ -226,7 +226,11 @@ impl Context {
     {
         let handle = self.with_vm_state(|state| {
             // Kept for the interceptors only: no copy when there are none.
-            let intercepted = (!self.info.interceptors.is_empty()).then(|| name.clone());
+            let intercepted = self
+                .info
+                .interceptors
+                .as_ref()
+                .map(|all| (all, name.clone()));
             let run = state.vm.sys_run(name)?;
             if !run.replayed {
                 // In the invocation span, whichever task runs it.
@@ -240,10 +244,9 @@ impl Context {
                 // Boxed once more only when interceptors wrap it.
                 let closure: engine::RunClosure = match intercepted {
                     None => Box::pin(engine::execute_run(work).instrument(span)),
-                    Some(name) => {
+                    Some((interceptors, name)) => {
                         let info = crate::intercept::RunInfo::new(name, Arc::clone(&self.info));
-                        let work =
-                            crate::intercept::run(&self.info.interceptors, &info, Box::pin(work));
+                        let work = crate::intercept::run(interceptors, &info, Box::pin(work));
                         Box::pin(engine::execute_run(work).instrument(span))
                     }
                 };

@@ -77,7 +77,7 @@ impl Attempt {
         limits: BodyLimits,
         service: Arc<dyn Service>,
         handler: &'static HandlerDefinition,
-        interceptors: Interceptors,
+        interceptors: Option<Interceptors>,
     ) -> Self
     where
         B: Body<Data = Bytes> + Send + 'static,
@@ -388,7 +388,7 @@ async fn run_handler(
     parent: tracing::Span,
     service: Arc<dyn Service>,
     handler: &'static HandlerDefinition,
-    interceptors: Interceptors,
+    interceptors: Option<Interceptors>,
 ) {
     let service_name = service.definition().name;
     if driver.ready_to_execute().await.is_err() {
@@ -440,10 +440,10 @@ async fn run_handler(
     trace.continue_on(&span, &info.headers);
     driver.lock().start_span(span.clone(), replaying);
     let context = Context::new(Arc::clone(&driver), info);
-    let intercepted = (!context.info.interceptors.is_empty()).then(|| {
+    let intercepted = context.info.interceptors.clone().map(|interceptors| {
         let attempt =
             crate::intercept::Attempt::new(service_name, handler.name, Arc::clone(&context.info));
-        (Arc::clone(&context.info.interceptors), attempt)
+        (interceptors, attempt)
     });
     let invocation = Invocation {
         service: service.definition(),

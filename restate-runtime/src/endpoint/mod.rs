@@ -88,7 +88,8 @@ struct EndpointInner {
     settings: Vec<ServiceSettings>,
     identity: IdentityVerifier,
     limits: Limits,
-    interceptors: Interceptors,
+    /// `None` when the endpoint has none.
+    interceptors: Option<Interceptors>,
     /// The request bytes attempts in flight hold together.
     bodies: Arc<body_guard::BodyBudget>,
 }
@@ -342,7 +343,7 @@ impl EndpointBuilder {
                 services: self.services,
                 by_name,
                 settings,
-                interceptors: self.interceptors.into(),
+                interceptors: (!self.interceptors.is_empty()).then(|| self.interceptors.into()),
                 identity: self.identity,
                 // A request of the largest size always fits an otherwise idle endpoint.
                 bodies: Arc::new(body_guard::BodyBudget::new(
@@ -573,7 +574,7 @@ impl Endpoint {
             guard,
             Arc::clone(bound),
             handler,
-            Arc::clone(&self.inner.interceptors),
+            self.inner.interceptors.clone(),
         );
 
         let mut response = Response::builder()
